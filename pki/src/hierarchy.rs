@@ -1,0 +1,516 @@
+//! The bureau's certificate hierarchy (SPEC §4): profiles, certificate and CRL issuance.
+//!
+//! Root CA → Issuing CA → end-entity certificates by purpose (document signing, time
+//! stamping, token signing). Certificates are assembled from their RFC 5280 ASN.1 here
+//! because x509-cert 0.3 keeps `TBSCertificate` fields private outside its builder, and its
+//! builder wants the RustCrypto `signature` traits where our keys sit behind [`Signer`].
+
+use std::str::FromStr;
+
+use der::asn1::{BitString, OctetString, SetOfVec, Uint};
+use der::{Decode, Encode, Sequence};
+use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use time::OffsetDateTime;
+use x509_cert::Certificate;
+use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, CrlDistributionPoints, CrlNumber, ExtendedKeyUsage,
+    KeyUsage, KeyUsages, SubjectKeyIdentifier,
+};
+use x509_cert::ext::{Extension, Extensions};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::{Time, Validity};
+
+use crate::signer::{SignatureEncoding, Signer};
+use crate::{Error, oids};
+
+/// What a certificate is for; each purpose has one fixed profile of extensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// The offline trust anchor.
+    RootCa,
+    /// The online CA that issues the end-entity certificates and the CRL.
+    IssuingCa,
+    /// PDF signatures: digitalSignature + nonRepudiation, EKU documentSigning.
+    DocumentSigning,
+    /// RFC 3161 time stamps: EKU timeStamping, critical.
+    TimeStamping,
+    /// QR tokens and status lists.
+    TokenSigning,
+}
+
+/// What to put in a new certificate.
+#[derive(Debug)]
+pub struct CertificateTemplate<'a> {
+    /// The profile.
+    pub purpose: Purpose,
+    /// The subject as an RFC 4514 string, e.g. `CN=…,O=…,C=MO`.
+    pub subject: &'a str,
+    /// The subject's public key (DER SubjectPublicKeyInfo).
+    pub subject_spki_der: &'a [u8],
+    /// Start of validity.
+    pub not_before: OffsetDateTime,
+    /// End of validity.
+    pub not_after: OffsetDateTime,
+    /// Where relying parties fetch the issuer's CRL (absent on the root).
+    pub crl_uri: Option<&'a str>,
+}
+
+/// The issuer of a certificate or CRL: its certificate and key.
+#[derive(Clone, Copy, Debug)]
+pub struct Issuer<'a> {
+    /// The issuer's certificate.
+    pub certificate: &'a Certificate,
+    /// The issuer's key.
+    pub key: &'a dyn Signer,
+}
+
+/// TBSCertificate (RFC 5280 §4.1), mirrored because x509-cert 0.3 does not let us build it.
+///
+/// ```text
+/// TBSCertificate  ::=  SEQUENCE  {
+///      version         [0]  EXPLICIT Version DEFAULT v1,
+///      serialNumber         CertificateSerialNumber,
+///      signature            AlgorithmIdentifier,
+///      issuer               Name,
+///      validity             Validity,
+///      subject              Name,
+///      subjectPublicKeyInfo SubjectPublicKeyInfo,
+///      extensions      [3]  EXPLICIT Extensions OPTIONAL }
+/// ```
+#[derive(Sequence)]
+struct TbsCertificateV3 {
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
+    version: u8,
+    serial_number: SerialNumber,
+    signature: AlgorithmIdentifierOwned,
+    issuer: Name,
+    validity: Validity,
+    subject: Name,
+    subject_public_key_info: SubjectPublicKeyInfoOwned,
+    #[asn1(context_specific = "3", tag_mode = "EXPLICIT")]
+    extensions: Extensions,
+}
+
+/// Certificate (RFC 5280 §4.1) around an already-encoded TBSCertificate.
+///
+/// ```text
+/// Certificate  ::=  SEQUENCE  {
+///      tbsCertificate       TBSCertificate,
+///      signatureAlgorithm   AlgorithmIdentifier,
+///      signatureValue       BIT STRING  }
+/// ```
+#[derive(Sequence)]
+struct SignedEnvelope {
+    tbs: der::Any,
+    signature_algorithm: AlgorithmIdentifierOwned,
+    signature: BitString,
+}
+
+/// The algorithm identifier of our signatures (ecdsa-with-SHA256, parameters absent).
+pub fn ecdsa_sha256() -> AlgorithmIdentifierOwned {
+    AlgorithmIdentifierOwned { oid: oids::ECDSA_WITH_SHA256, parameters: None }
+}
+
+/// Converts an instant to an X.509 time (UTCTime before 2050, GeneralizedTime after).
+pub fn x509_time(at: OffsetDateTime) -> Result<Time, Error> {
+    let secs = u64::try_from(at.unix_timestamp())
+        .map_err(|_| Error::Certificate("times before 1970 are not supported".into()))?;
+    let dt = der::DateTime::from_unix_duration(std::time::Duration::from_secs(secs))?;
+    Ok(Time::from(dt))
+}
+
+/// Converts an X.509 time to an instant.
+pub fn from_x509_time(t: &Time) -> Result<OffsetDateTime, Error> {
+    let secs = i64::try_from(t.to_unix_duration().as_secs())
+        .map_err(|_| Error::Certificate("time out of range".into()))?;
+    OffsetDateTime::from_unix_timestamp(secs).map_err(|e| Error::Certificate(e.to_string()))
+}
+
+fn extension(oid: der::asn1::ObjectIdentifier, critical: bool, value: &impl Encode) -> Result<Extension, Error> {
+    Ok(Extension { extn_id: oid, critical, extn_value: OctetString::new(value.to_der()?)? })
+}
+
+/// The key identifier of a public key: SHA-256 of the subjectPublicKey bits, truncated to 160
+/// bits (RFC 7093 §2 method 1).
+pub fn key_identifier(spki_der: &[u8]) -> Result<Vec<u8>, Error> {
+    let spki = SubjectPublicKeyInfoOwned::from_der(spki_der)?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, spki.subject_public_key.raw_bytes());
+    Ok(digest.as_ref()[..20].to_vec())
+}
+
+fn random_serial() -> Result<SerialNumber, Error> {
+    let mut bytes = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| Error::Key("random generator failed".into()))?;
+    bytes[0] &= 0x7f; // positive
+    bytes[0] |= 0x40; // and exactly 16 bytes long
+    Ok(SerialNumber::new(&bytes)?)
+}
+
+fn crl_distribution_point(uri: &str) -> Result<CrlDistributionPoints, Error> {
+    let uri = der::asn1::Ia5String::new(uri)?;
+    Ok(CrlDistributionPoints(vec![DistributionPoint {
+        distribution_point: Some(DistributionPointName::FullName(vec![
+            GeneralName::UniformResourceIdentifier(uri),
+        ])),
+        reasons: None,
+        crl_issuer: None,
+    }]))
+}
+
+fn profile_extensions(template: &CertificateTemplate<'_>, issuer_spki_der: &[u8]) -> Result<Extensions, Error> {
+    let is_ca = matches!(template.purpose, Purpose::RootCa | Purpose::IssuingCa);
+    let mut exts = Vec::new();
+    let path_len = match template.purpose {
+        Purpose::RootCa => None,
+        Purpose::IssuingCa => Some(0),
+        _ => None,
+    };
+    exts.push(extension(
+        oids::EXT_BASIC_CONSTRAINTS,
+        true,
+        &BasicConstraints { ca: is_ca, path_len_constraint: path_len },
+    )?);
+    let usages = match template.purpose {
+        Purpose::RootCa | Purpose::IssuingCa => KeyUsages::KeyCertSign | KeyUsages::CRLSign,
+        Purpose::DocumentSigning | Purpose::TimeStamping => {
+            KeyUsages::DigitalSignature | KeyUsages::NonRepudiation
+        }
+        Purpose::TokenSigning => KeyUsages::DigitalSignature.into(),
+    };
+    exts.push(extension(oids::EXT_KEY_USAGE, true, &KeyUsage(usages))?);
+    // RFC 3161 §2.3: the TSA certificate's EKU is timeStamping only, and critical.
+    let eku = match template.purpose {
+        Purpose::RootCa | Purpose::IssuingCa => None,
+        Purpose::DocumentSigning => Some((false, oids::EKU_DOCUMENT_SIGNING)),
+        Purpose::TimeStamping => Some((true, oids::EKU_TIME_STAMPING)),
+        Purpose::TokenSigning => Some((false, oids::EKU_CCR_TOKEN_SIGNING)),
+    };
+    if let Some((critical, oid)) = eku {
+        exts.push(extension(oids::EXT_EXTENDED_KEY_USAGE, critical, &ExtendedKeyUsage(vec![oid]))?);
+    }
+    exts.push(extension(
+        oids::EXT_SUBJECT_KEY_ID,
+        false,
+        &SubjectKeyIdentifier(OctetString::new(key_identifier(template.subject_spki_der)?)?),
+    )?);
+    if template.purpose != Purpose::RootCa {
+        exts.push(extension(
+            oids::EXT_AUTHORITY_KEY_ID,
+            false,
+            &AuthorityKeyIdentifier {
+                key_identifier: Some(OctetString::new(key_identifier(issuer_spki_der)?)?),
+                authority_cert_issuer: None,
+                authority_cert_serial_number: None,
+            },
+        )?);
+    }
+    if let Some(uri) = template.crl_uri {
+        exts.push(extension(oids::EXT_CRL_DISTRIBUTION_POINTS, false, &crl_distribution_point(uri)?)?);
+    }
+    Ok(exts)
+}
+
+/// Signs DER `tbs` with `key` and wraps it as `SEQUENCE { tbs, algorithm, signature }`, the
+/// shape shared by certificates and CRLs.
+fn sign_envelope(tbs_der: Vec<u8>, key: &dyn Signer) -> Result<Vec<u8>, Error> {
+    let signature = key.sign(&tbs_der, SignatureEncoding::Der)?;
+    let envelope = SignedEnvelope {
+        tbs: der::Any::from_der(&tbs_der)?,
+        signature_algorithm: ecdsa_sha256(),
+        signature: BitString::from_bytes(&signature)?,
+    };
+    Ok(envelope.to_der()?)
+}
+
+/// Issues a certificate. `issuer` is `None` for a self-signed root, whose key is `self_key`.
+pub fn issue_certificate(
+    template: &CertificateTemplate<'_>,
+    issuer: Option<Issuer<'_>>,
+    self_key: Option<&dyn Signer>,
+) -> Result<Vec<u8>, Error> {
+    let subject = Name::from_str(template.subject)?;
+    let (issuer_name, issuer_spki, key) = match (issuer, self_key) {
+        (Some(i), _) => (
+            i.certificate.tbs_certificate().subject().clone(),
+            i.certificate.tbs_certificate().subject_public_key_info().to_der()?,
+            i.key,
+        ),
+        (None, Some(k)) => (subject.clone(), template.subject_spki_der.to_vec(), k),
+        (None, None) => return Err(Error::Certificate("no issuer and no self-signing key".into())),
+    };
+    let tbs = TbsCertificateV3 {
+        version: 2,
+        serial_number: random_serial()?,
+        signature: ecdsa_sha256(),
+        issuer: issuer_name,
+        validity: Validity::new(x509_time(template.not_before)?, x509_time(template.not_after)?),
+        subject,
+        subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(template.subject_spki_der)?,
+        extensions: profile_extensions(template, &issuer_spki)?,
+    };
+    sign_envelope(tbs.to_der()?, key)
+}
+
+/// A revoked certificate as listed in a CRL.
+#[derive(Clone, Debug)]
+pub struct Revocation {
+    /// The certificate's serial number (big-endian, as in the certificate).
+    pub serial: Vec<u8>,
+    /// When it was revoked.
+    pub revoked_at: OffsetDateTime,
+}
+
+/// Issues a v2 CRL signed by `issuer`.
+pub fn issue_crl(
+    issuer: Issuer<'_>,
+    this_update: OffsetDateTime,
+    next_update: OffsetDateTime,
+    crl_number: u64,
+    revoked: &[Revocation],
+) -> Result<Vec<u8>, Error> {
+    let issuer_spki = issuer.certificate.tbs_certificate().subject_public_key_info().to_der()?;
+    let revoked_certificates = if revoked.is_empty() {
+        None
+    } else {
+        let mut list: Vec<RevokedCert> = Vec::with_capacity(revoked.len());
+        for r in revoked {
+            list.push(RevokedCert {
+                serial_number: SerialNumber::new(&r.serial)?,
+                revocation_date: x509_time(r.revoked_at)?,
+                crl_entry_extensions: None,
+            });
+        }
+        Some(list)
+    };
+    let tbs = TbsCertList {
+        version: x509_cert::Version::V2,
+        signature: ecdsa_sha256(),
+        issuer: issuer.certificate.tbs_certificate().subject().clone(),
+        this_update: x509_time(this_update)?,
+        next_update: Some(x509_time(next_update)?),
+        revoked_certificates,
+        crl_extensions: Some(vec![
+            extension(
+                oids::EXT_AUTHORITY_KEY_ID,
+                false,
+                &AuthorityKeyIdentifier {
+                    key_identifier: Some(OctetString::new(key_identifier(&issuer_spki)?)?),
+                    authority_cert_issuer: None,
+                    authority_cert_serial_number: None,
+                },
+            )?,
+            extension(oids::EXT_CRL_NUMBER, false, &CrlNumber(Uint::new(&crl_number.to_be_bytes())?))?,
+        ]),
+    };
+    let der = sign_envelope(tbs.to_der()?, issuer.key)?;
+    // Round-trip through the typed structure so an encoding slip is caught here, not by a
+    // relying party.
+    CertificateList::<x509_cert::certificate::Rfc5280>::from_der(&der)?;
+    Ok(der)
+}
+
+/// Parses a DER certificate.
+pub fn parse_certificate(der: &[u8]) -> Result<Certificate, Error> {
+    Certificate::from_der(der).map_err(|e| Error::Certificate(format!("not a DER certificate: {e}")))
+}
+
+/// The certificates of a PEM bundle, in order, as DER.
+pub fn pem_chain_to_der(pem: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+    let certs = Certificate::load_pem_chain(pem)
+        .map_err(|e| Error::Certificate(format!("not a PEM certificate bundle: {e}")))?;
+    certs.iter().map(|c| c.to_der().map_err(Error::from)).collect()
+}
+
+/// Encodes DER certificates as one PEM bundle.
+pub fn der_to_pem(label: &str, der: &[u8]) -> Result<String, Error> {
+    der::pem::encode_string(label, der::pem::LineEnding::LF, der)
+        .map_err(|e| Error::Der(e.to_string()))
+}
+
+/// Helper for callers building attribute sets.
+pub fn set_of<T: der::DerOrd + Clone>(items: Vec<T>) -> Result<SetOfVec<T>, Error> {
+    Ok(SetOfVec::try_from(items)?)
+}
+
+/// One key and certificate of the hierarchy, as generated.
+#[derive(Debug)]
+pub struct GeneratedEntity {
+    /// The purpose.
+    pub purpose: Purpose,
+    /// PKCS#8 DER of the private key (to be stored with mode 0600).
+    pub pkcs8: Vec<u8>,
+    /// DER certificate.
+    pub certificate_der: Vec<u8>,
+}
+
+/// A whole hierarchy generated for development and tests.
+#[derive(Debug)]
+pub struct GeneratedHierarchy {
+    /// Root CA.
+    pub root: GeneratedEntity,
+    /// Issuing CA.
+    pub issuing_ca: GeneratedEntity,
+    /// Document signer.
+    pub document_signer: GeneratedEntity,
+    /// Time-stamp authority.
+    pub tsa: GeneratedEntity,
+    /// Token signer.
+    pub token_signer: GeneratedEntity,
+}
+
+/// Subject names of the hierarchy. The development PKI marks itself in the OU so that nobody
+/// mistakes its certificates for the bureau's.
+#[derive(Clone, Debug)]
+pub struct HierarchyNames {
+    /// Appended to every subject, e.g. `OU=DEVELOPMENT PKI - NOT FOR PRODUCTION,O=…,C=MO`.
+    pub suffix: String,
+}
+
+impl HierarchyNames {
+    /// The names of a development hierarchy.
+    pub fn development() -> Self {
+        Self {
+            suffix: "OU=DEVELOPMENT PKI - NOT FOR PRODUCTION,O=Identification Services Bureau,C=MO".into(),
+        }
+    }
+
+    fn subject(&self, cn: &str) -> String {
+        format!("CN={cn},{}", self.suffix)
+    }
+}
+
+/// Lifetimes of the generated certificates.
+const ROOT_YEARS: i64 = 20;
+const ISSUING_YEARS: i64 = 10;
+const END_ENTITY_YEARS: i64 = 3;
+
+/// Generates a complete hierarchy (fresh P-256 keys) valid from `now` minus a small clock
+/// allowance. `public_url` is where the CRLs are published (`<url>/crl/root.crl`, …).
+pub fn generate_hierarchy(names: &HierarchyNames, public_url: &str, now: OffsetDateTime) -> Result<GeneratedHierarchy, Error> {
+    use crate::signer::FileKey;
+    let not_before = now - time::Duration::minutes(10);
+    let years = |n: i64| now + time::Duration::days(365 * n);
+    let root_crl = format!("{public_url}/crl/root.crl");
+    let issuing_crl = format!("{public_url}/crl/issuing-ca.crl");
+
+    let (root_key, root_pkcs8) = FileKey::generate()?;
+    let root_der = issue_certificate(
+        &CertificateTemplate {
+            purpose: Purpose::RootCa,
+            subject: &names.subject("DSI Criminal Record Root CA"),
+            subject_spki_der: root_key.public_key_spki_der(),
+            not_before,
+            not_after: years(ROOT_YEARS),
+            crl_uri: None,
+        },
+        None,
+        Some(&root_key),
+    )?;
+    let root_cert = parse_certificate(&root_der)?;
+
+    let (ca_key, ca_pkcs8) = FileKey::generate()?;
+    let ca_der = issue_certificate(
+        &CertificateTemplate {
+            purpose: Purpose::IssuingCa,
+            subject: &names.subject("DSI Criminal Record Issuing CA"),
+            subject_spki_der: ca_key.public_key_spki_der(),
+            not_before,
+            not_after: years(ISSUING_YEARS),
+            crl_uri: Some(&root_crl),
+        },
+        Some(Issuer { certificate: &root_cert, key: &root_key }),
+        None,
+    )?;
+    let ca_cert = parse_certificate(&ca_der)?;
+
+    let leaf = |purpose: Purpose, cn: &str| -> Result<GeneratedEntity, Error> {
+        let (key, pkcs8) = FileKey::generate()?;
+        let der = issue_certificate(
+            &CertificateTemplate {
+                purpose,
+                subject: &names.subject(cn),
+                subject_spki_der: key.public_key_spki_der(),
+                not_before,
+                not_after: years(END_ENTITY_YEARS),
+                crl_uri: Some(&issuing_crl),
+            },
+            Some(Issuer { certificate: &ca_cert, key: &ca_key }),
+            None,
+        )?;
+        Ok(GeneratedEntity { purpose, pkcs8, certificate_der: der })
+    };
+    let document_signer = leaf(Purpose::DocumentSigning, "DSI Criminal Record Document Signer")?;
+    let tsa = leaf(Purpose::TimeStamping, "DSI Time-Stamping Authority")?;
+    let token_signer = leaf(Purpose::TokenSigning, "DSI Criminal Record Token Signer")?;
+    Ok(GeneratedHierarchy {
+        root: GeneratedEntity { purpose: Purpose::RootCa, pkcs8: root_pkcs8, certificate_der: root_der },
+        issuing_ca: GeneratedEntity { purpose: Purpose::IssuingCa, pkcs8: ca_pkcs8, certificate_der: ca_der },
+        document_signer,
+        tsa,
+        token_signer,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{CertPurpose, TrustRoot};
+    use crate::signer::FileKey;
+
+    fn crl_of(issuer_der: &[u8], issuer_pkcs8: &[u8], now: OffsetDateTime, revoked: &[Revocation]) -> Vec<u8> {
+        let cert = parse_certificate(issuer_der).expect("cert");
+        let key = FileKey::from_pkcs8(issuer_pkcs8).expect("key");
+        issue_crl(Issuer { certificate: &cert, key: &key }, now, now + time::Duration::days(7), 1, revoked).expect("crl")
+    }
+
+    #[test]
+    fn generated_hierarchy_validates_for_each_purpose_and_nothing_else() {
+        let now = OffsetDateTime::now_utc();
+        let h = generate_hierarchy(&HierarchyNames::development(), "http://127.0.0.1:8080", now).expect("generate");
+        let root = TrustRoot::from_der(h.root.certificate_der.clone()).expect("root");
+        let root_crl = crl_of(&h.root.certificate_der, &h.root.pkcs8, now, &[]);
+        let ca_crl = crl_of(&h.issuing_ca.certificate_der, &h.issuing_ca.pkcs8, now, &[]);
+        let crls: [&[u8]; 2] = [&root_crl, &ca_crl];
+        let inter: [&[u8]; 1] = [&h.issuing_ca.certificate_der];
+        for (entity, purpose) in [
+            (&h.document_signer, CertPurpose::DocumentSigning),
+            (&h.tsa, CertPurpose::TimeStamping),
+            (&h.token_signer, CertPurpose::TokenSigning),
+        ] {
+            root.verify(&entity.certificate_der, &inter, purpose, now, Some(&crls)).expect("valid for its purpose");
+        }
+        // Least privilege: the token signer cannot sign documents, the document signer cannot
+        // time-stamp.
+        assert!(root.verify(&h.token_signer.certificate_der, &inter, CertPurpose::DocumentSigning, now, None).is_err());
+        assert!(root.verify(&h.document_signer.certificate_der, &inter, CertPurpose::TimeStamping, now, None).is_err());
+        // A look-alike hierarchy with identical names is not trusted.
+        let fake = generate_hierarchy(&HierarchyNames::development(), "http://127.0.0.1:8080", now).expect("generate");
+        let fake_inter: [&[u8]; 1] = [&fake.issuing_ca.certificate_der];
+        let err = root
+            .verify(&fake.document_signer.certificate_der, &fake_inter, CertPurpose::DocumentSigning, now, None)
+            .expect_err("look-alike must fail");
+        assert!(matches!(err, crate::chain::ChainError::Untrusted { .. }), "{err}");
+    }
+
+    #[test]
+    fn revoked_signer_is_refused() {
+        let now = OffsetDateTime::now_utc();
+        let h = generate_hierarchy(&HierarchyNames::development(), "http://127.0.0.1:8080", now).expect("generate");
+        let signer = parse_certificate(&h.document_signer.certificate_der).expect("cert");
+        let serial = signer.tbs_certificate().serial_number().as_bytes().to_vec();
+        let root = TrustRoot::from_der(h.root.certificate_der.clone()).expect("root");
+        let root_crl = crl_of(&h.root.certificate_der, &h.root.pkcs8, now, &[]);
+        let ca_crl = crl_of(&h.issuing_ca.certificate_der, &h.issuing_ca.pkcs8, now, &[Revocation { serial, revoked_at: now }]);
+        let crls: [&[u8]; 2] = [&root_crl, &ca_crl];
+        let inter: [&[u8]; 1] = [&h.issuing_ca.certificate_der];
+        let err = root
+            .verify(&h.document_signer.certificate_der, &inter, CertPurpose::DocumentSigning, now, Some(&crls))
+            .expect_err("revoked");
+        assert!(matches!(err, crate::chain::ChainError::Revoked), "{err}");
+    }
+}
