@@ -9,6 +9,9 @@ pub mod document;
 pub mod ess;
 pub mod hierarchy;
 pub mod oids;
+pub mod pades;
+
+mod cose;
 mod error;
 pub mod pdf;
 pub mod signer;

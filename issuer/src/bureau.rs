@@ -1,0 +1,230 @@
+//! The bureau's operations over its home: issue, change status, publish status lists, export
+//! trust material. The CLI and (later) the HTTP service both call these.
+
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+use ccr_pki::document::{CertificateData, StatusReference};
+use ccr_pki::hierarchy::der_to_pem;
+use ccr_pki::status_list::{SignedStatusList, Status, sign_status_list};
+use ccr_pki::token;
+use ccr_pki::validity;
+
+use crate::config::Config;
+use crate::engine::{Engine, EngineError};
+use crate::home::{Home, HomeError};
+use crate::request::{CertificateRequest, RequestError, ValidRequest};
+use crate::store::{IssuedRecord, Store, StoreError};
+
+/// Everything that can stop an operation; each variant has a message for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum BureauError {
+    /// The home folder.
+    #[error(transparent)]
+    Home(#[from] HomeError),
+    /// The request.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// Rendering or signing.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The registry.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Signing a status list or encoding.
+    #[error(transparent)]
+    Pki(#[from] ccr_pki::Error),
+    /// Files.
+    #[error("{path}: {message}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+    /// Bad arguments.
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> BureauError {
+    BureauError::Io { path: path.to_owned(), message: e.to_string() }
+}
+
+/// The bureau, opened on a home folder.
+#[derive(Debug)]
+pub struct Bureau {
+    home: Home,
+    config: Config,
+    store: Store,
+    engine: Engine,
+}
+
+/// What one issuance produced.
+#[derive(Debug)]
+pub struct Issued {
+    /// The certificate number.
+    pub number: String,
+    /// The signed PDF.
+    pub pdf: Vec<u8>,
+}
+
+impl Bureau {
+    /// Opens the home (which must exist) and its registry.
+    pub async fn open(home: Home, database_url: Option<&str>) -> Result<Self, BureauError> {
+        let config = home.config()?;
+        let pki = home.load_pki()?;
+        let url = database_url.map_or_else(|| home.sqlite_url(), str::to_owned);
+        if !url.starts_with("sqlite:") {
+            return Err(BureauError::Usage(format!("unsupported database URL {url:?}: only sqlite:// is available yet")));
+        }
+        let store = Store::open(&url).await?;
+        let engine = Engine::new(pki, &config.verify_url)?;
+        Ok(Self { home, config, store, engine })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The issuance engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    fn certificate_data(&self, request: &ValidRequest, number: String, status: StatusReference, issued_at: OffsetDateTime) -> CertificateData {
+        CertificateData {
+            number,
+            holder: request.holder.clone(),
+            usage: request.usage.clone(),
+            records: request.records.clone(),
+            transfer_to: request.transfer_to.clone(),
+            issued_at,
+            valid_until: validity::valid_until(issued_at),
+            authority: self.config.authority.clone(),
+            status,
+        }
+    }
+
+    /// Issues a certificate from request JSON. Every check runs before anything is written;
+    /// the registry row and the output file appear together or not at all.
+    pub async fn issue(&self, request_json: &[u8], issued_at: OffsetDateTime, out: Option<&Path>) -> Result<Issued, BureauError> {
+        let now = OffsetDateTime::now_utc();
+        let request = CertificateRequest::from_json(request_json)?.validate(&self.config, now)?;
+        let issued_at = issued_at.replace_nanosecond(0).map_err(|e| BureauError::Usage(e.to_string()))?;
+        // Coverage check with placeholder number and status: the same strings get printed.
+        let probe = self.certificate_data(&request, "CR-0000-000000".into(), StatusReference { uri: String::new(), idx: 0 }, issued_at);
+        self.engine.check_renderable(&probe)?;
+
+        let year = issued_at.to_offset(validity::MACAO).year();
+        let mut pending = self.store.begin_issuance(year, self.config.status_list_size, now).await?;
+        let reservation = pending.reservation.clone();
+        let data = self.certificate_data(
+            &request,
+            reservation.number.clone(),
+            StatusReference { uri: self.config.status_list_uri(reservation.list_id), idx: reservation.index },
+            issued_at,
+        );
+        let signed = self.engine.produce(&data, now)?;
+        pending
+            .record(&IssuedRecord {
+                issued_at,
+                valid_until: data.valid_until,
+                data_json: &signed.data_json,
+                token: &signed.token,
+                pdf: &signed.pdf,
+            })
+            .await?;
+        // Write the file under a temporary name, commit, then rename: a crash leaves either
+        // nothing or a stray temporary file, never a PDF without its registry row.
+        let temp = match out {
+            Some(path) => Some(write_temp(path, &signed.pdf)?),
+            None => None,
+        };
+        if let Err(e) = pending.commit().await {
+            if let Some(t) = &temp {
+                let _ = std::fs::remove_file(t);
+            }
+            return Err(e.into());
+        }
+        if let (Some(t), Some(path)) = (&temp, out) {
+            std::fs::rename(t, path).map_err(|e| io(path, e))?;
+        }
+        Ok(Issued { number: reservation.number, pdf: signed.pdf })
+    }
+
+    /// Changes a certificate's status and republishes its status list.
+    pub async fn change_status(&self, number: &str, status: Status, actor: &str, reason: &str) -> Result<(), BureauError> {
+        if reason.trim().is_empty() {
+            return Err(BureauError::Usage("a reason is required".into()));
+        }
+        let now = OffsetDateTime::now_utc();
+        let list_id = self.store.change_status(number, status, actor, reason.trim(), now).await?;
+        self.publish_status_list(list_id, now).await?;
+        Ok(())
+    }
+
+    /// Signs status list `list_id` as of `now` and returns the CWT bytes.
+    pub async fn signed_status_list(&self, list_id: i64, now: OffsetDateTime) -> Result<Vec<u8>, BureauError> {
+        let list = self.store.status_list(list_id).await?;
+        let claims = SignedStatusList::new(self.config.status_list_uri(list_id), list, now);
+        let pki = self.engine.pki();
+        let chain = [pki.token_signer_der.clone(), pki.issuing_ca_der.clone()];
+        Ok(sign_status_list(
+            &claims,
+            &pki.token_signer_key,
+            token::kid_for_certificate(&pki.token_signer_der),
+            &chain,
+        )?)
+    }
+
+    /// Re-signs list `list_id` into the home's `status/` folder (atomically replaced).
+    pub async fn publish_status_list(&self, list_id: i64, now: OffsetDateTime) -> Result<PathBuf, BureauError> {
+        let bytes = self.signed_status_list(list_id, now).await?;
+        let path = self.home.status_dir().join(format!("status-{list_id}.cwt"));
+        let temp = write_temp(&path, &bytes)?;
+        std::fs::rename(&temp, &path).map_err(|e| io(&path, e))?;
+        Ok(path)
+    }
+
+    /// Writes `root.pem`, `bundle.pem` and a freshly signed `status-<list>.cwt` per list.
+    pub async fn export_trust(&self, dir: &Path) -> Result<Vec<PathBuf>, BureauError> {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let pki = self.engine.pki();
+        let mut written = Vec::new();
+        let root = dir.join("root.pem");
+        std::fs::write(&root, der_to_pem("CERTIFICATE", &pki.root_der)?).map_err(|e| io(&root, e))?;
+        written.push(root);
+        let mut bundle = String::new();
+        for der in [&pki.issuing_ca_der, &pki.token_signer_der, &pki.tsa_der] {
+            bundle.push_str(&der_to_pem("CERTIFICATE", der)?);
+        }
+        let bundle_path = dir.join("bundle.pem");
+        std::fs::write(&bundle_path, bundle).map_err(|e| io(&bundle_path, e))?;
+        written.push(bundle_path);
+        let now = OffsetDateTime::now_utc();
+        for list_id in self.store.status_list_ids().await? {
+            let bytes = self.signed_status_list(list_id, now).await?;
+            let path = dir.join(format!("status-{list_id}.cwt"));
+            std::fs::write(&path, bytes).map_err(|e| io(&path, e))?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+}
+
+/// Writes `bytes` next to `path` under a temporary name, synced, and returns that name.
+fn write_temp(path: &Path, bytes: &[u8]) -> Result<PathBuf, BureauError> {
+    use std::io::Write;
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(format!(".{}.tmp", std::process::id()));
+    let temp = path.with_file_name(name);
+    let mut file = std::fs::File::create(&temp).map_err(|e| io(&temp, e))?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        io(&temp, e)
+    })?;
+    Ok(temp)
+}

@@ -1,0 +1,145 @@
+//! The issuance pipeline without storage: certificate data → token → PDF/A → PAdES B-T →
+//! B-LT. Kept free of the registry so it can be benchmarked and reused by the service.
+
+use std::sync::Mutex;
+
+use time::OffsetDateTime;
+
+use ccr_pki::document::CertificateData;
+use ccr_pki::hierarchy::{self, Issuer};
+use ccr_pki::pades::{self, EmbeddedData, PadesSigner};
+use ccr_pki::token::{self, TokenClaims};
+use ccr_pki::tsp::Tsa;
+
+use crate::home::LoadedPki;
+use crate::render::{PageExtras, RenderError, Renderer};
+
+/// The issuing CA's CRL is re-signed when older than this.
+const CRL_REFRESH: time::Duration = time::Duration::hours(1);
+/// The CRL's validity window.
+const CRL_VALIDITY: time::Duration = time::Duration::days(7);
+
+/// Why a document could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The page could not be rendered (e.g. a character no shipped font covers).
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// Signing failed.
+    #[error(transparent)]
+    Pki(#[from] ccr_pki::Error),
+}
+
+/// A signed certificate document.
+#[derive(Debug)]
+pub struct SignedCertificate {
+    /// The final PDF (B-LT).
+    pub pdf: Vec<u8>,
+    /// The token in its QR code.
+    pub token: Vec<u8>,
+    /// The certificate data JSON embedded in the PDF.
+    pub data_json: Vec<u8>,
+}
+
+/// Produces signed certificate documents.
+#[derive(Debug)]
+pub struct Engine {
+    pki: LoadedPki,
+    renderer: Renderer,
+    verify_url: String,
+    token_kid: [u8; 8],
+    crl: Mutex<Option<(OffsetDateTime, Vec<u8>)>>,
+}
+
+impl Engine {
+    /// Loads the fonts once; `verify_url` is the page the QR code opens.
+    pub fn new(pki: LoadedPki, verify_url: &str) -> Result<Self, EngineError> {
+        let token_kid = token::kid_for_certificate(&pki.token_signer_der);
+        Ok(Self {
+            pki,
+            renderer: Renderer::new()?,
+            verify_url: verify_url.to_owned(),
+            token_kid,
+            crl: Mutex::new(None),
+        })
+    }
+
+    /// The loaded PKI.
+    pub fn pki(&self) -> &LoadedPki {
+        &self.pki
+    }
+
+    /// Checks, before anything is allocated or written, that the page can be rendered.
+    pub fn check_renderable(&self, data: &CertificateData) -> Result<(), EngineError> {
+        Ok(self.renderer.check_coverage(data)?)
+    }
+
+    /// The issuing CA's current CRL (re-signed at most hourly).
+    pub fn issuing_ca_crl(&self, now: OffsetDateTime) -> Result<Vec<u8>, EngineError> {
+        let mut cached = self.crl.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, der)) = cached.as_ref() {
+            if now - *at < CRL_REFRESH && now >= *at {
+                return Ok(der.clone());
+            }
+        }
+        let number = u64::try_from(now.unix_timestamp()).unwrap_or_default();
+        let der = hierarchy::issue_crl(
+            Issuer { certificate: &self.pki.issuing_ca, key: &self.pki.issuing_ca_key },
+            now,
+            now + CRL_VALIDITY,
+            number,
+            &[],
+        )?;
+        *cached = Some((now, der.clone()));
+        Ok(der)
+    }
+
+    /// Renders, signs (B-T with the bureau's TSA) and extends (B-LT) one certificate.
+    pub fn produce(&self, data: &CertificateData, now: OffsetDateTime) -> Result<SignedCertificate, EngineError> {
+        let data_json = data.to_embedded_json();
+        let claims = TokenClaims::from_certificate(data, &data_json);
+        let token = token::sign(&claims, &self.pki.token_signer_key, self.token_kid)?;
+        let token_url = token::to_url(&self.verify_url, &token);
+        let signer_name = common_name(&self.pki.document_signer);
+        let unsigned = self.renderer.render(
+            data,
+            &PageExtras { token_url: &token_url, verify_hint_url: &self.verify_url, signer_name: &signer_name },
+        )?;
+        let tsa = Tsa { certificate: &self.pki.tsa, chain: &[], key: &self.pki.tsa_key };
+        let chain = [self.pki.issuing_ca.clone()];
+        let signed = pades::sign_pdf(
+            &unsigned,
+            &PadesSigner {
+                certificate: &self.pki.document_signer,
+                chain: &chain,
+                key: &self.pki.document_signer_key,
+                timestamp: &tsa,
+            },
+            data.issued_at,
+            &EmbeddedData { certificate_json: &data_json, token: &token },
+            pades::DEFAULT_CONTENTS_RESERVE,
+        )?;
+        let crl = self.issuing_ca_crl(now)?;
+        let certs: [&[u8]; 5] = [
+            &self.pki.root_der,
+            &self.pki.issuing_ca_der,
+            &self.pki.document_signer_der,
+            &self.pki.tsa_der,
+            &self.pki.token_signer_der,
+        ];
+        let crls: [&[u8]; 2] = [&self.pki.root_crl, &crl];
+        let pdf = pades::add_dss(&signed, &certs, &crls, now)?;
+        Ok(SignedCertificate { pdf, token, data_json })
+    }
+}
+
+/// The subject common name of a certificate, for the printed signature line.
+pub fn common_name(cert: &x509_cert::Certificate) -> String {
+    cert.tbs_certificate()
+        .subject()
+        .to_string()
+        .split(',')
+        .find_map(|part| part.trim().strip_prefix("CN="))
+        .unwrap_or("Identification Services Bureau")
+        .to_owned()
+}

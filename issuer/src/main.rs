@@ -1,0 +1,142 @@
+//! `issuer`: the bureau's command line (SPEC §6).
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use ccr_issuer::bureau::{Bureau, BureauError};
+use ccr_issuer::home::Home;
+use ccr_pki::status_list::Status;
+
+/// Issues and manages electronic Certificates of Criminal Record.
+#[derive(Debug, Parser)]
+#[command(name = "issuer", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct HomeArg {
+    /// The issuer home (default `$ISSUER_HOME` or `./issuer-home`).
+    #[arg(long)]
+    home: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct StatusArgs {
+    /// The certificate number.
+    cert_no: String,
+    /// Why (recorded with who and when).
+    #[arg(long)]
+    reason: String,
+    #[command(flatten)]
+    home: HomeArg,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the home folder: configuration, registry and a development PKI.
+    Init {
+        #[command(flatten)]
+        home: HomeArg,
+        /// Where the issuer's public endpoints are reached.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        public_url: String,
+    },
+    /// Issue one certificate from a certificate request.
+    Issue {
+        /// The request (JSON, `schemas/certificate-request.schema.json`).
+        #[arg(long)]
+        request: PathBuf,
+        /// Where to write the signed PDF.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        home: HomeArg,
+        /// The issue instant (RFC 3339; default now).
+        #[arg(long)]
+        issued_at: Option<String>,
+    },
+    /// Revoke a certificate.
+    Revoke(StatusArgs),
+    /// Suspend a certificate.
+    Suspend(StatusArgs),
+    /// Lift a suspension.
+    Reinstate(StatusArgs),
+    /// Write root.pem, bundle.pem and the signed status lists for offline verifiers.
+    ExportTrust {
+        /// The output folder.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        home: HomeArg,
+    },
+}
+
+/// Who performs a command-line status change, for the record.
+fn cli_actor() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
+}
+
+async fn run(cli: Cli) -> Result<(), BureauError> {
+    match cli.command {
+        Command::Init { home, public_url } => {
+            let home = Home::locate(home.home);
+            home.init(&public_url, OffsetDateTime::now_utc())?;
+            println!("initialised {} with a DEVELOPMENT PKI (not for production)", home.dir().display());
+        }
+        Command::Issue { request, out, home, issued_at } => {
+            let issued_at = match issued_at {
+                Some(text) => OffsetDateTime::parse(&text, &Rfc3339)
+                    .map_err(|e| BureauError::Usage(format!("--issued-at {text:?} is not RFC 3339: {e}")))?,
+                None => OffsetDateTime::now_utc(),
+            };
+            let bytes = std::fs::read(&request).map_err(|e| BureauError::Io { path: request.clone(), message: e.to_string() })?;
+            let bureau = Bureau::open(Home::locate(home.home), None).await?;
+            let issued = bureau.issue(&bytes, issued_at, Some(&out)).await?;
+            println!("wrote {} ({} bytes)", out.display(), issued.pdf.len());
+            println!("{}", issued.number);
+        }
+        Command::Revoke(args) => change(args, Status::Revoked).await?,
+        Command::Suspend(args) => change(args, Status::Suspended).await?,
+        Command::Reinstate(args) => change(args, Status::Valid).await?,
+        Command::ExportTrust { out, home } => {
+            let bureau = Bureau::open(Home::locate(home.home), None).await?;
+            for path in bureau.export_trust(&out).await? {
+                println!("{}", path.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn change(args: StatusArgs, status: Status) -> Result<(), BureauError> {
+    let bureau = Bureau::open(Home::locate(args.home.home), None).await?;
+    bureau.change_status(&args.cert_no, status, &cli_actor(), &args.reason).await?;
+    println!("{} is now {}", args.cert_no, status.name());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("issuer: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("issuer: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

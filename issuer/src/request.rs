@@ -1,0 +1,220 @@
+//! Certificate requests (SPEC §6, `schemas/certificate-request.schema.json`): parsing and the
+//! checks that must pass before anything is written.
+
+use serde::Deserialize;
+use time::{Date, OffsetDateTime};
+
+use ccr_pki::document::{Coded, DocumentType, Holder, IdentityDocument, RecordEntry};
+
+use crate::config::Config;
+
+/// Largest request accepted, in bytes.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// Longest Latin name, in characters.
+pub const MAX_LATIN_NAME_CHARS: usize = 120;
+/// Longest Chinese name, in characters.
+pub const MAX_CHINESE_NAME_CHARS: usize = 40;
+/// Most record entries on one certificate.
+pub const MAX_RECORDS: usize = 50;
+/// Longest free-text field of a record entry, in characters.
+pub const MAX_RECORD_FIELD_CHARS: usize = 300;
+
+/// Notification language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// Chinese.
+    Zh,
+    /// Portuguese.
+    Pt,
+    /// English.
+    En,
+}
+
+/// An identity document as requested.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentRequest {
+    /// `BIR`, `TI` or `PASSPORT`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The number as printed.
+    pub number: String,
+}
+
+/// The holder as requested.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HolderRequest {
+    /// Latin-script name.
+    pub name_latin: String,
+    /// Chinese name, if any.
+    pub name_chinese: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    /// The identity document.
+    pub document: DocumentRequest,
+}
+
+/// A record entry as requested.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordRequest {
+    /// The court.
+    pub court: String,
+    /// The case number.
+    pub case_number: String,
+    /// `YYYY-MM-DD`.
+    pub decision_date: String,
+    /// The offence.
+    pub offence: String,
+    /// The sentence.
+    pub sentence: String,
+}
+
+/// A certificate request.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateRequest {
+    /// The person.
+    pub holder: HolderRequest,
+    /// Usage code from the configured list.
+    pub usage: String,
+    /// Notification language.
+    pub language: Language,
+    /// Express processing.
+    pub express: bool,
+    /// Record entries; empty for nothing on record.
+    pub records: Vec<RecordRequest>,
+    /// Receiving department code for a transfer copy.
+    pub transfer_to: Option<String>,
+}
+
+/// A request that passed every check.
+#[derive(Clone, Debug)]
+pub struct ValidRequest {
+    /// The holder.
+    pub holder: Holder,
+    /// The usage, with its printed names.
+    pub usage: Coded,
+    /// Record entries.
+    pub records: Vec<RecordEntry>,
+    /// The receiving department of a transfer copy.
+    pub transfer_to: Option<Coded>,
+    /// Notification language.
+    pub language: Language,
+    /// Express processing.
+    pub express: bool,
+}
+
+/// Why a request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// Not JSON of the right shape.
+    #[error("the request is not valid: {0}")]
+    Shape(String),
+    /// A field's value is not acceptable.
+    #[error("{field}: {message}")]
+    Field {
+        /// The JSON path of the field.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn field(field: &str, message: impl Into<String>) -> RequestError {
+    RequestError::Field { field: field.to_owned(), message: message.into() }
+}
+
+fn parse_date(path: &str, text: &str) -> Result<Date, RequestError> {
+    Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| field(path, format!("{text:?} is not a date of the form YYYY-MM-DD")))
+}
+
+fn check_text(path: &str, text: &str, max_chars: usize) -> Result<String, RequestError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(field(path, "must not be empty"));
+    }
+    let count = trimmed.chars().count();
+    if count > max_chars {
+        return Err(field(path, format!("{count} characters exceed the limit of {max_chars}")));
+    }
+    if let Some(c) = trimmed.chars().find(|c| c.is_control()) {
+        return Err(field(path, format!("contains the control character U+{:04X}", u32::from(c))));
+    }
+    Ok(trimmed.to_owned())
+}
+
+impl CertificateRequest {
+    /// Parses request JSON (bounded size).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, RequestError> {
+        if bytes.len() > MAX_REQUEST_BYTES {
+            return Err(RequestError::Shape(format!(
+                "{} bytes exceed the limit of {MAX_REQUEST_BYTES}",
+                bytes.len()
+            )));
+        }
+        serde_json::from_slice(bytes).map_err(|e| RequestError::Shape(e.to_string()))
+    }
+
+    /// Checks every field against the configuration; `today` bounds the date of birth.
+    pub fn validate(&self, config: &Config, today: OffsetDateTime) -> Result<ValidRequest, RequestError> {
+        let h = &self.holder;
+        let name_latin = check_text("holder.name_latin", &h.name_latin, MAX_LATIN_NAME_CHARS)?;
+        let name_chinese = h
+            .name_chinese
+            .as_deref()
+            .map(|n| check_text("holder.name_chinese", n, MAX_CHINESE_NAME_CHARS))
+            .transpose()?;
+        let date_of_birth = parse_date("holder.date_of_birth", &h.date_of_birth)?;
+        if date_of_birth > today.date() || date_of_birth.year() < 1900 {
+            return Err(field("holder.date_of_birth", "must be between 1900-01-01 and today"));
+        }
+        let kind = DocumentType::from_code(&h.document.kind).ok_or_else(|| {
+            field("holder.document.type", format!("{:?} is not one of BIR, TI, PASSPORT", h.document.kind))
+        })?;
+        let number = check_text("holder.document.number", &h.document.number, 32)?;
+        let usage = config.usage(&self.usage).map(|u| u.to_coded()).ok_or_else(|| {
+            let known: Vec<&str> = config.usages.iter().map(|u| u.code.as_str()).collect();
+            field("usage", format!("{:?} is not a known usage ({})", self.usage, known.join(", ")))
+        })?;
+        let transfer_to = self
+            .transfer_to
+            .as_deref()
+            .map(|dept| {
+                config
+                    .department(dept)
+                    .map(|d| d.to_coded())
+                    .ok_or_else(|| field("transfer_to", format!("{dept:?} is not a registered department")))
+            })
+            .transpose()?;
+        if self.records.len() > MAX_RECORDS {
+            return Err(field("records", format!("{} entries exceed the limit of {MAX_RECORDS}", self.records.len())));
+        }
+        let records = self
+            .records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let p = |f: &str| format!("records[{i}].{f}");
+                Ok(RecordEntry {
+                    court: check_text(&p("court"), &r.court, MAX_RECORD_FIELD_CHARS)?,
+                    case_number: check_text(&p("case_number"), &r.case_number, 64)?,
+                    decision_date: parse_date(&p("decision_date"), &r.decision_date)?,
+                    offence: check_text(&p("offence"), &r.offence, MAX_RECORD_FIELD_CHARS)?,
+                    sentence: check_text(&p("sentence"), &r.sentence, MAX_RECORD_FIELD_CHARS)?,
+                })
+            })
+            .collect::<Result<Vec<_>, RequestError>>()?;
+        Ok(ValidRequest {
+            holder: Holder { name_latin, name_chinese, date_of_birth, document: IdentityDocument { kind, number } },
+            usage,
+            records,
+            transfer_to,
+            language: self.language,
+            express: self.express,
+        })
+    }
+}

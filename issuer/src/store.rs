@@ -1,0 +1,260 @@
+//! The registry: certificate numbers, status-list positions, statuses and their history.
+//!
+//! SQLite is the embedded default. Queries are checked at run time with `$N` placeholders
+//! (which SQLite accepts too), so a PostgreSQL implementation can share them.
+
+use rand::Rng;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use ccr_pki::status_list::{Status, StatusList};
+
+/// Attempts to find a free random index before giving up (a list is never allowed to fill
+/// beyond what makes collisions likely: a new list starts when it is full).
+const INDEX_ATTEMPTS: usize = 64;
+
+/// Registry errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("registry: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("registry migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// No such certificate.
+    #[error("no certificate numbered {0}")]
+    UnknownCertificate(String),
+    /// The change is not allowed from the current status.
+    #[error("certificate {number} is {current}; it cannot become {wanted}")]
+    Transition {
+        /// The certificate.
+        number: String,
+        /// Its status.
+        current: &'static str,
+        /// The refused status.
+        wanted: &'static str,
+    },
+    /// Stored data is inconsistent.
+    #[error("registry data: {0}")]
+    Corrupt(String),
+}
+
+/// A reserved position for a certificate being issued (inside an open transaction).
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    /// The certificate number.
+    pub number: String,
+    /// The status list.
+    pub list_id: i64,
+    /// The index in it.
+    pub index: u32,
+}
+
+/// The registry.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// An issuance in progress: the transaction commits only when the document is finished.
+#[derive(Debug)]
+pub struct PendingIssuance {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    /// The reserved number and status position.
+    pub reservation: Reservation,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `url`.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options: SqliteConnectOptions = url.parse()?;
+        let options = options
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Starts an issuance: reserves the next certificate number of `year` and a random free
+    /// index in the current status list (starting a new list when it is full).
+    pub async fn begin_issuance(&self, year: i32, list_size: u32, now: OffsetDateTime) -> Result<PendingIssuance, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO certificate_sequences (year, last_seq) VALUES ($1, 1) \
+             ON CONFLICT (year) DO UPDATE SET last_seq = certificate_sequences.last_seq + 1 \
+             RETURNING last_seq",
+        )
+        .bind(year)
+        .fetch_one(&mut *tx)
+        .await?;
+        let number = format!("CR-{year}-{seq:06}");
+
+        let current: Option<(i64, i64)> = sqlx::query_as("SELECT id, size FROM status_lists ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+        let (mut list_id, mut size) = match current {
+            Some(list) => list,
+            None => (0, 0),
+        };
+        let used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM certificates WHERE list_id = $1")
+            .bind(list_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if list_id == 0 || used >= size {
+            list_id += 1;
+            size = i64::from(list_size);
+            sqlx::query("INSERT INTO status_lists (id, size, created_at) VALUES ($1, $2, $3)")
+                .bind(list_id)
+                .bind(size)
+                .bind(rfc3339(now))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let size_u32 = u32::try_from(size).map_err(|_| StoreError::Corrupt("list size".into()))?;
+        let mut index = None;
+        for _ in 0..INDEX_ATTEMPTS {
+            let candidate = rand::rng().random_range(0..size_u32);
+            let taken: Option<i64> = sqlx::query_scalar("SELECT 1 FROM certificates WHERE list_id = $1 AND list_index = $2")
+                .bind(list_id)
+                .bind(i64::from(candidate))
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_none() {
+                index = Some(candidate);
+                break;
+            }
+        }
+        let index = index.ok_or_else(|| StoreError::Corrupt("no free status index found".into()))?;
+        Ok(PendingIssuance { tx, reservation: Reservation { number, list_id, index } })
+    }
+
+    /// All statuses of list `list_id` as a status list, with its size.
+    pub async fn status_list(&self, list_id: i64) -> Result<StatusList, StoreError> {
+        let size: i64 = sqlx::query_scalar("SELECT size FROM status_lists WHERE id = $1")
+            .bind(list_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("no status list {list_id}")))?;
+        let size = u32::try_from(size).map_err(|_| StoreError::Corrupt("list size".into()))?;
+        let mut list = StatusList::new(size).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let rows = sqlx::query("SELECT list_index, status FROM certificates WHERE list_id = $1 AND status <> 0")
+            .bind(list_id)
+            .fetch_all(&self.pool)
+            .await?;
+        for row in rows {
+            let idx: i64 = row.try_get(0)?;
+            let code: i64 = row.try_get(1)?;
+            let status = u8::try_from(code).ok().and_then(Status::from_code).ok_or_else(|| StoreError::Corrupt("status".into()))?;
+            let idx = u32::try_from(idx).map_err(|_| StoreError::Corrupt("index".into()))?;
+            list.set(idx, status).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        }
+        Ok(list)
+    }
+
+    /// The ids of all status lists.
+    pub async fn status_list_ids(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM status_lists ORDER BY id").fetch_all(&self.pool).await?)
+    }
+
+    /// Changes a certificate's status and records who, when and why. Returns its list id.
+    pub async fn change_status(
+        &self,
+        number: &str,
+        wanted: Status,
+        actor: &str,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<(i64, i64)> = sqlx::query_as("SELECT status, list_id FROM certificates WHERE number = $1")
+            .bind(number)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let (current, list_id) = row.ok_or_else(|| StoreError::UnknownCertificate(number.to_owned()))?;
+        let current = u8::try_from(current).ok().and_then(Status::from_code).ok_or_else(|| StoreError::Corrupt("status".into()))?;
+        let allowed = match (current, wanted) {
+            (Status::Valid, Status::Revoked | Status::Suspended | Status::Superseded) => true,
+            (Status::Suspended, Status::Valid | Status::Revoked | Status::Superseded) => true,
+            _ => false,
+        };
+        if !allowed {
+            return Err(StoreError::Transition { number: number.to_owned(), current: current.name(), wanted: wanted.name() });
+        }
+        sqlx::query("UPDATE certificates SET status = $1 WHERE number = $2")
+            .bind(i64::from(wanted.code()))
+            .bind(number)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO status_events (number, old_status, new_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(number)
+        .bind(i64::from(current.code()))
+        .bind(i64::from(wanted.code()))
+        .bind(actor)
+        .bind(reason)
+        .bind(rfc3339(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(list_id)
+    }
+}
+
+/// What is recorded for an issued certificate.
+#[derive(Debug)]
+pub struct IssuedRecord<'a> {
+    /// Issue instant.
+    pub issued_at: OffsetDateTime,
+    /// Validity end.
+    pub valid_until: OffsetDateTime,
+    /// Embedded data JSON.
+    pub data_json: &'a [u8],
+    /// Token bytes.
+    pub token: &'a [u8],
+    /// The PDF.
+    pub pdf: &'a [u8],
+}
+
+impl PendingIssuance {
+    /// Records the certificate inside the transaction (not yet committed).
+    pub async fn record(&mut self, record: &IssuedRecord<'_>) -> Result<(), StoreError> {
+        let digest = ring_sha256_hex(record.pdf);
+        sqlx::query(
+            "INSERT INTO certificates (number, list_id, list_index, status, issued_at, valid_until, data_json, token, pdf, pdf_sha256) \
+             VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&self.reservation.number)
+        .bind(self.reservation.list_id)
+        .bind(i64::from(self.reservation.index))
+        .bind(rfc3339(record.issued_at))
+        .bind(rfc3339(record.valid_until))
+        .bind(record.data_json)
+        .bind(record.token)
+        .bind(record.pdf)
+        .bind(digest)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Makes the issuance durable.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+fn ring_sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
