@@ -105,8 +105,10 @@ impl Engine {
             data,
             &PageExtras { token_url: &token_url, verify_hint_url: &self.verify_url, signer_name: &signer_name },
         )?;
-        let tsa = Tsa { certificate: &self.pki.tsa, chain: &[], key: &self.pki.tsa_key };
+        // The issuing CA travels in both CMS structures so that validators which ignore the
+        // DSS (pyHanko's plain `validate`) can still build the TSA's and the signer's paths.
         let chain = [self.pki.issuing_ca.clone()];
+        let tsa = Tsa { certificate: &self.pki.tsa, chain: &chain, key: &self.pki.tsa_key };
         let signed = pades::sign_pdf(
             &unsigned,
             &PadesSigner {

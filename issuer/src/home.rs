@@ -189,6 +189,9 @@ impl Home {
             &[],
         )?;
         std::fs::write(pki.join("root.crl"), root_crl).map_err(|e| io_err(&pki, e))?;
+        // The registry holds personal data: create it owner-only before SQLite opens it
+        // (SQLite gives its journal files the database file's mode).
+        write_private_file(&self.dir.join("registry.sqlite"), b"")?;
         // Written last: its presence marks a complete home.
         std::fs::write(self.dir.join("issuer.toml"), config_text).map_err(|e| io_err(&self.dir, e))?;
         Ok(())

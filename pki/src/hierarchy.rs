@@ -184,14 +184,17 @@ fn profile_extensions(template: &CertificateTemplate<'_>, issuer_spki_der: &[u8]
     };
     exts.push(extension(oids::EXT_KEY_USAGE, true, &KeyUsage(usages))?);
     // RFC 3161 §2.3: the TSA certificate's EKU is timeStamping only, and critical.
+    // documentSigning (RFC 9336) names the purpose; emailProtection rides along because NSS
+    // (poppler's pdfsig, Firefox's PDF viewer) judges PDF signers by the S/MIME usage and
+    // rejects a signer whose EKU lacks it.
     let eku = match template.purpose {
         Purpose::RootCa | Purpose::IssuingCa => None,
-        Purpose::DocumentSigning => Some((false, oids::EKU_DOCUMENT_SIGNING)),
-        Purpose::TimeStamping => Some((true, oids::EKU_TIME_STAMPING)),
-        Purpose::TokenSigning => Some((false, oids::EKU_CCR_TOKEN_SIGNING)),
+        Purpose::DocumentSigning => Some((false, vec![oids::EKU_DOCUMENT_SIGNING, oids::EKU_EMAIL_PROTECTION])),
+        Purpose::TimeStamping => Some((true, vec![oids::EKU_TIME_STAMPING])),
+        Purpose::TokenSigning => Some((false, vec![oids::EKU_CCR_TOKEN_SIGNING])),
     };
-    if let Some((critical, oid)) = eku {
-        exts.push(extension(oids::EXT_EXTENDED_KEY_USAGE, critical, &ExtendedKeyUsage(vec![oid]))?);
+    if let Some((critical, purposes)) = eku {
+        exts.push(extension(oids::EXT_EXTENDED_KEY_USAGE, critical, &ExtendedKeyUsage(purposes))?);
     }
     exts.push(extension(
         oids::EXT_SUBJECT_KEY_ID,

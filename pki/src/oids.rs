@@ -27,6 +27,8 @@ pub const ID_CT_TSTINFO: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.1.4");
 
 /// id-kp-timeStamping (RFC 5280).
 pub const EKU_TIME_STAMPING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.8");
+/// id-kp-emailProtection (RFC 5280).
+pub const EKU_EMAIL_PROTECTION: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.4");
 /// id-kp-documentSigning (RFC 9336).
 pub const EKU_DOCUMENT_SIGNING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.36");
 /// Token and status-list signing. No public OID exists (the status-list draft leaves one to be

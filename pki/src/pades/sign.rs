@@ -20,7 +20,7 @@ use crate::tsp::TimestampSource;
 use crate::{Error, oids};
 
 /// Default room for the DER CMS in `/Contents` (two hex digits per byte in the file).
-pub const DEFAULT_CONTENTS_RESERVE: usize = 6 * 1024;
+pub const DEFAULT_CONTENTS_RESERVE: usize = 5 * 1024;
 
 /// `/ByteRange [0 a b c]` is written with each number padded to this many digits.
 const BYTE_RANGE_DIGITS: usize = 10;

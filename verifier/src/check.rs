@@ -1,0 +1,244 @@
+//! Verification of a certificate PDF (SPEC §5): structure, CMS, time stamp, chains, token,
+//! validity and status, each recorded as a check; the verdict follows their precedence.
+
+use time::OffsetDateTime;
+
+use ccr_pki::cades::{self, Expect};
+use ccr_pki::chain::{CertPurpose, ChainError, TrustRoot};
+use ccr_pki::document::CertificateData;
+use ccr_pki::pades::{self, InspectError, SignedDocument};
+use ccr_pki::pdf::Limits;
+use ccr_pki::status_list::SignedStatusList;
+use ccr_pki::token::{self, TokenClaims};
+use ccr_pki::tsp;
+use ccr_pki::validity::{self, Currency};
+
+use crate::report::{Checks, Disclosed, Report, SignatureFacts, Verdict};
+use crate::status;
+
+/// What a verification needs besides the file.
+#[derive(Debug)]
+pub struct CheckContext<'a> {
+    /// The one trust anchor.
+    pub root: &'a TrustRoot,
+    /// The authenticated status list, if any (`None`: status unknown).
+    pub status_list: Option<&'a SignedStatusList>,
+    /// The instant to judge at.
+    pub at: OffsetDateTime,
+    /// Parsing limits.
+    pub limits: &'a Limits,
+}
+
+const AFTER_STRUCTURE: [&str; 6] = ["cms_signature", "timestamp", "signer_chain", "token", "validity", "status"];
+
+/// Verifies a certificate PDF and returns the report.
+pub fn check_pdf(bytes: &[u8], ctx: &CheckContext<'_>) -> Report {
+    let mut checks = Checks::default();
+    let mut report = Report {
+        verdict: Verdict::Malformed,
+        checks: Vec::new(),
+        certificate: None,
+        signature: None,
+        status: None,
+        checked_at: ctx.at,
+    };
+    run(bytes, ctx, &mut checks, &mut report);
+    report.verdict = checks.verdict();
+    report.checks = checks.into_vec();
+    report
+}
+
+fn chain_verdict(e: &ChainError) -> Verdict {
+    match e {
+        ChainError::Malformed(_) => Verdict::InvalidSignature,
+        _ => Verdict::Untrusted,
+    }
+}
+
+fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut Report) {
+    let doc: SignedDocument = match pades::inspect(bytes, ctx.limits) {
+        Ok(doc) => {
+            checks.pass("file", format!("{} bytes read within limits", bytes.len()));
+            checks.pass(
+                "signature_structure",
+                match doc.revisions_after_signature {
+                    0 => "one PAdES signature covering the whole file".to_owned(),
+                    n => format!("one PAdES signature; {n} later revision(s) add only validation data (DSS)"),
+                },
+            );
+            doc
+        }
+        Err(InspectError::Malformed(e)) => {
+            checks.fail("file", Verdict::Malformed, e.to_string());
+            checks.skip(&["signature_structure"], "the file could not be read");
+            checks.skip(&AFTER_STRUCTURE, "the file could not be read");
+            return;
+        }
+        Err(e) => {
+            checks.pass("file", format!("{} bytes read within limits", bytes.len()));
+            let verdict = match e {
+                InspectError::Modified(_) => Verdict::Modified,
+                InspectError::MissingData(_) => Verdict::Mismatch,
+                _ => Verdict::InvalidSignature,
+            };
+            checks.fail("signature_structure", verdict, e.to_string());
+            checks.skip(&AFTER_STRUCTURE, "the signature structure is not acceptable");
+            return;
+        }
+    };
+
+    // The CMS signature and its attributes.
+    let signed = match cades::verify(&doc.cms_der, Expect::Pades { content_digest: &doc.content_digest }) {
+        Ok(signed) => {
+            checks.pass("cms_signature", "CMS signature, message digest and signing-certificate-v2 verify; no signing-time");
+            signed
+        }
+        Err(e) => {
+            checks.fail("cms_signature", Verdict::InvalidSignature, e.to_string());
+            checks.skip(&AFTER_STRUCTURE[1..], "the CMS signature does not verify");
+            return;
+        }
+    };
+    let signer_subject = signed.signer_certificate.tbs_certificate().subject().to_string();
+    report.signature = Some(SignatureFacts {
+        signer: signer_subject,
+        claimed_signing_time: doc.claimed_signing_time.clone(),
+        timestamp_time: None,
+    });
+
+    // Intermediates: everything the document carries.
+    let mut pool: Vec<Vec<u8>> = doc.dss_certificates.clone();
+    for c in &signed.certificates {
+        if let Ok(der) = ccr_pki::chain::certificate_der(c) {
+            pool.push(der);
+        }
+    }
+    let intermediates: Vec<&[u8]> = pool.iter().map(Vec::as_slice).collect();
+    let crls: Vec<&[u8]> = doc.dss_crls.iter().map(Vec::as_slice).collect();
+
+    // The signature time stamp (B-T).
+    let ts_time = match signed.timestamp_token.as_deref() {
+        None => {
+            checks.fail("timestamp", Verdict::InvalidSignature, "the signature has no time stamp (PAdES B-T is required)");
+            None
+        }
+        Some(token) => match tsp::verify_token(token, &signed.signature_value) {
+            Err(e) => {
+                checks.fail("timestamp", Verdict::InvalidSignature, e.to_string());
+                None
+            }
+            Ok(ts) => {
+                let tsa_der = ccr_pki::chain::certificate_der(&ts.tsa_certificate).unwrap_or_default();
+                match ctx.root.verify(&tsa_der, &intermediates, CertPurpose::TimeStamping, ts.time, Some(&crls)) {
+                    Ok(()) => {
+                        checks.pass("timestamp", format!("time-stamped at {} by a TSA of the bureau's PKI", ts.time));
+                        Some(ts.time)
+                    }
+                    Err(e) => {
+                        checks.fail("timestamp", chain_verdict(&e), format!("the time stamp's TSA: {e}"));
+                        Some(ts.time)
+                    }
+                }
+            }
+        },
+    };
+    if let Some(sig) = report.signature.as_mut() {
+        sig.timestamp_time = ts_time;
+    }
+    let Some(signed_at) = ts_time else {
+        checks.skip(&AFTER_STRUCTURE[2..], "no trusted signing time");
+        return;
+    };
+
+    // The signer's chain at the time-stamp time, with the embedded CRLs.
+    let signer_der = ccr_pki::chain::certificate_der(&signed.signer_certificate).unwrap_or_default();
+    if crls.is_empty() {
+        checks.fail("signer_chain", Verdict::Untrusted, "no revocation data is embedded (PAdES B-LT is required)");
+    } else {
+        match ctx.root.verify(&signer_der, &intermediates, CertPurpose::DocumentSigning, signed_at, Some(&crls)) {
+            Ok(()) => checks.pass(
+                "signer_chain",
+                "the document signer chains to the configured root, has documentSigning and nonRepudiation, and was not revoked when time-stamped",
+            ),
+            Err(e) => checks.fail("signer_chain", chain_verdict(&e), e.to_string()),
+        }
+    }
+
+    // The embedded token: authentic, and bound to the signed certificate data.
+    let data = match CertificateData::from_embedded_json(&doc.certificate_json) {
+        Ok(data) => data,
+        Err(e) => {
+            checks.fail("token", Verdict::Mismatch, format!("the embedded certificate data is unreadable: {e}"));
+            checks.skip(&AFTER_STRUCTURE[4..], "no certificate data");
+            return;
+        }
+    };
+    let claims = match verify_token(&doc.token, &intermediates, &crls, ctx.root, signed_at) {
+        Ok(claims) => claims,
+        Err((verdict, why)) => {
+            checks.fail("token", verdict, why);
+            checks.skip(&AFTER_STRUCTURE[4..], "the token is not authentic");
+            return;
+        }
+    };
+    let disagreements = claims.disagreements(&data, &doc.certificate_json);
+    if disagreements.is_empty() {
+        checks.pass("token", "the QR token is signed by the bureau's token signer and matches the signed certificate data");
+    } else {
+        checks.fail("token", Verdict::Mismatch, format!("token and document disagree on: {}", disagreements.join(", ")));
+    }
+
+    // Currency (SPEC §2), judged on the signed data.
+    let days = validity::days_remaining(data.valid_until, ctx.at);
+    match validity::currency(data.issued_at, data.valid_until, ctx.at) {
+        Currency::Current => checks.pass("validity", format!("current until {} ({days} day(s) left)", data.valid_until)),
+        Currency::Expired => checks.fail("validity", Verdict::Expired, format!("expired: valid until {}", data.valid_until)),
+        Currency::NotYetValid => checks.fail("validity", Verdict::NotYetValid, format!("issued at {}, after the time checked", data.issued_at)),
+    }
+    report.certificate = Some(disclosed(&claims, days));
+
+    // Status.
+    match ctx.status_list {
+        None => checks.fail("status", Verdict::StatusUnknown, "no status list was given: the status is unknown"),
+        Some(list) => report.status = Some(status::judge(list, &claims.status, ctx.at, checks)),
+    }
+}
+
+/// Authenticates the embedded token with a token-signing certificate from the document.
+fn verify_token(
+    token_bytes: &[u8],
+    pool: &[&[u8]],
+    crls: &[&[u8]],
+    root: &TrustRoot,
+    at: OffsetDateTime,
+) -> Result<TokenClaims, (Verdict, String)> {
+    let unverified = token::parse(token_bytes).map_err(|e| (Verdict::Mismatch, format!("the embedded token is unreadable: {e}")))?;
+    let kid = unverified.kid();
+    let signer = pool
+        .iter()
+        .find(|der| token::kid_for_certificate(der) == kid)
+        .ok_or((Verdict::Untrusted, "the token's signing certificate is not in the document".to_owned()))?;
+    root.verify(signer, pool, CertPurpose::TokenSigning, at, Some(crls))
+        .map_err(|e| (chain_verdict(&e), format!("the token signer: {e}")))?;
+    let cert = ccr_pki::hierarchy::parse_certificate(signer).map_err(|e| (Verdict::InvalidSignature, e.to_string()))?;
+    let spki = der::Encode::to_der(cert.tbs_certificate().subject_public_key_info())
+        .map_err(|e| (Verdict::InvalidSignature, e.to_string()))?;
+    unverified.verify(&spki).map_err(|e| (Verdict::InvalidSignature, format!("the token signature does not verify: {e}")))
+}
+
+/// The report's disclosed fields from authenticated claims.
+pub fn disclosed(claims: &TokenClaims, days_remaining: i64) -> Disclosed {
+    Disclosed {
+        number: claims.number.clone(),
+        name_latin: claims.name_latin.clone(),
+        name_chinese: claims.name_chinese.clone(),
+        date_of_birth: claims.date_of_birth.to_string(),
+        document: claims.document.clone(),
+        usage: claims.usage.clone(),
+        record_result: claims.record_result,
+        transfer_to: claims.transfer_to.clone(),
+        issued_at: claims.issued_at,
+        valid_until: claims.expires_at,
+        days_remaining,
+    }
+}

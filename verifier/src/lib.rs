@@ -1,0 +1,7 @@
+//! The department's stateless verifier: checks certificate PDFs and QR tokens against the
+//! bureau's root and a status list, and reports why it accepts or rejects.
+#![forbid(unsafe_code)]
+
+pub mod check;
+pub mod report;
+pub mod status;
