@@ -49,7 +49,10 @@ pub enum BureauError {
 }
 
 fn io(path: &Path, e: impl std::fmt::Display) -> BureauError {
-    BureauError::Io { path: path.to_owned(), message: e.to_string() }
+    BureauError::Io {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
 }
 
 /// The bureau, opened on a home folder.
@@ -77,11 +80,18 @@ impl Bureau {
         let pki = home.load_pki()?;
         let url = database_url.map_or_else(|| home.sqlite_url(), str::to_owned);
         if !url.starts_with("sqlite:") {
-            return Err(BureauError::Usage(format!("unsupported database URL {url:?}: only sqlite:// is available yet")));
+            return Err(BureauError::Usage(format!(
+                "unsupported database URL {url:?}: only sqlite:// is available yet"
+            )));
         }
         let store = Store::open(&url).await?;
         let engine = Engine::new(pki, &config.verify_url)?;
-        Ok(Self { home, config, store, engine })
+        Ok(Self {
+            home,
+            config,
+            store,
+            engine,
+        })
     }
 
     /// The configuration.
@@ -94,7 +104,13 @@ impl Bureau {
         &self.engine
     }
 
-    fn certificate_data(&self, request: &ValidRequest, number: String, status: StatusReference, issued_at: OffsetDateTime) -> CertificateData {
+    fn certificate_data(
+        &self,
+        request: &ValidRequest,
+        number: String,
+        status: StatusReference,
+        issued_at: OffsetDateTime,
+    ) -> CertificateData {
         CertificateData {
             number,
             holder: request.holder.clone(),
@@ -110,21 +126,42 @@ impl Bureau {
 
     /// Issues a certificate from request JSON. Every check runs before anything is written;
     /// the registry row and the output file appear together or not at all.
-    pub async fn issue(&self, request_json: &[u8], issued_at: OffsetDateTime, out: Option<&Path>) -> Result<Issued, BureauError> {
+    pub async fn issue(
+        &self,
+        request_json: &[u8],
+        issued_at: OffsetDateTime,
+        out: Option<&Path>,
+    ) -> Result<Issued, BureauError> {
         let now = OffsetDateTime::now_utc();
         let request = CertificateRequest::from_json(request_json)?.validate(&self.config, now)?;
-        let issued_at = issued_at.replace_nanosecond(0).map_err(|e| BureauError::Usage(e.to_string()))?;
+        let issued_at = issued_at
+            .replace_nanosecond(0)
+            .map_err(|e| BureauError::Usage(e.to_string()))?;
         // Coverage check with placeholder number and status: the same strings get printed.
-        let probe = self.certificate_data(&request, "CR-0000-000000".into(), StatusReference { uri: String::new(), idx: 0 }, issued_at);
+        let probe = self.certificate_data(
+            &request,
+            "CR-0000-000000".into(),
+            StatusReference {
+                uri: String::new(),
+                idx: 0,
+            },
+            issued_at,
+        );
         self.engine.check_renderable(&probe)?;
 
         let year = issued_at.to_offset(validity::MACAO).year();
-        let mut pending = self.store.begin_issuance(year, self.config.status_list_size, now).await?;
+        let mut pending = self
+            .store
+            .begin_issuance(year, self.config.status_list_size, now)
+            .await?;
         let reservation = pending.reservation.clone();
         let data = self.certificate_data(
             &request,
             reservation.number.clone(),
-            StatusReference { uri: self.config.status_list_uri(reservation.list_id), idx: reservation.index },
+            StatusReference {
+                uri: self.config.status_list_uri(reservation.list_id),
+                idx: reservation.index,
+            },
             issued_at,
         );
         let signed = self.engine.produce(&data, now)?;
@@ -152,22 +189,38 @@ impl Bureau {
         if let (Some(t), Some(path)) = (&temp, out) {
             std::fs::rename(t, path).map_err(|e| io(path, e))?;
         }
-        Ok(Issued { number: reservation.number, pdf: signed.pdf })
+        Ok(Issued {
+            number: reservation.number,
+            pdf: signed.pdf,
+        })
     }
 
     /// Changes a certificate's status and republishes its status list.
-    pub async fn change_status(&self, number: &str, status: Status, actor: &str, reason: &str) -> Result<(), BureauError> {
+    pub async fn change_status(
+        &self,
+        number: &str,
+        status: Status,
+        actor: &str,
+        reason: &str,
+    ) -> Result<(), BureauError> {
         if reason.trim().is_empty() {
             return Err(BureauError::Usage("a reason is required".into()));
         }
         let now = OffsetDateTime::now_utc();
-        let list_id = self.store.change_status(number, status, actor, reason.trim(), now).await?;
+        let list_id = self
+            .store
+            .change_status(number, status, actor, reason.trim(), now)
+            .await?;
         self.publish_status_list(list_id, now).await?;
         Ok(())
     }
 
     /// Signs status list `list_id` as of `now` and returns the CWT bytes.
-    pub async fn signed_status_list(&self, list_id: i64, now: OffsetDateTime) -> Result<Vec<u8>, BureauError> {
+    pub async fn signed_status_list(
+        &self,
+        list_id: i64,
+        now: OffsetDateTime,
+    ) -> Result<Vec<u8>, BureauError> {
         let list = self.store.status_list(list_id).await?;
         let claims = SignedStatusList::new(self.config.status_list_uri(list_id), list, now);
         let pki = self.engine.pki();
@@ -181,7 +234,11 @@ impl Bureau {
     }
 
     /// Re-signs list `list_id` into the home's `status/` folder (atomically replaced).
-    pub async fn publish_status_list(&self, list_id: i64, now: OffsetDateTime) -> Result<PathBuf, BureauError> {
+    pub async fn publish_status_list(
+        &self,
+        list_id: i64,
+        now: OffsetDateTime,
+    ) -> Result<PathBuf, BureauError> {
         let bytes = self.signed_status_list(list_id, now).await?;
         let path = self.home.status_dir().join(format!("status-{list_id}.cwt"));
         let temp = write_temp(&path, &bytes)?;
@@ -195,7 +252,8 @@ impl Bureau {
         let pki = self.engine.pki();
         let mut written = Vec::new();
         let root = dir.join("root.pem");
-        std::fs::write(&root, der_to_pem("CERTIFICATE", &pki.root_der)?).map_err(|e| io(&root, e))?;
+        std::fs::write(&root, der_to_pem("CERTIFICATE", &pki.root_der)?)
+            .map_err(|e| io(&root, e))?;
         written.push(root);
         let mut bundle = String::new();
         for der in [&pki.issuing_ca_der, &pki.token_signer_der, &pki.tsa_der] {
@@ -218,13 +276,18 @@ impl Bureau {
 /// Writes `bytes` next to `path` under a temporary name, synced, and returns that name.
 fn write_temp(path: &Path, bytes: &[u8]) -> Result<PathBuf, BureauError> {
     use std::io::Write;
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(format!(".{}.tmp", std::process::id()));
     let temp = path.with_file_name(name);
     let mut file = std::fs::File::create(&temp).map_err(|e| io(&temp, e))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        io(&temp, e)
-    })?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            io(&temp, e)
+        })?;
     Ok(temp)
 }

@@ -25,7 +25,14 @@ pub struct CodedEntry {
 impl CodedEntry {
     /// As printed on certificates.
     pub fn to_coded(&self) -> Coded {
-        Coded { code: self.code.clone(), name: Trilingual { zh: self.zh.clone(), pt: self.pt.clone(), en: self.en.clone() } }
+        Coded {
+            code: self.code.clone(),
+            name: Trilingual {
+                zh: self.zh.clone(),
+                pt: self.pt.clone(),
+                en: self.en.clone(),
+            },
+        }
     }
 }
 
@@ -51,7 +58,9 @@ impl Config {
     /// Parses and checks `issuer.toml`.
     pub fn from_toml(text: &str) -> Result<Self, String> {
         let config: Self = toml::from_str(text).map_err(|e| e.to_string())?;
-        if config.status_list_size < MIN_STATUS_LIST_SIZE || config.status_list_size % 4 != 0 {
+        if config.status_list_size < MIN_STATUS_LIST_SIZE
+            || !config.status_list_size.is_multiple_of(4)
+        {
             return Err(format!(
                 "status_list_size must be a multiple of 4 and at least {MIN_STATUS_LIST_SIZE}"
             ));

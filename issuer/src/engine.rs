@@ -76,15 +76,22 @@ impl Engine {
 
     /// The issuing CA's current CRL (re-signed at most hourly).
     pub fn issuing_ca_crl(&self, now: OffsetDateTime) -> Result<Vec<u8>, EngineError> {
-        let mut cached = self.crl.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((at, der)) = cached.as_ref() {
-            if now - *at < CRL_REFRESH && now >= *at {
-                return Ok(der.clone());
-            }
+        let mut cached = self
+            .crl
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, der)) = cached
+            .as_ref()
+            .filter(|(at, _)| now >= *at && now - *at < CRL_REFRESH)
+        {
+            return Ok(der.clone());
         }
         let number = u64::try_from(now.unix_timestamp()).unwrap_or_default();
         let der = hierarchy::issue_crl(
-            Issuer { certificate: &self.pki.issuing_ca, key: &self.pki.issuing_ca_key },
+            Issuer {
+                certificate: &self.pki.issuing_ca,
+                key: &self.pki.issuing_ca_key,
+            },
             now,
             now + CRL_VALIDITY,
             number,
@@ -95,7 +102,11 @@ impl Engine {
     }
 
     /// Renders, signs (B-T with the bureau's TSA) and extends (B-LT) one certificate.
-    pub fn produce(&self, data: &CertificateData, now: OffsetDateTime) -> Result<SignedCertificate, EngineError> {
+    pub fn produce(
+        &self,
+        data: &CertificateData,
+        now: OffsetDateTime,
+    ) -> Result<SignedCertificate, EngineError> {
         let data_json = data.to_embedded_json();
         let claims = TokenClaims::from_certificate(data, &data_json);
         let token = token::sign(&claims, &self.pki.token_signer_key, self.token_kid)?;
@@ -103,12 +114,20 @@ impl Engine {
         let signer_name = common_name(&self.pki.document_signer);
         let unsigned = self.renderer.render(
             data,
-            &PageExtras { token_url: &token_url, verify_hint_url: &self.verify_url, signer_name: &signer_name },
+            &PageExtras {
+                token_url: &token_url,
+                verify_hint_url: &self.verify_url,
+                signer_name: &signer_name,
+            },
         )?;
         // The issuing CA travels in both CMS structures so that validators which ignore the
         // DSS (pyHanko's plain `validate`) can still build the TSA's and the signer's paths.
         let chain = [self.pki.issuing_ca.clone()];
-        let tsa = Tsa { certificate: &self.pki.tsa, chain: &chain, key: &self.pki.tsa_key };
+        let tsa = Tsa {
+            certificate: &self.pki.tsa,
+            chain: &chain,
+            key: &self.pki.tsa_key,
+        };
         let signed = pades::sign_pdf(
             &unsigned,
             &PadesSigner {
@@ -118,7 +137,10 @@ impl Engine {
                 timestamp: &tsa,
             },
             data.issued_at,
-            &EmbeddedData { certificate_json: &data_json, token: &token },
+            &EmbeddedData {
+                certificate_json: &data_json,
+                token: &token,
+            },
             pades::DEFAULT_CONTENTS_RESERVE,
         )?;
         let crl = self.issuing_ca_crl(now)?;
@@ -131,7 +153,11 @@ impl Engine {
         ];
         let crls: [&[u8]; 2] = [&self.pki.root_crl, &crl];
         let pdf = pades::add_dss(&signed, &certs, &crls, now)?;
-        Ok(SignedCertificate { pdf, token, data_json })
+        Ok(SignedCertificate {
+            pdf,
+            token,
+            data_json,
+        })
     }
 }
 

@@ -80,7 +80,9 @@ enum Command {
 
 /// Who performs a command-line status change, for the record.
 fn cli_actor() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
     format!("cli:{user}")
 }
 
@@ -89,15 +91,27 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
         Command::Init { home, public_url } => {
             let home = Home::locate(home.home);
             home.init(&public_url, OffsetDateTime::now_utc())?;
-            println!("initialised {} with a DEVELOPMENT PKI (not for production)", home.dir().display());
+            println!(
+                "initialised {} with a DEVELOPMENT PKI (not for production)",
+                home.dir().display()
+            );
         }
-        Command::Issue { request, out, home, issued_at } => {
+        Command::Issue {
+            request,
+            out,
+            home,
+            issued_at,
+        } => {
             let issued_at = match issued_at {
-                Some(text) => OffsetDateTime::parse(&text, &Rfc3339)
-                    .map_err(|e| BureauError::Usage(format!("--issued-at {text:?} is not RFC 3339: {e}")))?,
+                Some(text) => OffsetDateTime::parse(&text, &Rfc3339).map_err(|e| {
+                    BureauError::Usage(format!("--issued-at {text:?} is not RFC 3339: {e}"))
+                })?,
                 None => OffsetDateTime::now_utc(),
             };
-            let bytes = std::fs::read(&request).map_err(|e| BureauError::Io { path: request.clone(), message: e.to_string() })?;
+            let bytes = std::fs::read(&request).map_err(|e| BureauError::Io {
+                path: request.clone(),
+                message: e.to_string(),
+            })?;
             let bureau = Bureau::open(Home::locate(home.home), None).await?;
             let issued = bureau.issue(&bytes, issued_at, Some(&out)).await?;
             println!("wrote {} ({} bytes)", out.display(), issued.pdf.len());
@@ -118,14 +132,19 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
 
 async fn change(args: StatusArgs, status: Status) -> Result<(), BureauError> {
     let bureau = Bureau::open(Home::locate(args.home.home), None).await?;
-    bureau.change_status(&args.cert_no, status, &cli_actor(), &args.reason).await?;
+    bureau
+        .change_status(&args.cert_no, status, &cli_actor(), &args.reason)
+        .await?;
     println!("{} is now {}", args.cert_no, status.name());
     Ok(())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("issuer: cannot start the runtime: {e}");

@@ -124,12 +124,23 @@ pub enum RequestError {
 }
 
 fn field(field: &str, message: impl Into<String>) -> RequestError {
-    RequestError::Field { field: field.to_owned(), message: message.into() }
+    RequestError::Field {
+        field: field.to_owned(),
+        message: message.into(),
+    }
 }
 
 fn parse_date(path: &str, text: &str) -> Result<Date, RequestError> {
-    Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|_| field(path, format!("{text:?} is not a date of the form YYYY-MM-DD")))
+    Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| {
+        field(
+            path,
+            format!("{text:?} is not a date of the form YYYY-MM-DD"),
+        )
+    })
 }
 
 fn check_text(path: &str, text: &str, max_chars: usize) -> Result<String, RequestError> {
@@ -139,10 +150,16 @@ fn check_text(path: &str, text: &str, max_chars: usize) -> Result<String, Reques
     }
     let count = trimmed.chars().count();
     if count > max_chars {
-        return Err(field(path, format!("{count} characters exceed the limit of {max_chars}")));
+        return Err(field(
+            path,
+            format!("{count} characters exceed the limit of {max_chars}"),
+        ));
     }
     if let Some(c) = trimmed.chars().find(|c| c.is_control()) {
-        return Err(field(path, format!("contains the control character U+{:04X}", u32::from(c))));
+        return Err(field(
+            path,
+            format!("contains the control character U+{:04X}", u32::from(c)),
+        ));
     }
     Ok(trimmed.to_owned())
 }
@@ -160,7 +177,11 @@ impl CertificateRequest {
     }
 
     /// Checks every field against the configuration; `today` bounds the date of birth.
-    pub fn validate(&self, config: &Config, today: OffsetDateTime) -> Result<ValidRequest, RequestError> {
+    pub fn validate(
+        &self,
+        config: &Config,
+        today: OffsetDateTime,
+    ) -> Result<ValidRequest, RequestError> {
         let h = &self.holder;
         let name_latin = check_text("holder.name_latin", &h.name_latin, MAX_LATIN_NAME_CHARS)?;
         let name_chinese = h
@@ -170,16 +191,32 @@ impl CertificateRequest {
             .transpose()?;
         let date_of_birth = parse_date("holder.date_of_birth", &h.date_of_birth)?;
         if date_of_birth > today.date() || date_of_birth.year() < 1900 {
-            return Err(field("holder.date_of_birth", "must be between 1900-01-01 and today"));
+            return Err(field(
+                "holder.date_of_birth",
+                "must be between 1900-01-01 and today",
+            ));
         }
         let kind = DocumentType::from_code(&h.document.kind).ok_or_else(|| {
-            field("holder.document.type", format!("{:?} is not one of BIR, TI, PASSPORT", h.document.kind))
+            field(
+                "holder.document.type",
+                format!("{:?} is not one of BIR, TI, PASSPORT", h.document.kind),
+            )
         })?;
         let number = check_text("holder.document.number", &h.document.number, 32)?;
-        let usage = config.usage(&self.usage).map(|u| u.to_coded()).ok_or_else(|| {
-            let known: Vec<&str> = config.usages.iter().map(|u| u.code.as_str()).collect();
-            field("usage", format!("{:?} is not a known usage ({})", self.usage, known.join(", ")))
-        })?;
+        let usage = config
+            .usage(&self.usage)
+            .map(|u| u.to_coded())
+            .ok_or_else(|| {
+                let known: Vec<&str> = config.usages.iter().map(|u| u.code.as_str()).collect();
+                field(
+                    "usage",
+                    format!(
+                        "{:?} is not a known usage ({})",
+                        self.usage,
+                        known.join(", ")
+                    ),
+                )
+            })?;
         let transfer_to = self
             .transfer_to
             .as_deref()
@@ -187,11 +224,22 @@ impl CertificateRequest {
                 config
                     .department(dept)
                     .map(|d| d.to_coded())
-                    .ok_or_else(|| field("transfer_to", format!("{dept:?} is not a registered department")))
+                    .ok_or_else(|| {
+                        field(
+                            "transfer_to",
+                            format!("{dept:?} is not a registered department"),
+                        )
+                    })
             })
             .transpose()?;
         if self.records.len() > MAX_RECORDS {
-            return Err(field("records", format!("{} entries exceed the limit of {MAX_RECORDS}", self.records.len())));
+            return Err(field(
+                "records",
+                format!(
+                    "{} entries exceed the limit of {MAX_RECORDS}",
+                    self.records.len()
+                ),
+            ));
         }
         let records = self
             .records
@@ -209,7 +257,12 @@ impl CertificateRequest {
             })
             .collect::<Result<Vec<_>, RequestError>>()?;
         Ok(ValidRequest {
-            holder: Holder { name_latin, name_chinese, date_of_birth, document: IdentityDocument { kind, number } },
+            holder: Holder {
+                name_latin,
+                name_chinese,
+                date_of_birth,
+                document: IdentityDocument { kind, number },
+            },
             usage,
             records,
             transfer_to,

@@ -80,14 +80,22 @@ impl Store {
             .foreign_keys(true)
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         Ok(Self { pool })
     }
 
     /// Starts an issuance: reserves the next certificate number of `year` and a random free
     /// index in the current status list (starting a new list when it is full).
-    pub async fn begin_issuance(&self, year: i32, list_size: u32, now: OffsetDateTime) -> Result<PendingIssuance, StoreError> {
+    pub async fn begin_issuance(
+        &self,
+        year: i32,
+        list_size: u32,
+        now: OffsetDateTime,
+    ) -> Result<PendingIssuance, StoreError> {
         let mut tx = self.pool.begin().await?;
         let seq: i64 = sqlx::query_scalar(
             "INSERT INTO certificate_sequences (year, last_seq) VALUES ($1, 1) \
@@ -99,13 +107,11 @@ impl Store {
         .await?;
         let number = format!("CR-{year}-{seq:06}");
 
-        let current: Option<(i64, i64)> = sqlx::query_as("SELECT id, size FROM status_lists ORDER BY id DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
-            .await?;
-        let (mut list_id, mut size) = match current {
-            Some(list) => list,
-            None => (0, 0),
-        };
+        let current: Option<(i64, i64)> =
+            sqlx::query_as("SELECT id, size FROM status_lists ORDER BY id DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (mut list_id, mut size) = current.unwrap_or_default();
         let used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM certificates WHERE list_id = $1")
             .bind(list_id)
             .fetch_one(&mut *tx)
@@ -124,18 +130,28 @@ impl Store {
         let mut index = None;
         for _ in 0..INDEX_ATTEMPTS {
             let candidate = rand::rng().random_range(0..size_u32);
-            let taken: Option<i64> = sqlx::query_scalar("SELECT 1 FROM certificates WHERE list_id = $1 AND list_index = $2")
-                .bind(list_id)
-                .bind(i64::from(candidate))
-                .fetch_optional(&mut *tx)
-                .await?;
+            let taken: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM certificates WHERE list_id = $1 AND list_index = $2",
+            )
+            .bind(list_id)
+            .bind(i64::from(candidate))
+            .fetch_optional(&mut *tx)
+            .await?;
             if taken.is_none() {
                 index = Some(candidate);
                 break;
             }
         }
-        let index = index.ok_or_else(|| StoreError::Corrupt("no free status index found".into()))?;
-        Ok(PendingIssuance { tx, reservation: Reservation { number, list_id, index } })
+        let index =
+            index.ok_or_else(|| StoreError::Corrupt("no free status index found".into()))?;
+        Ok(PendingIssuance {
+            tx,
+            reservation: Reservation {
+                number,
+                list_id,
+                index,
+            },
+        })
     }
 
     /// All statuses of list `list_id` as a status list, with its size.
@@ -147,23 +163,33 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt(format!("no status list {list_id}")))?;
         let size = u32::try_from(size).map_err(|_| StoreError::Corrupt("list size".into()))?;
         let mut list = StatusList::new(size).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let rows = sqlx::query("SELECT list_index, status FROM certificates WHERE list_id = $1 AND status <> 0")
-            .bind(list_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT list_index, status FROM certificates WHERE list_id = $1 AND status <> 0",
+        )
+        .bind(list_id)
+        .fetch_all(&self.pool)
+        .await?;
         for row in rows {
             let idx: i64 = row.try_get(0)?;
             let code: i64 = row.try_get(1)?;
-            let status = u8::try_from(code).ok().and_then(Status::from_code).ok_or_else(|| StoreError::Corrupt("status".into()))?;
+            let status = u8::try_from(code)
+                .ok()
+                .and_then(Status::from_code)
+                .ok_or_else(|| StoreError::Corrupt("status".into()))?;
             let idx = u32::try_from(idx).map_err(|_| StoreError::Corrupt("index".into()))?;
-            list.set(idx, status).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            list.set(idx, status)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         }
         Ok(list)
     }
 
     /// The ids of all status lists.
     pub async fn status_list_ids(&self) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT id FROM status_lists ORDER BY id").fetch_all(&self.pool).await?)
+        Ok(
+            sqlx::query_scalar("SELECT id FROM status_lists ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// Changes a certificate's status and records who, when and why. Returns its list id.
@@ -176,19 +202,33 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let row: Option<(i64, i64)> = sqlx::query_as("SELECT status, list_id FROM certificates WHERE number = $1")
-            .bind(number)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let (current, list_id) = row.ok_or_else(|| StoreError::UnknownCertificate(number.to_owned()))?;
-        let current = u8::try_from(current).ok().and_then(Status::from_code).ok_or_else(|| StoreError::Corrupt("status".into()))?;
-        let allowed = match (current, wanted) {
-            (Status::Valid, Status::Revoked | Status::Suspended | Status::Superseded) => true,
-            (Status::Suspended, Status::Valid | Status::Revoked | Status::Superseded) => true,
-            _ => false,
-        };
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT status, list_id FROM certificates WHERE number = $1")
+                .bind(number)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (current, list_id) =
+            row.ok_or_else(|| StoreError::UnknownCertificate(number.to_owned()))?;
+        let current = u8::try_from(current)
+            .ok()
+            .and_then(Status::from_code)
+            .ok_or_else(|| StoreError::Corrupt("status".into()))?;
+        let allowed = matches!(
+            (current, wanted),
+            (
+                Status::Valid,
+                Status::Revoked | Status::Suspended | Status::Superseded
+            ) | (
+                Status::Suspended,
+                Status::Valid | Status::Revoked | Status::Superseded
+            )
+        );
         if !allowed {
-            return Err(StoreError::Transition { number: number.to_owned(), current: current.name(), wanted: wanted.name() });
+            return Err(StoreError::Transition {
+                number: number.to_owned(),
+                current: current.name(),
+                wanted: wanted.name(),
+            });
         }
         sqlx::query("UPDATE certificates SET status = $1 WHERE number = $2")
             .bind(i64::from(wanted.code()))

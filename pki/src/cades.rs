@@ -48,12 +48,17 @@ pub struct SignedDataRequest<'a> {
 
 impl std::fmt::Debug for SignedDataRequest<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignedDataRequest").field("content_type", &self.content_type).finish_non_exhaustive()
+        f.debug_struct("SignedDataRequest")
+            .field("content_type", &self.content_type)
+            .finish_non_exhaustive()
     }
 }
 
 fn sha256_algorithm() -> AlgorithmIdentifierOwned {
-    AlgorithmIdentifierOwned { oid: oids::SHA256, parameters: None }
+    AlgorithmIdentifierOwned {
+        oid: oids::SHA256,
+        parameters: None,
+    }
 }
 
 fn attribute(oid: ObjectIdentifier, value: &impl Encode) -> Result<Attribute, Error> {
@@ -67,20 +72,28 @@ pub fn sign(request: &SignedDataRequest<'_>) -> Result<Vec<u8>, Error> {
     let cert = request.signer_certificate;
     let mut signed_attrs = SetOfVec::new();
     signed_attrs.insert(attribute(oids::ATTR_CONTENT_TYPE, &request.content_type)?)?;
-    signed_attrs.insert(attribute(oids::ATTR_MESSAGE_DIGEST, &OctetString::new(request.content_digest)?)?)?;
+    signed_attrs.insert(attribute(
+        oids::ATTR_MESSAGE_DIGEST,
+        &OctetString::new(request.content_digest)?,
+    )?)?;
     signed_attrs.insert(attribute(
         oids::ATTR_SIGNING_CERTIFICATE_V2,
         &SigningCertificateV2::for_certificate(cert)?,
     )?)?;
     // The signature is over the DER SET OF (tag 0x31), not the [0] IMPLICIT form.
-    let signature = request.signer.sign(&signed_attrs.to_der()?, SignatureEncoding::Der)?;
+    let signature = request
+        .signer
+        .sign(&signed_attrs.to_der()?, SignatureEncoding::Der)?;
 
     let unsigned_attrs = match request.timestamp {
         None => None,
         Some(tsa) => {
             let token = tsa.timestamp(&MessageImprint::sha256_of(&signature)?)?;
             let mut set = SetOfVec::new();
-            set.insert(attribute(oids::ATTR_TIMESTAMP_TOKEN, &der::Any::from_der(&token)?)?)?;
+            set.insert(attribute(
+                oids::ATTR_TIMESTAMP_TOKEN,
+                &der::Any::from_der(&token)?,
+            )?)?;
             Some(set)
         }
     };
@@ -111,9 +124,16 @@ pub fn sign(request: &SignedDataRequest<'_>) -> Result<Vec<u8>, Error> {
     };
     let signed_data = SignedData {
         // RFC 5652 §5.1: version 3 when eContentType is not id-data.
-        version: if request.content_type == oids::ID_DATA { CmsVersion::V1 } else { CmsVersion::V3 },
+        version: if request.content_type == oids::ID_DATA {
+            CmsVersion::V1
+        } else {
+            CmsVersion::V3
+        },
         digest_algorithms,
-        encap_content_info: EncapsulatedContentInfo { econtent_type: request.content_type, econtent },
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: request.content_type,
+            econtent,
+        },
         certificates: Some(CertificateSet(certificates)),
         crls: None,
         signer_infos: SignerInfos(signer_infos),
@@ -152,11 +172,19 @@ pub struct VerifiedSignedData {
     pub timestamp_token: Option<Vec<u8>>,
 }
 
-fn single_value<'a>(attrs: &'a SetOfVec<Attribute>, oid: ObjectIdentifier, what: &str) -> Result<Option<&'a der::Any>, Error> {
+fn single_value<'a>(
+    attrs: &'a SetOfVec<Attribute>,
+    oid: ObjectIdentifier,
+    what: &str,
+) -> Result<Option<&'a der::Any>, Error> {
     let mut found = attrs.iter().filter(|a| a.oid == oid);
-    let Some(attr) = found.next() else { return Ok(None) };
+    let Some(attr) = found.next() else {
+        return Ok(None);
+    };
     if found.next().is_some() || attr.values.len() != 1 {
-        return Err(Error::Cms(format!("the {what} attribute must appear once with one value")));
+        return Err(Error::Cms(format!(
+            "the {what} attribute must appear once with one value"
+        )));
     }
     Ok(attr.values.get(0))
 }
@@ -184,9 +212,13 @@ fn find_signer(certs: &[Certificate], sid: &SignerIdentifier) -> Result<Certific
 /// message digest, signing-certificate-v2 and the ECDSA signature.
 pub fn verify(der_bytes: &[u8], expect: Expect<'_>) -> Result<VerifiedSignedData, Error> {
     if der_bytes.len() > MAX_CMS_BYTES {
-        return Err(Error::Cms(format!("CMS structure of {} bytes exceeds {MAX_CMS_BYTES}", der_bytes.len())));
+        return Err(Error::Cms(format!(
+            "CMS structure of {} bytes exceeds {MAX_CMS_BYTES}",
+            der_bytes.len()
+        )));
     }
-    let content_info = ContentInfo::from_der(der_bytes).map_err(|e| Error::Cms(format!("not a DER ContentInfo: {e}")))?;
+    let content_info = ContentInfo::from_der(der_bytes)
+        .map_err(|e| Error::Cms(format!("not a DER ContentInfo: {e}")))?;
     if content_info.content_type != oids::ID_SIGNED_DATA {
         return Err(Error::Cms("ContentInfo does not hold SignedData".into()));
     }
@@ -208,12 +240,21 @@ pub fn verify(der_bytes: &[u8], expect: Expect<'_>) -> Result<VerifiedSignedData
         return Err(Error::Cms("exactly one SignerInfo is required".into()));
     };
     if info.digest_alg.oid != oids::SHA256 {
-        return Err(Error::Cms(format!("digest algorithm {} is not SHA-256", info.digest_alg.oid)));
+        return Err(Error::Cms(format!(
+            "digest algorithm {} is not SHA-256",
+            info.digest_alg.oid
+        )));
     }
     if info.signature_algorithm.oid != oids::ECDSA_WITH_SHA256 {
-        return Err(Error::Cms(format!("signature algorithm {} is not ecdsa-with-SHA256", info.signature_algorithm.oid)));
+        return Err(Error::Cms(format!(
+            "signature algorithm {} is not ecdsa-with-SHA256",
+            info.signature_algorithm.oid
+        )));
     }
-    let attrs = info.signed_attrs.as_ref().ok_or_else(|| Error::Cms("signed attributes are missing".into()))?;
+    let attrs = info
+        .signed_attrs
+        .as_ref()
+        .ok_or_else(|| Error::Cms("signed attributes are missing".into()))?;
 
     let econtent_type = signed_data.encap_content_info.econtent_type;
     let encapsulated_content = match &signed_data.encap_content_info.econtent {
@@ -226,47 +267,71 @@ pub fn verify(der_bytes: &[u8], expect: Expect<'_>) -> Result<VerifiedSignedData
                 return Err(Error::Cms("a PAdES signature must be detached".into()));
             }
             if single_value(attrs, oids::ATTR_SIGNING_TIME, "signing-time")?.is_some() {
-                return Err(Error::Cms("PAdES forbids the signing-time attribute (the time is /M)".into()));
+                return Err(Error::Cms(
+                    "PAdES forbids the signing-time attribute (the time is /M)".into(),
+                ));
             }
             (oids::ID_DATA, content_digest.to_vec())
         }
         Expect::TimestampToken => {
-            let content = encapsulated_content
-                .as_deref()
-                .ok_or_else(|| Error::Cms("a time-stamp token must encapsulate its TSTInfo".into()))?;
-            (oids::ID_CT_TSTINFO, ring::digest::digest(&ring::digest::SHA256, content).as_ref().to_vec())
+            let content = encapsulated_content.as_deref().ok_or_else(|| {
+                Error::Cms("a time-stamp token must encapsulate its TSTInfo".into())
+            })?;
+            (
+                oids::ID_CT_TSTINFO,
+                ring::digest::digest(&ring::digest::SHA256, content)
+                    .as_ref()
+                    .to_vec(),
+            )
         }
     };
     if econtent_type != wanted_type {
-        return Err(Error::Cms(format!("content type {econtent_type} is not {wanted_type}")));
+        return Err(Error::Cms(format!(
+            "content type {econtent_type} is not {wanted_type}"
+        )));
     }
     let content_type = single_value(attrs, oids::ATTR_CONTENT_TYPE, "content-type")?
         .ok_or_else(|| Error::Cms("the content-type attribute is missing".into()))?
         .decode_as::<ObjectIdentifier>()?;
     if content_type != wanted_type {
-        return Err(Error::Cms("the content-type attribute does not match the content".into()));
+        return Err(Error::Cms(
+            "the content-type attribute does not match the content".into(),
+        ));
     }
     let digest = single_value(attrs, oids::ATTR_MESSAGE_DIGEST, "message-digest")?
         .ok_or_else(|| Error::Cms("the message-digest attribute is missing".into()))?
         .decode_as::<OctetString>()?;
     if digest.as_bytes() != content_digest.as_slice() {
-        return Err(Error::Cms("message digest mismatch: the signed bytes were changed".into()));
+        return Err(Error::Cms(
+            "message digest mismatch: the signed bytes were changed".into(),
+        ));
     }
     let signer_certificate = find_signer(&certificates, &info.sid)?;
-    let signing_cert = single_value(attrs, oids::ATTR_SIGNING_CERTIFICATE_V2, "signing-certificate-v2")?
-        .ok_or_else(|| Error::Cms("the signing-certificate-v2 attribute is missing".into()))?;
+    let signing_cert = single_value(
+        attrs,
+        oids::ATTR_SIGNING_CERTIFICATE_V2,
+        "signing-certificate-v2",
+    )?
+    .ok_or_else(|| Error::Cms("the signing-certificate-v2 attribute is missing".into()))?;
     SigningCertificateV2::from_attribute_value(signing_cert)?.check_names(&signer_certificate)?;
 
-    let spki = signer_certificate.tbs_certificate().subject_public_key_info().to_der()?;
+    let spki = signer_certificate
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()?;
     let point = crate::x509::spki_ec_point(&spki)?;
     ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_ASN1, point)
         .verify(&attrs.to_der()?, info.signature.as_bytes())
-        .map_err(|_| Error::Cms("the signature value does not verify with the signer's key".into()))?;
+        .map_err(|_| {
+            Error::Cms("the signature value does not verify with the signer's key".into())
+        })?;
 
     let timestamp_token = match &info.unsigned_attrs {
-        Some(unsigned) => single_value(unsigned, oids::ATTR_TIMESTAMP_TOKEN, "signature-time-stamp")?
-            .map(|v| v.to_der())
-            .transpose()?,
+        Some(unsigned) => {
+            single_value(unsigned, oids::ATTR_TIMESTAMP_TOKEN, "signature-time-stamp")?
+                .map(|v| v.to_der())
+                .transpose()?
+        }
         None => None,
     };
     Ok(VerifiedSignedData {

@@ -118,8 +118,12 @@ impl TrustRoot {
         let anchor = webpki::anchor_from_trusted_cert(&root)
             .map_err(|e| ChainError::Malformed(format!("{e:?}")))?;
         let ee_der = CertificateDer::from(end_entity);
-        let ee = EndEntityCert::try_from(&ee_der).map_err(|e| ChainError::Malformed(format!("{e:?}")))?;
-        let inter: Vec<CertificateDer<'_>> = intermediates.iter().map(|c| CertificateDer::from(*c)).collect();
+        let ee = EndEntityCert::try_from(&ee_der)
+            .map_err(|e| ChainError::Malformed(format!("{e:?}")))?;
+        let inter: Vec<CertificateDer<'_>> = intermediates
+            .iter()
+            .map(|c| CertificateDer::from(*c))
+            .collect();
         let secs = u64::try_from(at.unix_timestamp()).map_err(|_| ChainError::Expired(at))?;
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
 
@@ -160,15 +164,21 @@ impl TrustRoot {
         )
         .map_err(|e| match e {
             webpki::Error::CertRevoked => ChainError::Revoked,
-            webpki::Error::CertExpired { .. } | webpki::Error::CertNotValidYet { .. } => ChainError::Expired(at),
-            other => ChainError::Untrusted { purpose, reason: format!("{other:?}") },
+            webpki::Error::CertExpired { .. } | webpki::Error::CertNotValidYet { .. } => {
+                ChainError::Expired(at)
+            }
+            other => ChainError::Untrusted {
+                purpose,
+                reason: format!("{other:?}"),
+            },
         })?;
         check_key_usage(end_entity, purpose)
     }
 }
 
 fn check_key_usage(end_entity: &[u8], purpose: CertPurpose) -> Result<(), ChainError> {
-    let cert = Certificate::from_der(end_entity).map_err(|e| ChainError::Malformed(e.to_string()))?;
+    let cert =
+        Certificate::from_der(end_entity).map_err(|e| ChainError::Malformed(e.to_string()))?;
     let usage = match cert.tbs_certificate().get_extension::<KeyUsageExt>() {
         Ok(Some((_, ku))) => ku,
         Ok(None) => return Err(ChainError::KeyUsage("the key usage extension")),
@@ -208,8 +218,14 @@ mod tests {
 
     #[test]
     fn eku_constants_match_the_oids() {
-        assert_eq!(EKU_DOCUMENT_SIGNING_DER, oids::EKU_DOCUMENT_SIGNING.as_bytes());
+        assert_eq!(
+            EKU_DOCUMENT_SIGNING_DER,
+            oids::EKU_DOCUMENT_SIGNING.as_bytes()
+        );
         assert_eq!(EKU_TIME_STAMPING_DER, oids::EKU_TIME_STAMPING.as_bytes());
-        assert_eq!(EKU_TOKEN_SIGNING_DER, oids::EKU_CCR_TOKEN_SIGNING.as_bytes());
+        assert_eq!(
+            EKU_TOKEN_SIGNING_DER,
+            oids::EKU_CCR_TOKEN_SIGNING.as_bytes()
+        );
     }
 }

@@ -60,7 +60,10 @@ impl IdentityDocument {
     pub fn masked(&self) -> MaskedDocument {
         let chars: Vec<char> = self.number.chars().collect();
         let tail: String = chars[chars.len().saturating_sub(3)..].iter().collect();
-        MaskedDocument { kind: self.kind, last3: tail }
+        MaskedDocument {
+            kind: self.kind,
+            last3: tail,
+        }
     }
 }
 

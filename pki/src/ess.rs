@@ -81,24 +81,32 @@ impl SigningCertificateV2 {
             .certs
             .first()
             .ok_or_else(|| Error::Cms("signing-certificate-v2 lists no certificate".into()))?;
-        if let Some(alg) = &first.hash_algorithm {
-            if alg.oid != oids::SHA256 {
-                return Err(Error::Cms(format!(
-                    "signing-certificate-v2 uses hash {}; only SHA-256 is accepted",
-                    alg.oid
-                )));
-            }
+        if let Some(alg) = first
+            .hash_algorithm
+            .as_ref()
+            .filter(|a| a.oid != oids::SHA256)
+        {
+            return Err(Error::Cms(format!(
+                "signing-certificate-v2 uses hash {}; only SHA-256 is accepted",
+                alg.oid
+            )));
         }
         let hash = ring::digest::digest(&ring::digest::SHA256, &cert.to_der()?);
         if first.cert_hash.as_bytes() != hash.as_ref() {
-            return Err(Error::Cms("signing-certificate-v2 does not match the signer's certificate".into()));
+            return Err(Error::Cms(
+                "signing-certificate-v2 does not match the signer's certificate".into(),
+            ));
         }
         if let Some(is) = &first.issuer_serial {
             let tbs = cert.tbs_certificate();
-            let issuer_matches = is.issuer.iter().any(|g| matches!(g, GeneralName::DirectoryName(n) if n == tbs.issuer()));
+            let issuer_matches = is
+                .issuer
+                .iter()
+                .any(|g| matches!(g, GeneralName::DirectoryName(n) if n == tbs.issuer()));
             if !issuer_matches || &is.serial_number != tbs.serial_number() {
                 return Err(Error::Cms(
-                    "signing-certificate-v2 issuer/serial does not match the signer's certificate".into(),
+                    "signing-certificate-v2 issuer/serial does not match the signer's certificate"
+                        .into(),
                 ));
             }
         }

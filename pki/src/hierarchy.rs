@@ -112,7 +112,10 @@ struct SignedEnvelope {
 
 /// The algorithm identifier of our signatures (ecdsa-with-SHA256, parameters absent).
 pub fn ecdsa_sha256() -> AlgorithmIdentifierOwned {
-    AlgorithmIdentifierOwned { oid: oids::ECDSA_WITH_SHA256, parameters: None }
+    AlgorithmIdentifierOwned {
+        oid: oids::ECDSA_WITH_SHA256,
+        parameters: None,
+    }
 }
 
 /// Converts an instant to an X.509 time (UTCTime before 2050, GeneralizedTime after).
@@ -130,8 +133,16 @@ pub fn from_x509_time(t: &Time) -> Result<OffsetDateTime, Error> {
     OffsetDateTime::from_unix_timestamp(secs).map_err(|e| Error::Certificate(e.to_string()))
 }
 
-fn extension(oid: der::asn1::ObjectIdentifier, critical: bool, value: &impl Encode) -> Result<Extension, Error> {
-    Ok(Extension { extn_id: oid, critical, extn_value: OctetString::new(value.to_der()?)? })
+fn extension(
+    oid: der::asn1::ObjectIdentifier,
+    critical: bool,
+    value: &impl Encode,
+) -> Result<Extension, Error> {
+    Ok(Extension {
+        extn_id: oid,
+        critical,
+        extn_value: OctetString::new(value.to_der()?)?,
+    })
 }
 
 /// The key identifier of a public key: SHA-256 of the subjectPublicKey bits, truncated to 160
@@ -162,7 +173,10 @@ fn crl_distribution_point(uri: &str) -> Result<CrlDistributionPoints, Error> {
     }]))
 }
 
-fn profile_extensions(template: &CertificateTemplate<'_>, issuer_spki_der: &[u8]) -> Result<Extensions, Error> {
+fn profile_extensions(
+    template: &CertificateTemplate<'_>,
+    issuer_spki_der: &[u8],
+) -> Result<Extensions, Error> {
     let is_ca = matches!(template.purpose, Purpose::RootCa | Purpose::IssuingCa);
     let mut exts = Vec::new();
     let path_len = match template.purpose {
@@ -173,7 +187,10 @@ fn profile_extensions(template: &CertificateTemplate<'_>, issuer_spki_der: &[u8]
     exts.push(extension(
         oids::EXT_BASIC_CONSTRAINTS,
         true,
-        &BasicConstraints { ca: is_ca, path_len_constraint: path_len },
+        &BasicConstraints {
+            ca: is_ca,
+            path_len_constraint: path_len,
+        },
     )?);
     let usages = match template.purpose {
         Purpose::RootCa | Purpose::IssuingCa => KeyUsages::KeyCertSign | KeyUsages::CRLSign,
@@ -189,17 +206,26 @@ fn profile_extensions(template: &CertificateTemplate<'_>, issuer_spki_der: &[u8]
     // rejects a signer whose EKU lacks it.
     let eku = match template.purpose {
         Purpose::RootCa | Purpose::IssuingCa => None,
-        Purpose::DocumentSigning => Some((false, vec![oids::EKU_DOCUMENT_SIGNING, oids::EKU_EMAIL_PROTECTION])),
+        Purpose::DocumentSigning => Some((
+            false,
+            vec![oids::EKU_DOCUMENT_SIGNING, oids::EKU_EMAIL_PROTECTION],
+        )),
         Purpose::TimeStamping => Some((true, vec![oids::EKU_TIME_STAMPING])),
         Purpose::TokenSigning => Some((false, vec![oids::EKU_CCR_TOKEN_SIGNING])),
     };
     if let Some((critical, purposes)) = eku {
-        exts.push(extension(oids::EXT_EXTENDED_KEY_USAGE, critical, &ExtendedKeyUsage(purposes))?);
+        exts.push(extension(
+            oids::EXT_EXTENDED_KEY_USAGE,
+            critical,
+            &ExtendedKeyUsage(purposes),
+        )?);
     }
     exts.push(extension(
         oids::EXT_SUBJECT_KEY_ID,
         false,
-        &SubjectKeyIdentifier(OctetString::new(key_identifier(template.subject_spki_der)?)?),
+        &SubjectKeyIdentifier(OctetString::new(key_identifier(
+            template.subject_spki_der,
+        )?)?),
     )?);
     if template.purpose != Purpose::RootCa {
         exts.push(extension(
@@ -213,7 +239,11 @@ fn profile_extensions(template: &CertificateTemplate<'_>, issuer_spki_der: &[u8]
         )?);
     }
     if let Some(uri) = template.crl_uri {
-        exts.push(extension(oids::EXT_CRL_DISTRIBUTION_POINTS, false, &crl_distribution_point(uri)?)?);
+        exts.push(extension(
+            oids::EXT_CRL_DISTRIBUTION_POINTS,
+            false,
+            &crl_distribution_point(uri)?,
+        )?);
     }
     Ok(exts)
 }
@@ -240,18 +270,28 @@ pub fn issue_certificate(
     let (issuer_name, issuer_spki, key) = match (issuer, self_key) {
         (Some(i), _) => (
             i.certificate.tbs_certificate().subject().clone(),
-            i.certificate.tbs_certificate().subject_public_key_info().to_der()?,
+            i.certificate
+                .tbs_certificate()
+                .subject_public_key_info()
+                .to_der()?,
             i.key,
         ),
         (None, Some(k)) => (subject.clone(), template.subject_spki_der.to_vec(), k),
-        (None, None) => return Err(Error::Certificate("no issuer and no self-signing key".into())),
+        (None, None) => {
+            return Err(Error::Certificate(
+                "no issuer and no self-signing key".into(),
+            ));
+        }
     };
     let tbs = TbsCertificateV3 {
         version: 2,
         serial_number: random_serial()?,
         signature: ecdsa_sha256(),
         issuer: issuer_name,
-        validity: Validity::new(x509_time(template.not_before)?, x509_time(template.not_after)?),
+        validity: Validity::new(
+            x509_time(template.not_before)?,
+            x509_time(template.not_after)?,
+        ),
         subject,
         subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(template.subject_spki_der)?,
         extensions: profile_extensions(template, &issuer_spki)?,
@@ -276,7 +316,11 @@ pub fn issue_crl(
     crl_number: u64,
     revoked: &[Revocation],
 ) -> Result<Vec<u8>, Error> {
-    let issuer_spki = issuer.certificate.tbs_certificate().subject_public_key_info().to_der()?;
+    let issuer_spki = issuer
+        .certificate
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()?;
     let revoked_certificates = if revoked.is_empty() {
         None
     } else {
@@ -307,7 +351,11 @@ pub fn issue_crl(
                     authority_cert_serial_number: None,
                 },
             )?,
-            extension(oids::EXT_CRL_NUMBER, false, &CrlNumber(Uint::new(&crl_number.to_be_bytes())?))?,
+            extension(
+                oids::EXT_CRL_NUMBER,
+                false,
+                &CrlNumber(Uint::new(&crl_number.to_be_bytes())?),
+            )?,
         ]),
     };
     let der = sign_envelope(tbs.to_der()?, issuer.key)?;
@@ -319,14 +367,18 @@ pub fn issue_crl(
 
 /// Parses a DER certificate.
 pub fn parse_certificate(der: &[u8]) -> Result<Certificate, Error> {
-    Certificate::from_der(der).map_err(|e| Error::Certificate(format!("not a DER certificate: {e}")))
+    Certificate::from_der(der)
+        .map_err(|e| Error::Certificate(format!("not a DER certificate: {e}")))
 }
 
 /// The certificates of a PEM bundle, in order, as DER.
 pub fn pem_chain_to_der(pem: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
     let certs = Certificate::load_pem_chain(pem)
         .map_err(|e| Error::Certificate(format!("not a PEM certificate bundle: {e}")))?;
-    certs.iter().map(|c| c.to_der().map_err(Error::from)).collect()
+    certs
+        .iter()
+        .map(|c| c.to_der().map_err(Error::from))
+        .collect()
 }
 
 /// Encodes DER certificates as one PEM bundle.
@@ -378,7 +430,8 @@ impl HierarchyNames {
     /// The names of a development hierarchy.
     pub fn development() -> Self {
         Self {
-            suffix: "OU=DEVELOPMENT PKI - NOT FOR PRODUCTION,O=Identification Services Bureau,C=MO".into(),
+            suffix: "OU=DEVELOPMENT PKI - NOT FOR PRODUCTION,O=Identification Services Bureau,C=MO"
+                .into(),
         }
     }
 
@@ -394,7 +447,11 @@ const END_ENTITY_YEARS: i64 = 3;
 
 /// Generates a complete hierarchy (fresh P-256 keys) valid from `now` minus a small clock
 /// allowance. `public_url` is where the CRLs are published (`<url>/crl/root.crl`, …).
-pub fn generate_hierarchy(names: &HierarchyNames, public_url: &str, now: OffsetDateTime) -> Result<GeneratedHierarchy, Error> {
+pub fn generate_hierarchy(
+    names: &HierarchyNames,
+    public_url: &str,
+    now: OffsetDateTime,
+) -> Result<GeneratedHierarchy, Error> {
     use crate::signer::FileKey;
     let not_before = now - time::Duration::minutes(10);
     let years = |n: i64| now + time::Duration::days(365 * n);
@@ -426,7 +483,10 @@ pub fn generate_hierarchy(names: &HierarchyNames, public_url: &str, now: OffsetD
             not_after: years(ISSUING_YEARS),
             crl_uri: Some(&root_crl),
         },
-        Some(Issuer { certificate: &root_cert, key: &root_key }),
+        Some(Issuer {
+            certificate: &root_cert,
+            key: &root_key,
+        }),
         None,
     )?;
     let ca_cert = parse_certificate(&ca_der)?;
@@ -442,17 +502,35 @@ pub fn generate_hierarchy(names: &HierarchyNames, public_url: &str, now: OffsetD
                 not_after: years(END_ENTITY_YEARS),
                 crl_uri: Some(&issuing_crl),
             },
-            Some(Issuer { certificate: &ca_cert, key: &ca_key }),
+            Some(Issuer {
+                certificate: &ca_cert,
+                key: &ca_key,
+            }),
             None,
         )?;
-        Ok(GeneratedEntity { purpose, pkcs8, certificate_der: der })
+        Ok(GeneratedEntity {
+            purpose,
+            pkcs8,
+            certificate_der: der,
+        })
     };
-    let document_signer = leaf(Purpose::DocumentSigning, "DSI Criminal Record Document Signer")?;
+    let document_signer = leaf(
+        Purpose::DocumentSigning,
+        "DSI Criminal Record Document Signer",
+    )?;
     let tsa = leaf(Purpose::TimeStamping, "DSI Time-Stamping Authority")?;
     let token_signer = leaf(Purpose::TokenSigning, "DSI Criminal Record Token Signer")?;
     Ok(GeneratedHierarchy {
-        root: GeneratedEntity { purpose: Purpose::RootCa, pkcs8: root_pkcs8, certificate_der: root_der },
-        issuing_ca: GeneratedEntity { purpose: Purpose::IssuingCa, pkcs8: ca_pkcs8, certificate_der: ca_der },
+        root: GeneratedEntity {
+            purpose: Purpose::RootCa,
+            pkcs8: root_pkcs8,
+            certificate_der: root_der,
+        },
+        issuing_ca: GeneratedEntity {
+            purpose: Purpose::IssuingCa,
+            pkcs8: ca_pkcs8,
+            certificate_der: ca_der,
+        },
         document_signer,
         tsa,
         token_signer,
@@ -465,16 +543,32 @@ mod tests {
     use crate::chain::{CertPurpose, TrustRoot};
     use crate::signer::FileKey;
 
-    fn crl_of(issuer_der: &[u8], issuer_pkcs8: &[u8], now: OffsetDateTime, revoked: &[Revocation]) -> Vec<u8> {
+    fn crl_of(
+        issuer_der: &[u8],
+        issuer_pkcs8: &[u8],
+        now: OffsetDateTime,
+        revoked: &[Revocation],
+    ) -> Vec<u8> {
         let cert = parse_certificate(issuer_der).expect("cert");
         let key = FileKey::from_pkcs8(issuer_pkcs8).expect("key");
-        issue_crl(Issuer { certificate: &cert, key: &key }, now, now + time::Duration::days(7), 1, revoked).expect("crl")
+        issue_crl(
+            Issuer {
+                certificate: &cert,
+                key: &key,
+            },
+            now,
+            now + time::Duration::days(7),
+            1,
+            revoked,
+        )
+        .expect("crl")
     }
 
     #[test]
     fn generated_hierarchy_validates_for_each_purpose_and_nothing_else() {
         let now = OffsetDateTime::now_utc();
-        let h = generate_hierarchy(&HierarchyNames::development(), "http://127.0.0.1:8080", now).expect("generate");
+        let h = generate_hierarchy(&HierarchyNames::development(), "http://127.0.0.1:8080", now)
+            .expect("generate");
         let root = TrustRoot::from_der(h.root.certificate_der.clone()).expect("root");
         let root_crl = crl_of(&h.root.certificate_der, &h.root.pkcs8, now, &[]);
         let ca_crl = crl_of(&h.issuing_ca.certificate_der, &h.issuing_ca.pkcs8, now, &[]);
@@ -485,34 +579,78 @@ mod tests {
             (&h.tsa, CertPurpose::TimeStamping),
             (&h.token_signer, CertPurpose::TokenSigning),
         ] {
-            root.verify(&entity.certificate_der, &inter, purpose, now, Some(&crls)).expect("valid for its purpose");
+            root.verify(&entity.certificate_der, &inter, purpose, now, Some(&crls))
+                .expect("valid for its purpose");
         }
         // Least privilege: the token signer cannot sign documents, the document signer cannot
         // time-stamp.
-        assert!(root.verify(&h.token_signer.certificate_der, &inter, CertPurpose::DocumentSigning, now, None).is_err());
-        assert!(root.verify(&h.document_signer.certificate_der, &inter, CertPurpose::TimeStamping, now, None).is_err());
+        assert!(
+            root.verify(
+                &h.token_signer.certificate_der,
+                &inter,
+                CertPurpose::DocumentSigning,
+                now,
+                None
+            )
+            .is_err()
+        );
+        assert!(
+            root.verify(
+                &h.document_signer.certificate_der,
+                &inter,
+                CertPurpose::TimeStamping,
+                now,
+                None
+            )
+            .is_err()
+        );
         // A look-alike hierarchy with identical names is not trusted.
-        let fake = generate_hierarchy(&HierarchyNames::development(), "http://127.0.0.1:8080", now).expect("generate");
+        let fake = generate_hierarchy(&HierarchyNames::development(), "http://127.0.0.1:8080", now)
+            .expect("generate");
         let fake_inter: [&[u8]; 1] = [&fake.issuing_ca.certificate_der];
         let err = root
-            .verify(&fake.document_signer.certificate_der, &fake_inter, CertPurpose::DocumentSigning, now, None)
+            .verify(
+                &fake.document_signer.certificate_der,
+                &fake_inter,
+                CertPurpose::DocumentSigning,
+                now,
+                None,
+            )
             .expect_err("look-alike must fail");
-        assert!(matches!(err, crate::chain::ChainError::Untrusted { .. }), "{err}");
+        assert!(
+            matches!(err, crate::chain::ChainError::Untrusted { .. }),
+            "{err}"
+        );
     }
 
     #[test]
     fn revoked_signer_is_refused() {
         let now = OffsetDateTime::now_utc();
-        let h = generate_hierarchy(&HierarchyNames::development(), "http://127.0.0.1:8080", now).expect("generate");
+        let h = generate_hierarchy(&HierarchyNames::development(), "http://127.0.0.1:8080", now)
+            .expect("generate");
         let signer = parse_certificate(&h.document_signer.certificate_der).expect("cert");
         let serial = signer.tbs_certificate().serial_number().as_bytes().to_vec();
         let root = TrustRoot::from_der(h.root.certificate_der.clone()).expect("root");
         let root_crl = crl_of(&h.root.certificate_der, &h.root.pkcs8, now, &[]);
-        let ca_crl = crl_of(&h.issuing_ca.certificate_der, &h.issuing_ca.pkcs8, now, &[Revocation { serial, revoked_at: now }]);
+        let ca_crl = crl_of(
+            &h.issuing_ca.certificate_der,
+            &h.issuing_ca.pkcs8,
+            now,
+            &[Revocation {
+                serial,
+                revoked_at: now,
+            }],
+        );
         let crls: [&[u8]; 2] = [&root_crl, &ca_crl];
         let inter: [&[u8]; 1] = [&h.issuing_ca.certificate_der];
         let err = root
-            .verify(&h.document_signer.certificate_der, &inter, CertPurpose::DocumentSigning, now, Some(&crls))
+            .verify(
+                &h.document_signer.certificate_der,
+                &inter,
+                CertPurpose::DocumentSigning,
+                now,
+                Some(&crls),
+            )
             .expect_err("revoked");
         assert!(matches!(err, crate::chain::ChainError::Revoked), "{err}");
     }

@@ -70,11 +70,15 @@ impl FileKey {
         let rng = SystemRandom::new();
         let der_signing = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8, &rng)
             .map_err(|e| Error::Key(format!("not a P-256 PKCS#8 key: {e}")))?;
-        let fixed_signing =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng)
-                .map_err(|e| Error::Key(format!("not a P-256 PKCS#8 key: {e}")))?;
+        let fixed_signing = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng)
+            .map_err(|e| Error::Key(format!("not a P-256 PKCS#8 key: {e}")))?;
         let spki_der = crate::x509::p256_spki_der(der_signing.public_key().as_ref())?;
-        Ok(Self { der_signing, fixed_signing, spki_der, rng })
+        Ok(Self {
+            der_signing,
+            fixed_signing,
+            spki_der,
+            rng,
+        })
     }
 
     /// Loads a key file written by [`write_private_file`], refusing one that group or others
@@ -155,7 +159,10 @@ mod tests {
         write_private_file(&path, &pkcs8).expect("write");
         let loaded = FileKey::load(&path).expect("load");
         assert_eq!(key.public_key_spki_der(), loaded.public_key_spki_der());
-        assert!(write_private_file(&path, &pkcs8).is_err(), "must not overwrite");
+        assert!(
+            write_private_file(&path, &pkcs8).is_err(),
+            "must not overwrite"
+        );
     }
 
     #[cfg(unix)]

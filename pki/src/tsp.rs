@@ -32,7 +32,10 @@ impl MessageImprint {
     pub fn sha256_of(data: &[u8]) -> Result<Self, Error> {
         let digest = ring::digest::digest(&ring::digest::SHA256, data);
         Ok(Self {
-            hash_algorithm: AlgorithmIdentifierOwned { oid: oids::SHA256, parameters: None },
+            hash_algorithm: AlgorithmIdentifierOwned {
+                oid: oids::SHA256,
+                parameters: None,
+            },
             hashed_message: OctetString::new(digest.as_ref())?,
         })
     }
@@ -179,9 +182,18 @@ pub trait TimestampSource: Send + Sync {
 
 impl Tsa<'_> {
     /// Issues a token over `imprint` at `at`.
-    pub fn issue(&self, imprint: &MessageImprint, nonce: Option<Uint>, at: OffsetDateTime) -> Result<Vec<u8>, Error> {
-        if imprint.hash_algorithm.oid != oids::SHA256 || imprint.hashed_message.as_bytes().len() != 32 {
-            return Err(Error::Timestamp("only SHA-256 message imprints are accepted".into()));
+    pub fn issue(
+        &self,
+        imprint: &MessageImprint,
+        nonce: Option<Uint>,
+        at: OffsetDateTime,
+    ) -> Result<Vec<u8>, Error> {
+        if imprint.hash_algorithm.oid != oids::SHA256
+            || imprint.hashed_message.as_bytes().len() != 32
+        {
+            return Err(Error::Timestamp(
+                "only SHA-256 message imprints are accepted".into(),
+            ));
         }
         let secs = u64::try_from(at.unix_timestamp())
             .map_err(|_| Error::Timestamp("time before 1970".into()))?;
@@ -195,7 +207,11 @@ impl Tsa<'_> {
             message_imprint: imprint.clone(),
             serial_number: Uint::new(&serial)?,
             gen_time: GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(secs))?,
-            accuracy: Some(Accuracy { seconds: Some(1), millis: None, micros: None }),
+            accuracy: Some(Accuracy {
+                seconds: Some(1),
+                millis: None,
+                micros: None,
+            }),
             ordering: false,
             nonce,
             tsa: None,
@@ -219,7 +235,9 @@ impl Tsa<'_> {
             .map_err(|e| Error::Timestamp(format!("bad request: {e}")))
             .and_then(|req| {
                 if req.version != 1 || req.extensions.is_some() {
-                    return Err(Error::Timestamp("unsupported request version or extensions".into()));
+                    return Err(Error::Timestamp(
+                        "unsupported request version or extensions".into(),
+                    ));
                 }
                 if req.req_policy.is_some_and(|p| p != oids::TSA_POLICY) {
                     return Err(Error::Timestamp("unknown policy".into()));
@@ -229,7 +247,11 @@ impl Tsa<'_> {
             .and_then(|token| Ok(der::Any::from_der(&token)?));
         let resp = match granted {
             Ok(token) => TimeStampResp {
-                status: PkiStatusInfo { status: 0, status_string: None, fail_info: None },
+                status: PkiStatusInfo {
+                    status: 0,
+                    status_string: None,
+                    fail_info: None,
+                },
                 time_stamp_token: Some(token),
             },
             Err(_) => TimeStampResp {
@@ -273,17 +295,21 @@ pub fn verify_token(token_der: &[u8], data: &[u8]) -> Result<VerifiedTimestamp, 
         .encapsulated_content
         .as_deref()
         .ok_or_else(|| Error::Timestamp("token has no TSTInfo".into()))?;
-    let info = TstInfo::from_der(content).map_err(|e| Error::Timestamp(format!("bad TSTInfo: {e}")))?;
+    let info =
+        TstInfo::from_der(content).map_err(|e| Error::Timestamp(format!("bad TSTInfo: {e}")))?;
     if info.version != 1 {
         return Err(Error::Timestamp("TSTInfo version is not 1".into()));
     }
     let expected = MessageImprint::sha256_of(data)?;
     if info.message_imprint != expected {
-        return Err(Error::Timestamp("the time stamp is not over this signature".into()));
+        return Err(Error::Timestamp(
+            "the time stamp is not over this signature".into(),
+        ));
     }
     let secs = i64::try_from(info.gen_time.to_unix_duration().as_secs())
         .map_err(|_| Error::Timestamp("genTime out of range".into()))?;
-    let time = OffsetDateTime::from_unix_timestamp(secs).map_err(|e| Error::Timestamp(e.to_string()))?;
+    let time =
+        OffsetDateTime::from_unix_timestamp(secs).map_err(|e| Error::Timestamp(e.to_string()))?;
     Ok(VerifiedTimestamp {
         info,
         time,

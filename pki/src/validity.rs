@@ -18,7 +18,10 @@ pub const VALIDITY_DAYS: i64 = 90;
 pub fn valid_until(issued_at: OffsetDateTime) -> OffsetDateTime {
     let issue_date = issued_at.to_offset(MACAO).date();
     let first_expired_day = issue_date + Duration::days(VALIDITY_DAYS + 1);
-    first_expired_day.with_time(Time::MIDNIGHT).assume_offset(MACAO) - Duration::seconds(1)
+    first_expired_day
+        .with_time(Time::MIDNIGHT)
+        .assume_offset(MACAO)
+        - Duration::seconds(1)
 }
 
 /// Where an instant falls relative to a certificate's validity.
@@ -33,7 +36,11 @@ pub enum Currency {
 }
 
 /// Classifies `at` against the validity period `[issued_at, valid_until]`.
-pub fn currency(issued_at: OffsetDateTime, valid_until: OffsetDateTime, at: OffsetDateTime) -> Currency {
+pub fn currency(
+    issued_at: OffsetDateTime,
+    valid_until: OffsetDateTime,
+    at: OffsetDateTime,
+) -> Currency {
     if at < issued_at {
         Currency::NotYetValid
     } else if at > valid_until {
@@ -59,9 +66,18 @@ mod tests {
         let issued = datetime!(2026-03-01 23:30 UTC);
         let end = valid_until(issued);
         assert_eq!(end, datetime!(2026-05-31 23:59:59 +8));
-        assert_eq!(currency(issued, end, datetime!(2026-05-31 23:59:59 +8)), Currency::Current);
-        assert_eq!(currency(issued, end, datetime!(2026-06-01 00:00:00 +8)), Currency::Expired);
-        assert_eq!(currency(issued, end, issued - Duration::seconds(1)), Currency::NotYetValid);
+        assert_eq!(
+            currency(issued, end, datetime!(2026-05-31 23:59:59 +8)),
+            Currency::Current
+        );
+        assert_eq!(
+            currency(issued, end, datetime!(2026-06-01 00:00:00 +8)),
+            Currency::Expired
+        );
+        assert_eq!(
+            currency(issued, end, issued - Duration::seconds(1)),
+            Currency::NotYetValid
+        );
         assert_eq!(days_remaining(end, datetime!(2026-05-31 08:00 +8)), 0);
     }
 }

@@ -28,7 +28,11 @@ pub fn p256_spki_der(point: &[u8]) -> Result<Vec<u8>, Error> {
 pub fn spki_ec_point(spki_der: &[u8]) -> Result<Vec<u8>, Error> {
     let spki = SubjectPublicKeyInfoOwned::from_der(spki_der)?;
     if spki.algorithm.oid != ID_EC_PUBLIC_KEY
-        || spki.algorithm.parameters.as_ref().and_then(|p| p.decode_as::<der::asn1::ObjectIdentifier>().ok())
+        || spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<der::asn1::ObjectIdentifier>().ok())
             != Some(SECP256R1)
     {
         return Err(Error::Certificate("public key is not ECDSA P-256".into()));

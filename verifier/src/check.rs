@@ -29,7 +29,14 @@ pub struct CheckContext<'a> {
     pub limits: &'a Limits,
 }
 
-const AFTER_STRUCTURE: [&str; 6] = ["cms_signature", "timestamp", "signer_chain", "token", "validity", "status"];
+const AFTER_STRUCTURE: [&str; 6] = [
+    "cms_signature",
+    "timestamp",
+    "signer_chain",
+    "token",
+    "validity",
+    "status",
+];
 
 /// Verifies a certificate PDF and returns the report.
 pub fn check_pdf(bytes: &[u8], ctx: &CheckContext<'_>) -> Report {
@@ -63,7 +70,9 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
                 "signature_structure",
                 match doc.revisions_after_signature {
                     0 => "one PAdES signature covering the whole file".to_owned(),
-                    n => format!("one PAdES signature; {n} later revision(s) add only validation data (DSS)"),
+                    n => format!(
+                        "one PAdES signature; {n} later revision(s) add only validation data (DSS)"
+                    ),
                 },
             );
             doc
@@ -82,15 +91,26 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
                 _ => Verdict::InvalidSignature,
             };
             checks.fail("signature_structure", verdict, e.to_string());
-            checks.skip(&AFTER_STRUCTURE, "the signature structure is not acceptable");
+            checks.skip(
+                &AFTER_STRUCTURE,
+                "the signature structure is not acceptable",
+            );
             return;
         }
     };
 
     // The CMS signature and its attributes.
-    let signed = match cades::verify(&doc.cms_der, Expect::Pades { content_digest: &doc.content_digest }) {
+    let signed = match cades::verify(
+        &doc.cms_der,
+        Expect::Pades {
+            content_digest: &doc.content_digest,
+        },
+    ) {
         Ok(signed) => {
-            checks.pass("cms_signature", "CMS signature, message digest and signing-certificate-v2 verify; no signing-time");
+            checks.pass(
+                "cms_signature",
+                "CMS signature, message digest and signing-certificate-v2 verify; no signing-time",
+            );
             signed
         }
         Err(e) => {
@@ -99,7 +119,11 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
             return;
         }
     };
-    let signer_subject = signed.signer_certificate.tbs_certificate().subject().to_string();
+    let signer_subject = signed
+        .signer_certificate
+        .tbs_certificate()
+        .subject()
+        .to_string();
     report.signature = Some(SignatureFacts {
         signer: signer_subject,
         claimed_signing_time: doc.claimed_signing_time.clone(),
@@ -119,7 +143,11 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
     // The signature time stamp (B-T).
     let ts_time = match signed.timestamp_token.as_deref() {
         None => {
-            checks.fail("timestamp", Verdict::InvalidSignature, "the signature has no time stamp (PAdES B-T is required)");
+            checks.fail(
+                "timestamp",
+                Verdict::InvalidSignature,
+                "the signature has no time stamp (PAdES B-T is required)",
+            );
             None
         }
         Some(token) => match tsp::verify_token(token, &signed.signature_value) {
@@ -128,14 +156,28 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
                 None
             }
             Ok(ts) => {
-                let tsa_der = ccr_pki::chain::certificate_der(&ts.tsa_certificate).unwrap_or_default();
-                match ctx.root.verify(&tsa_der, &intermediates, CertPurpose::TimeStamping, ts.time, Some(&crls)) {
+                let tsa_der =
+                    ccr_pki::chain::certificate_der(&ts.tsa_certificate).unwrap_or_default();
+                match ctx.root.verify(
+                    &tsa_der,
+                    &intermediates,
+                    CertPurpose::TimeStamping,
+                    ts.time,
+                    Some(&crls),
+                ) {
                     Ok(()) => {
-                        checks.pass("timestamp", format!("time-stamped at {} by a TSA of the bureau's PKI", ts.time));
+                        checks.pass(
+                            "timestamp",
+                            format!("time-stamped at {} by a TSA of the bureau's PKI", ts.time),
+                        );
                         Some(ts.time)
                     }
                     Err(e) => {
-                        checks.fail("timestamp", chain_verdict(&e), format!("the time stamp's TSA: {e}"));
+                        checks.fail(
+                            "timestamp",
+                            chain_verdict(&e),
+                            format!("the time stamp's TSA: {e}"),
+                        );
                         Some(ts.time)
                     }
                 }
@@ -151,9 +193,14 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
     };
 
     // The signer's chain at the time-stamp time, with the embedded CRLs.
-    let signer_der = ccr_pki::chain::certificate_der(&signed.signer_certificate).unwrap_or_default();
+    let signer_der =
+        ccr_pki::chain::certificate_der(&signed.signer_certificate).unwrap_or_default();
     if crls.is_empty() {
-        checks.fail("signer_chain", Verdict::Untrusted, "no revocation data is embedded (PAdES B-LT is required)");
+        checks.fail(
+            "signer_chain",
+            Verdict::Untrusted,
+            "no revocation data is embedded (PAdES B-LT is required)",
+        );
     } else {
         match ctx.root.verify(&signer_der, &intermediates, CertPurpose::DocumentSigning, signed_at, Some(&crls)) {
             Ok(()) => checks.pass(
@@ -168,7 +215,11 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
     let data = match CertificateData::from_embedded_json(&doc.certificate_json) {
         Ok(data) => data,
         Err(e) => {
-            checks.fail("token", Verdict::Mismatch, format!("the embedded certificate data is unreadable: {e}"));
+            checks.fail(
+                "token",
+                Verdict::Mismatch,
+                format!("the embedded certificate data is unreadable: {e}"),
+            );
             checks.skip(&AFTER_STRUCTURE[4..], "no certificate data");
             return;
         }
@@ -185,21 +236,43 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
     if disagreements.is_empty() {
         checks.pass("token", "the QR token is signed by the bureau's token signer and matches the signed certificate data");
     } else {
-        checks.fail("token", Verdict::Mismatch, format!("token and document disagree on: {}", disagreements.join(", ")));
+        checks.fail(
+            "token",
+            Verdict::Mismatch,
+            format!(
+                "token and document disagree on: {}",
+                disagreements.join(", ")
+            ),
+        );
     }
 
     // Currency (SPEC §2), judged on the signed data.
     let days = validity::days_remaining(data.valid_until, ctx.at);
     match validity::currency(data.issued_at, data.valid_until, ctx.at) {
-        Currency::Current => checks.pass("validity", format!("current until {} ({days} day(s) left)", data.valid_until)),
-        Currency::Expired => checks.fail("validity", Verdict::Expired, format!("expired: valid until {}", data.valid_until)),
-        Currency::NotYetValid => checks.fail("validity", Verdict::NotYetValid, format!("issued at {}, after the time checked", data.issued_at)),
+        Currency::Current => checks.pass(
+            "validity",
+            format!("current until {} ({days} day(s) left)", data.valid_until),
+        ),
+        Currency::Expired => checks.fail(
+            "validity",
+            Verdict::Expired,
+            format!("expired: valid until {}", data.valid_until),
+        ),
+        Currency::NotYetValid => checks.fail(
+            "validity",
+            Verdict::NotYetValid,
+            format!("issued at {}, after the time checked", data.issued_at),
+        ),
     }
     report.certificate = Some(disclosed(&claims, days));
 
     // Status.
     match ctx.status_list {
-        None => checks.fail("status", Verdict::StatusUnknown, "no status list was given: the status is unknown"),
+        None => checks.fail(
+            "status",
+            Verdict::StatusUnknown,
+            "no status list was given: the status is unknown",
+        ),
         Some(list) => report.status = Some(status::judge(list, &claims.status, ctx.at, checks)),
     }
 }
@@ -212,18 +285,32 @@ fn verify_token(
     root: &TrustRoot,
     at: OffsetDateTime,
 ) -> Result<TokenClaims, (Verdict, String)> {
-    let unverified = token::parse(token_bytes).map_err(|e| (Verdict::Mismatch, format!("the embedded token is unreadable: {e}")))?;
+    let unverified = token::parse(token_bytes).map_err(|e| {
+        (
+            Verdict::Mismatch,
+            format!("the embedded token is unreadable: {e}"),
+        )
+    })?;
     let kid = unverified.kid();
     let signer = pool
         .iter()
         .find(|der| token::kid_for_certificate(der) == kid)
-        .ok_or((Verdict::Untrusted, "the token's signing certificate is not in the document".to_owned()))?;
+        .ok_or((
+            Verdict::Untrusted,
+            "the token's signing certificate is not in the document".to_owned(),
+        ))?;
     root.verify(signer, pool, CertPurpose::TokenSigning, at, Some(crls))
         .map_err(|e| (chain_verdict(&e), format!("the token signer: {e}")))?;
-    let cert = ccr_pki::hierarchy::parse_certificate(signer).map_err(|e| (Verdict::InvalidSignature, e.to_string()))?;
+    let cert = ccr_pki::hierarchy::parse_certificate(signer)
+        .map_err(|e| (Verdict::InvalidSignature, e.to_string()))?;
     let spki = der::Encode::to_der(cert.tbs_certificate().subject_public_key_info())
         .map_err(|e| (Verdict::InvalidSignature, e.to_string()))?;
-    unverified.verify(&spki).map_err(|e| (Verdict::InvalidSignature, format!("the token signature does not verify: {e}")))
+    unverified.verify(&spki).map_err(|e| {
+        (
+            Verdict::InvalidSignature,
+            format!("the token signature does not verify: {e}"),
+        )
+    })
 }
 
 /// The report's disclosed fields from authenticated claims.

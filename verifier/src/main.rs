@@ -71,7 +71,8 @@ enum Command {
 struct Fatal(String);
 
 fn read_bounded(path: &Path, max: u64, what: &str) -> Result<Vec<u8>, Fatal> {
-    let file = std::fs::File::open(path).map_err(|e| Fatal(format!("cannot open {what} {}: {e}", path.display())))?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Fatal(format!("cannot open {what} {}: {e}", path.display())))?;
     let mut bytes = Vec::new();
     file.take(max + 1)
         .read_to_end(&mut bytes)
@@ -80,16 +81,33 @@ fn read_bounded(path: &Path, max: u64, what: &str) -> Result<Vec<u8>, Fatal> {
 }
 
 fn run(cli: Cli) -> Result<Report, Fatal> {
-    let Command::Check { file, trust, status, at, json: _, limits } = cli.command;
+    let Command::Check {
+        file,
+        trust,
+        status,
+        at,
+        json: _,
+        limits,
+    } = cli.command;
     let root_pem = read_bounded(&trust, 64 * 1024, "trust anchor")?;
-    let root = TrustRoot::from_pem(&root_pem).map_err(|e| Fatal(format!("{}: {e}", trust.display())))?;
+    let root =
+        TrustRoot::from_pem(&root_pem).map_err(|e| Fatal(format!("{}: {e}", trust.display())))?;
     let explicit_at = at
-        .map(|text| OffsetDateTime::parse(&text, &Rfc3339).map_err(|e| Fatal(format!("--at {text:?} is not RFC 3339: {e}"))))
+        .map(|text| {
+            OffsetDateTime::parse(&text, &Rfc3339)
+                .map_err(|e| Fatal(format!("--at {text:?} is not RFC 3339: {e}")))
+        })
         .transpose()?;
     let status_list = match status {
         None => None,
-        Some(source) if source == "online" || source.starts_with("http://") || source.starts_with("https://") => {
-            return Err(Fatal(format!("--status {source}: fetching status lists is not available in this version; pass a file from `issuer export-trust`")));
+        Some(source)
+            if source == "online"
+                || source.starts_with("http://")
+                || source.starts_with("https://") =>
+        {
+            return Err(Fatal(format!(
+                "--status {source}: fetching status lists is not available in this version; pass a file from `issuer export-trust`"
+            )));
         }
         Some(path) => {
             let bytes = read_bounded(Path::new(&path), MAX_STATUS_FILE_BYTES, "status list")?;
@@ -98,15 +116,14 @@ fn run(cli: Cli) -> Result<Report, Fatal> {
     };
     let now = OffsetDateTime::now_utc();
     // The signed clock floor: a device clock earlier than a signed iat is wrong.
-    if explicit_at.is_none() {
-        if let Some(list) = &status_list {
-            if now + CLOCK_SKEW < list.issued_at {
-                return Err(Fatal(format!(
-                    "this device's clock ({now}) is earlier than the status list's signed time ({}); correct the clock",
-                    list.issued_at
-                )));
-            }
-        }
+    if let Some(list) = status_list
+        .as_ref()
+        .filter(|l| explicit_at.is_none() && now + CLOCK_SKEW < l.issued_at)
+    {
+        return Err(Fatal(format!(
+            "this device's clock ({now}) is earlier than the status list's signed time ({}); correct the clock",
+            list.issued_at
+        )));
     }
     let at = explicit_at.unwrap_or(now);
     let pdf_limits = Limits {
@@ -118,13 +135,30 @@ fn run(cli: Cli) -> Result<Report, Fatal> {
     };
     // Read one byte past the limit so an oversize file is reported as such, never loaded.
     let bytes = read_bounded(&file, limits.max_file_bytes, "certificate")?;
-    Ok(check_pdf(&bytes, &CheckContext { root: &root, status_list: status_list.as_ref(), at, limits: &pdf_limits }))
+    Ok(check_pdf(
+        &bytes,
+        &CheckContext {
+            root: &root,
+            status_list: status_list.as_ref(),
+            at,
+            limits: &pdf_limits,
+        },
+    ))
 }
 
 fn print_human(report: &Report) {
-    println!("verdict: {}", serde_json::to_value(report.verdict).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default());
+    println!(
+        "verdict: {}",
+        serde_json::to_value(report.verdict)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    );
     if let Some(cert) = &report.certificate {
-        println!("certificate {} for {} (valid until {})", cert.number, cert.name_latin, cert.valid_until);
+        println!(
+            "certificate {} for {} (valid until {})",
+            cert.number, cert.name_latin, cert.valid_until
+        );
     }
     for check in &report.checks {
         let mark = match check.outcome {
@@ -152,7 +186,11 @@ fn main() -> ExitCode {
             } else {
                 print_human(&report);
             }
-            if report.verdict == Verdict::Valid { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            if report.verdict == Verdict::Valid {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
         Err(Fatal(message)) => {
             eprintln!("verifier: {message}");

@@ -150,18 +150,33 @@ pub struct Checks {
 impl Checks {
     /// Records a passed check.
     pub fn pass(&mut self, name: &'static str, detail: impl Into<String>) {
-        self.checks.push(Check { name, outcome: Outcome::Pass, detail: detail.into(), verdict_if_failed: Verdict::Valid });
+        self.checks.push(Check {
+            name,
+            outcome: Outcome::Pass,
+            detail: detail.into(),
+            verdict_if_failed: Verdict::Valid,
+        });
     }
 
     /// Records a failed check and the verdict it implies.
     pub fn fail(&mut self, name: &'static str, verdict: Verdict, detail: impl Into<String>) {
-        self.checks.push(Check { name, outcome: Outcome::Fail, detail: detail.into(), verdict_if_failed: verdict });
+        self.checks.push(Check {
+            name,
+            outcome: Outcome::Fail,
+            detail: detail.into(),
+            verdict_if_failed: verdict,
+        });
     }
 
     /// Records checks not run.
     pub fn skip(&mut self, names: &[&'static str], why: &str) {
         for name in names {
-            self.checks.push(Check { name, outcome: Outcome::Skip, detail: why.to_owned(), verdict_if_failed: Verdict::Valid });
+            self.checks.push(Check {
+                name,
+                outcome: Outcome::Skip,
+                detail: why.to_owned(),
+                verdict_if_failed: Verdict::Valid,
+            });
         }
     }
 

@@ -5,19 +5,26 @@ use std::fmt::Write as _;
 
 use time::OffsetDateTime;
 
-use super::update::{IncrementalUpdate, carried_trailer_entries, dict_with_entries};
 use super::last_revision;
+use super::update::{IncrementalUpdate, carried_trailer_entries, dict_with_entries};
 use crate::Error;
 use crate::pdf::{Limits, PdfFile};
 
 /// Appends a `/DSS` with the given DER certificates and CRLs to a signed file.
-pub fn add_dss(pdf: &[u8], certificates: &[&[u8]], crls: &[&[u8]], at: OffsetDateTime) -> Result<Vec<u8>, Error> {
+pub fn add_dss(
+    pdf: &[u8],
+    certificates: &[&[u8]],
+    crls: &[&[u8]],
+    at: OffsetDateTime,
+) -> Result<Vec<u8>, Error> {
     let file = PdfFile::parse(pdf, &Limits::default()).map_err(|e| Error::Pdf(e.to_string()))?;
     let revision = last_revision(&file)?;
     let root_id = super::last_trailer(&file)
         .get_ref(b"Root")
         .ok_or_else(|| Error::Pdf("trailer has no /Root".into()))?;
-    let catalog = file.indirect_object(revision, root_id).map_err(|e| Error::Pdf(e.to_string()))?;
+    let catalog = file
+        .indirect_object(revision, root_id)
+        .map_err(|e| Error::Pdf(e.to_string()))?;
 
     let mut update = IncrementalUpdate::new(pdf, &file)?;
     let dss_id = update.allocate();

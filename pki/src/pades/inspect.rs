@@ -62,9 +62,15 @@ fn resolve_dict(file: &PdfFile<'_>, rev: usize, obj: &Object) -> Result<Dict, In
         Object::Reference(id) => match file.object(rev, *id)? {
             Object::Dict(d) => Ok(d),
             Object::Stream(s) => Ok(s.dict),
-            other => Err(sig_err(format!("object {id} is a {}, not a dictionary", other.kind()))),
+            other => Err(sig_err(format!(
+                "object {id} is a {}, not a dictionary",
+                other.kind()
+            ))),
         },
-        other => Err(sig_err(format!("expected a dictionary, found a {}", other.kind()))),
+        other => Err(sig_err(format!(
+            "expected a dictionary, found a {}",
+            other.kind()
+        ))),
     }
 }
 
@@ -74,47 +80,72 @@ fn catalog(file: &PdfFile<'_>, rev: usize) -> Result<IndirectObject, InspectErro
         .get(rev)
         .ok_or_else(|| sig_err("no such revision"))?
         .trailer;
-    let root = trailer.get_ref(b"Root").ok_or_else(|| sig_err("trailer has no /Root"))?;
+    let root = trailer
+        .get_ref(b"Root")
+        .ok_or_else(|| sig_err("trailer has no /Root"))?;
     Ok(file.indirect_object(rev, root)?)
 }
 
 /// Reads and checks the structure of a signed certificate PDF.
 pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<SignedDocument, InspectError> {
     let file = PdfFile::parse(bytes, limits)?;
-    let last = file.revisions().len().checked_sub(1).ok_or_else(|| sig_err("no revisions"))?;
+    let last = file
+        .revisions()
+        .len()
+        .checked_sub(1)
+        .ok_or_else(|| sig_err("no revisions"))?;
     let root_now = catalog(&file, last)?;
-    let root_dict = root_now.object.as_dict().ok_or_else(|| sig_err("catalog is not a dictionary"))?;
+    let root_dict = root_now
+        .object
+        .as_dict()
+        .ok_or_else(|| sig_err("catalog is not a dictionary"))?;
 
     // Exactly one field, a signature field.
     let form = root_dict
         .get(b"AcroForm")
         .ok_or_else(|| sig_err("the document is not signed (no /AcroForm)"))?;
     let form = resolve_dict(&file, last, form)?;
-    let fields = form.get_array(b"Fields").ok_or_else(|| sig_err("the form has no /Fields"))?;
+    let fields = form
+        .get_array(b"Fields")
+        .ok_or_else(|| sig_err("the form has no /Fields"))?;
     let [field_ref] = fields else {
-        return Err(sig_err(format!("exactly one form field (the signature) is allowed, found {}", fields.len())));
+        return Err(sig_err(format!(
+            "exactly one form field (the signature) is allowed, found {}",
+            fields.len()
+        )));
     };
     let field = resolve_dict(&file, last, field_ref)?;
     if field.get_name(b"FT") != Some(b"Sig") {
         return Err(sig_err("the only form field is not a signature field"));
     }
-    let sig_id = field.get_ref(b"V").ok_or_else(|| sig_err("the signature field has no value (unsigned)"))?;
+    let sig_id = field
+        .get_ref(b"V")
+        .ok_or_else(|| sig_err("the signature field has no value (unsigned)"))?;
     let sig_obj = file.indirect_object(last, sig_id)?;
-    let sig = sig_obj.object.as_dict().ok_or_else(|| sig_err("the signature value is not a dictionary"))?;
+    let sig = sig_obj
+        .object
+        .as_dict()
+        .ok_or_else(|| sig_err("the signature value is not a dictionary"))?;
     if sig.get_name(b"Type").is_some_and(|t| t != b"Sig") {
         return Err(sig_err("the signature dictionary's /Type is not /Sig"));
     }
     if sig.get_name(b"SubFilter") != Some(b"ETSI.CAdES.detached") {
-        return Err(sig_err("the signature's /SubFilter is not /ETSI.CAdES.detached"));
+        return Err(sig_err(
+            "the signature's /SubFilter is not /ETSI.CAdES.detached",
+        ));
     }
     if sig.contains_key(b"Cert") || sig.contains_key(b"Reference") {
-        return Err(sig_err("/Cert and /Reference are not allowed in a PAdES signature"));
+        return Err(sig_err(
+            "/Cert and /Reference are not allowed in a PAdES signature",
+        ));
     }
     let claimed_signing_time = sig
         .get_string(b"M")
         .map(|s| String::from_utf8_lossy(&s.bytes).into_owned())
         .ok_or_else(|| sig_err("the signature has no /M"))?;
-    let contents = sig.get_string(b"Contents").ok_or_else(|| sig_err("the signature has no /Contents string"))?;
+    let contents = sig
+        .get_string(b"Contents")
+        .ok_or_else(|| sig_err("the signature has no /Contents string"))?;
     if !contents.hex {
         return Err(sig_err("/Contents must be a hex string"));
     }
@@ -122,16 +153,24 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<SignedDocument, InspectE
     let [_, a, b, c] = byte_range;
     // Anti-wrapping: the unsigned gap is exactly this dictionary's /Contents token.
     if contents.span.start != a || contents.span.end != b {
-        return Err(sig_err("/ByteRange does not exclude exactly the signature's /Contents"));
+        return Err(sig_err(
+            "/ByteRange does not exclude exactly the signature's /Contents",
+        ));
     }
-    let signed_end = b.checked_add(c).ok_or_else(|| sig_err("/ByteRange overflows"))?;
+    let signed_end = b
+        .checked_add(c)
+        .ok_or_else(|| sig_err("/ByteRange overflows"))?;
     let signed_rev = file
         .revisions()
         .iter()
         .position(|r| r.end == signed_end)
-        .ok_or_else(|| InspectError::Modified("the signature does not end at a revision boundary".into()))?;
+        .ok_or_else(|| {
+            InspectError::Modified("the signature does not end at a revision boundary".into())
+        })?;
     if sig_obj.revision != signed_rev || !(a < b && b <= signed_end && signed_end <= bytes.len()) {
-        return Err(sig_err("the signature dictionary does not belong to the revision it signs"));
+        return Err(sig_err(
+            "the signature dictionary does not belong to the revision it signs",
+        ));
     }
     for later in signed_rev + 1..=last {
         check_dss_only_update(&file, later)?;
@@ -140,14 +179,21 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<SignedDocument, InspectE
 
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     ctx.update(bytes.get(..a).ok_or_else(|| sig_err("bad /ByteRange"))?);
-    ctx.update(bytes.get(b..signed_end).ok_or_else(|| sig_err("bad /ByteRange"))?);
+    ctx.update(
+        bytes
+            .get(b..signed_end)
+            .ok_or_else(|| sig_err("bad /ByteRange"))?,
+    );
     let mut content_digest = [0u8; 32];
     content_digest.copy_from_slice(ctx.finish().as_ref());
 
     // The embedded data, as of the signed revision.
     let signed_root = catalog(&file, signed_rev)?;
     let (certificate_json, token) = embedded_data(&file, signed_rev, &signed_root)?;
-    let (dss_certificates, dss_crls) = dss_contents(&file, last, root_dict)?;
+    let DssContents {
+        certificates: dss_certificates,
+        crls: dss_crls,
+    } = dss_contents(&file, last, root_dict)?;
     Ok(SignedDocument {
         byte_range,
         content_digest,
@@ -162,7 +208,9 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<SignedDocument, InspectE
 }
 
 fn byte_range(sig: &Dict) -> Result<[usize; 4], InspectError> {
-    let arr = sig.get_array(b"ByteRange").ok_or_else(|| sig_err("the signature has no /ByteRange"))?;
+    let arr = sig
+        .get_array(b"ByteRange")
+        .ok_or_else(|| sig_err("the signature has no /ByteRange"))?;
     let nums: Vec<usize> = arr
         .iter()
         .map(|o| o.as_int().and_then(|i| usize::try_from(i).ok()))
@@ -176,7 +224,8 @@ fn byte_range(sig: &Dict) -> Result<[usize; 4], InspectError> {
 
 /// The DER CMS in `/Contents`: one DER element followed only by zero padding.
 fn der_without_padding(contents: &[u8]) -> Result<Vec<u8>, InspectError> {
-    let len = der_element_len(contents).ok_or_else(|| sig_err("/Contents does not hold a DER structure"))?;
+    let len = der_element_len(contents)
+        .ok_or_else(|| sig_err("/Contents does not hold a DER structure"))?;
     let (der, padding) = contents.split_at(len);
     if padding.iter().any(|&b| b != 0) {
         return Err(sig_err("/Contents has data after the CMS structure"));
@@ -207,7 +256,9 @@ fn der_element_len(bytes: &[u8]) -> Option<usize> {
 /// A later revision may only replace the catalog by one that differs in `/DSS` alone, and add
 /// new objects reachable from that DSS.
 fn check_dss_only_update(file: &PdfFile<'_>, rev: usize) -> Result<(), InspectError> {
-    let modified = |m: String| InspectError::Modified(format!("revision {} after the signature: {m}", rev + 1));
+    let modified = |m: String| {
+        InspectError::Modified(format!("revision {} after the signature: {m}", rev + 1))
+    };
     let before = catalog(file, rev - 1)?;
     let after = catalog(file, rev)?;
     if before.id != after.id {
@@ -217,15 +268,23 @@ fn check_dss_only_update(file: &PdfFile<'_>, rev: usize) -> Result<(), InspectEr
         return Err(modified("the catalog is not a dictionary".into()));
     };
     if !same_dict_except(b, a, b"DSS") {
-        return Err(modified("it changes the catalog beyond adding validation data".into()));
+        return Err(modified(
+            "it changes the catalog beyond adding validation data".into(),
+        ));
     }
-    let dss_id = a.get_ref(b"DSS").ok_or_else(|| modified("it adds objects without a /DSS".into()))?;
+    let dss_id = a
+        .get_ref(b"DSS")
+        .ok_or_else(|| modified("it adds objects without a /DSS".into()))?;
     let mut allowed: BTreeSet<ObjectId> = BTreeSet::from([after.id, dss_id]);
     let dss = file.object(rev, dss_id)?;
-    let dss = dss.as_dict().ok_or_else(|| modified("/DSS is not a dictionary".into()))?;
+    let dss = dss
+        .as_dict()
+        .ok_or_else(|| modified("/DSS is not a dictionary".into()))?;
     for key in [b"Certs".as_slice(), b"CRLs", b"OCSPs"] {
         for item in dss.get_array(key).unwrap_or(&[]) {
-            let id = item.as_ref().ok_or_else(|| modified("a /DSS entry is not a reference".into()))?;
+            let id = item
+                .as_ref()
+                .ok_or_else(|| modified("a /DSS entry is not a reference".into()))?;
             allowed.insert(id);
         }
     }
@@ -240,7 +299,9 @@ fn check_dss_only_update(file: &PdfFile<'_>, rev: usize) -> Result<(), InspectEr
         return Err(modified(format!("it replaces existing object {id}")));
     }
     if let Some(id) = changes.added.iter().find(|id| !allowed.contains(id)) {
-        return Err(modified(format!("it adds object {id}, which is not validation data")));
+        return Err(modified(format!(
+            "it adds object {id}, which is not validation data"
+        )));
     }
     Ok(())
 }
@@ -259,42 +320,81 @@ fn same_dict_except(a: &Dict, b: &Dict, ignored: &[u8]) -> bool {
 fn same_object(a: &Object, b: &Object) -> bool {
     match (a, b) {
         (Object::String(x), Object::String(y)) => x.bytes == y.bytes,
-        (Object::Array(x), Object::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_object(p, q)),
+        (Object::Array(x), Object::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_object(p, q))
+        }
         (Object::Dict(x), Object::Dict(y)) => same_dict_except(x, y, b""),
         (Object::Stream(_), _) | (_, Object::Stream(_)) => false,
         _ => a == b,
     }
 }
 
-fn embedded_data(file: &PdfFile<'_>, rev: usize, root: &IndirectObject) -> Result<(Vec<u8>, Vec<u8>), InspectError> {
-    let missing = |m: &str| InspectError::MissingData(format!("the signed document carries no {m}"));
+fn embedded_data(
+    file: &PdfFile<'_>,
+    rev: usize,
+    root: &IndirectObject,
+) -> Result<(Vec<u8>, Vec<u8>), InspectError> {
+    let missing =
+        |m: &str| InspectError::MissingData(format!("the signed document carries no {m}"));
     let root = root.object.as_dict().ok_or_else(|| missing("catalog"))?;
-    let piece = root.get(b"PieceInfo").ok_or_else(|| missing("/PieceInfo certificate data"))?;
+    let piece = root
+        .get(b"PieceInfo")
+        .ok_or_else(|| missing("/PieceInfo certificate data"))?;
     let piece = resolve_dict(file, rev, piece)?;
-    let entry = piece.get(PIECE_INFO_KEY.as_bytes()).ok_or_else(|| missing("bureau /PieceInfo entry"))?;
+    let entry = piece
+        .get(PIECE_INFO_KEY.as_bytes())
+        .ok_or_else(|| missing("bureau /PieceInfo entry"))?;
     let entry = resolve_dict(file, rev, entry)?;
-    let private = entry.get(b"Private").ok_or_else(|| missing("/Private data"))?;
+    let private = entry
+        .get(b"Private")
+        .ok_or_else(|| missing("/Private data"))?;
     let private = resolve_dict(file, rev, private)?;
-    let token = private.get_string(b"Token").ok_or_else(|| missing("token"))?.bytes.clone();
-    let data_id = private.get_ref(b"CertificateData").ok_or_else(|| missing("certificate data"))?;
+    let token = private
+        .get_string(b"Token")
+        .ok_or_else(|| missing("token"))?
+        .bytes
+        .clone();
+    let data_id = private
+        .get_ref(b"CertificateData")
+        .ok_or_else(|| missing("certificate data"))?;
     let data_obj = file.object(rev, data_id)?;
-    let stream = data_obj.as_stream().ok_or_else(|| missing("certificate data stream"))?;
+    let stream = data_obj
+        .as_stream()
+        .ok_or_else(|| missing("certificate data stream"))?;
     let json = file.decode_stream(stream)?;
     Ok((json, token))
 }
 
-fn dss_contents(file: &PdfFile<'_>, rev: usize, root: &Dict) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>), InspectError> {
-    let Some(dss) = root.get(b"DSS") else { return Ok((Vec::new(), Vec::new())) };
+/// Certificates and CRLs of a DSS, as DER.
+struct DssContents {
+    certificates: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
+}
+
+fn dss_contents(file: &PdfFile<'_>, rev: usize, root: &Dict) -> Result<DssContents, InspectError> {
+    let Some(dss) = root.get(b"DSS") else {
+        return Ok(DssContents {
+            certificates: Vec::new(),
+            crls: Vec::new(),
+        });
+    };
     let dss = resolve_dict(file, rev, dss)?;
     let read = |key: &[u8]| -> Result<Vec<Vec<u8>>, InspectError> {
         let mut out = Vec::new();
         for item in dss.get_array(key).unwrap_or(&[]) {
-            let id = item.as_ref().ok_or_else(|| sig_err("a /DSS entry is not a reference"))?;
+            let id = item
+                .as_ref()
+                .ok_or_else(|| sig_err("a /DSS entry is not a reference"))?;
             let obj = file.object(rev, id)?;
-            let stream = obj.as_stream().ok_or_else(|| sig_err("a /DSS entry is not a stream"))?;
+            let stream = obj
+                .as_stream()
+                .ok_or_else(|| sig_err("a /DSS entry is not a stream"))?;
             out.push(file.decode_stream(stream)?);
         }
         Ok(out)
     };
-    Ok((read(b"Certs")?, read(b"CRLs")?))
+    Ok(DssContents {
+        certificates: read(b"Certs")?,
+        crls: read(b"CRLs")?,
+    })
 }

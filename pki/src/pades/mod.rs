@@ -39,19 +39,31 @@ fn last_trailer<'f>(file: &'f PdfFile<'_>) -> &'f crate::pdf::Dict {
 }
 
 fn last_revision(file: &PdfFile<'_>) -> Result<usize, Error> {
-    file.revisions().len().checked_sub(1).ok_or_else(|| Error::Pdf("no revisions".into()))
+    file.revisions()
+        .len()
+        .checked_sub(1)
+        .ok_or_else(|| Error::Pdf("no revisions".into()))
 }
 
 /// The first page object, following `/Pages` `/Kids` (bounded depth).
-fn first_page(file: &PdfFile<'_>, revision: usize, catalog: &IndirectObject) -> Result<IndirectObject, Error> {
+fn first_page(
+    file: &PdfFile<'_>,
+    revision: usize,
+    catalog: &IndirectObject,
+) -> Result<IndirectObject, Error> {
     let mut node_id = catalog
         .object
         .as_dict()
         .and_then(|d| d.get_ref(b"Pages"))
         .ok_or_else(|| Error::Pdf("catalog has no /Pages".into()))?;
     for _ in 0..16 {
-        let node = file.indirect_object(revision, node_id).map_err(|e| Error::Pdf(e.to_string()))?;
-        let dict = node.object.as_dict().ok_or_else(|| Error::Pdf("page tree node is not a dictionary".into()))?;
+        let node = file
+            .indirect_object(revision, node_id)
+            .map_err(|e| Error::Pdf(e.to_string()))?;
+        let dict = node
+            .object
+            .as_dict()
+            .ok_or_else(|| Error::Pdf("page tree node is not a dictionary".into()))?;
         if dict.has_type(b"Page") {
             return Ok(node);
         }

@@ -11,7 +11,9 @@ use std::fmt::Write as _;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 
-use super::update::{IncrementalUpdate, carried_trailer_entries, dict_with_entries, find, hex_string};
+use super::update::{
+    IncrementalUpdate, carried_trailer_entries, dict_with_entries, find, hex_string,
+};
 use super::{PIECE_INFO_KEY, first_page, last_revision, pdf_date};
 use crate::cades::{self, SignedDataRequest};
 use crate::pdf::{Limits, PdfFile};
@@ -66,7 +68,9 @@ pub fn sign_pdf(
     let root_id = super::last_trailer(&file)
         .get_ref(b"Root")
         .ok_or_else(|| Error::Pdf("trailer has no /Root".into()))?;
-    let catalog = file.indirect_object(revision, root_id).map_err(|e| Error::Pdf(e.to_string()))?;
+    let catalog = file
+        .indirect_object(revision, root_id)
+        .map_err(|e| Error::Pdf(e.to_string()))?;
     let page = first_page(&file, revision, &catalog)?;
 
     let mut update = IncrementalUpdate::new(pdf, &file)?;
@@ -87,7 +91,8 @@ pub fn sign_pdf(
         ),
     )?;
     update.write_object(catalog.id, &catalog_body);
-    let page_body = dict_with_entries(pdf, &page, &[b"Annots"], &format!("/Annots [{field_id} R]"))?;
+    let page_body =
+        dict_with_entries(pdf, &page, &[b"Annots"], &format!("/Annots [{field_id} R]"))?;
     update.write_object(page.id, &page_body);
     // Print (4) + Locked (128): PDF/A wants Print set and the hidden flags clear.
     let field = format!(
@@ -96,8 +101,15 @@ pub fn sign_pdf(
         page.id
     );
     update.write_object(field_id, field.as_bytes());
-    update.write_object(form_id, format!("<< /Fields [{field_id} R] /SigFlags 3 >>").as_bytes());
-    update.write_stream(data_id, "/Type /EmbeddedFile /Subtype /application#2Fjson ", data.certificate_json);
+    update.write_object(
+        form_id,
+        format!("<< /Fields [{field_id} R] /SigFlags 3 >>").as_bytes(),
+    );
+    update.write_stream(
+        data_id,
+        "/Type /EmbeddedFile /Subtype /application#2Fjson ",
+        data.certificate_json,
+    );
 
     // The signature dictionary, with placeholders patched below.
     let byte_range_placeholder = format!("[0 {0} {0} {0}]", "0".repeat(BYTE_RANGE_DIGITS));
@@ -118,7 +130,9 @@ pub fn sign_pdf(
 
     // Locate the placeholders in our own signature object (searching from its start, so a
     // look-alike string elsewhere in the document cannot be picked).
-    let sig_region = out.get(sig_start..).ok_or_else(|| Error::Pdf("lost the signature object".into()))?;
+    let sig_region = out
+        .get(sig_start..)
+        .ok_or_else(|| Error::Pdf("lost the signature object".into()))?;
     let br_rel = find(sig_region, byte_range_placeholder.as_bytes())
         .ok_or_else(|| Error::Pdf("lost the /ByteRange placeholder".into()))?;
     let contents_rel = find(sig_region, b"/Contents <")
@@ -129,7 +143,9 @@ pub fn sign_pdf(
     let byte_range = [0, contents_start, contents_end, out.len() - contents_end];
     let mut br_text = format!("[0 {} {} {}]", byte_range[1], byte_range[2], byte_range[3]);
     if br_text.len() > byte_range_placeholder.len() {
-        return Err(Error::Pdf("document too large for the /ByteRange field".into()));
+        return Err(Error::Pdf(
+            "document too large for the /ByteRange field".into(),
+        ));
     }
     while br_text.len() < byte_range_placeholder.len() {
         br_text.push(' ');

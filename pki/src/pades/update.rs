@@ -29,7 +29,12 @@ impl<'a> IncrementalUpdate<'a> {
         if !original.ends_with(b"\n") && !original.ends_with(b"\r") {
             appended.push(b'\n');
         }
-        Ok(Self { original, appended, offsets: BTreeMap::new(), next_number: size })
+        Ok(Self {
+            original,
+            appended,
+            offsets: BTreeMap::new(),
+            next_number: size,
+        })
     }
 
     /// Reserves a number for a new object.
@@ -46,15 +51,18 @@ impl<'a> IncrementalUpdate<'a> {
 
     /// Appends `id` with the serialised `body` (the text between `obj` and `endobj`).
     pub(crate) fn write_object(&mut self, id: ObjectId, body: &[u8]) {
-        self.offsets.insert(id.number, (self.position(), id.generation));
-        self.appended.extend_from_slice(format!("{} {} obj\n", id.number, id.generation).as_bytes());
+        self.offsets
+            .insert(id.number, (self.position(), id.generation));
+        self.appended
+            .extend_from_slice(format!("{} {} obj\n", id.number, id.generation).as_bytes());
         self.appended.extend_from_slice(body);
         self.appended.extend_from_slice(b"\nendobj\n");
     }
 
     /// Appends a stream object holding `data` as is, with extra dictionary entries.
     pub(crate) fn write_stream(&mut self, id: ObjectId, extra_entries: &str, data: &[u8]) {
-        let mut body = format!("<< /Length {} {extra_entries}>>\nstream\n", data.len()).into_bytes();
+        let mut body =
+            format!("<< /Length {} {extra_entries}>>\nstream\n", data.len()).into_bytes();
         body.extend_from_slice(data);
         body.extend_from_slice(b"\nendstream");
         self.write_object(id, &body);
@@ -117,10 +125,17 @@ pub(crate) fn dict_with_entries(
             )));
         }
     }
-    let raw = object.span.slice(data).ok_or_else(|| Error::Pdf("object span outside the file".into()))?;
-    let open = find(raw, b"obj").map(|p| p + 3).ok_or_else(|| Error::Pdf("no obj keyword".into()))?;
+    let raw = object
+        .span
+        .slice(data)
+        .ok_or_else(|| Error::Pdf("object span outside the file".into()))?;
+    let open = find(raw, b"obj")
+        .map(|p| p + 3)
+        .ok_or_else(|| Error::Pdf("no obj keyword".into()))?;
     let close = rfind(raw, b">>").ok_or_else(|| Error::Pdf("no dictionary end".into()))?;
-    let body = raw.get(open..close).ok_or_else(|| Error::Pdf("bad object layout".into()))?;
+    let body = raw
+        .get(open..close)
+        .ok_or_else(|| Error::Pdf("bad object layout".into()))?;
     let mut out = body.trim_ascii_start().to_vec();
     out.extend_from_slice(b" ");
     out.extend_from_slice(extra.as_bytes());
@@ -143,9 +158,14 @@ pub(crate) fn hex_string(bytes: &[u8]) -> String {
 
 /// The trailer entries an update must carry over (`/Root`, `/Info`, `/ID`), with the second
 /// file identifier replaced as ISO 32000-1 §14.4 asks of an updated file.
-pub(crate) fn carried_trailer_entries(file: &PdfFile<'_>, new_instance_id: &[u8]) -> Result<String, Error> {
+pub(crate) fn carried_trailer_entries(
+    file: &PdfFile<'_>,
+    new_instance_id: &[u8],
+) -> Result<String, Error> {
     let trailer = super::last_trailer(file);
-    let root = trailer.get_ref(b"Root").ok_or_else(|| Error::Pdf("trailer has no /Root".into()))?;
+    let root = trailer
+        .get_ref(b"Root")
+        .ok_or_else(|| Error::Pdf("trailer has no /Root".into()))?;
     let mut out = format!("/Root {root} R ");
     if let Some(info) = trailer.get_ref(b"Info") {
         let _ = write!(out, "/Info {info} R ");
@@ -156,6 +176,11 @@ pub(crate) fn carried_trailer_entries(file: &PdfFile<'_>, new_instance_id: &[u8]
         .and_then(|o| o.as_string())
         .map(|s| s.bytes.clone())
         .unwrap_or_else(|| new_instance_id.to_vec());
-    let _ = write!(out, "/ID [{} {}] ", hex_string(&first_id), hex_string(new_instance_id));
+    let _ = write!(
+        out,
+        "/ID [{} {}] ",
+        hex_string(&first_id),
+        hex_string(new_instance_id)
+    );
     Ok(out)
 }
