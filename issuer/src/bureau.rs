@@ -215,6 +215,11 @@ impl Bureau {
         Ok(())
     }
 
+    /// The registry.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Signs status list `list_id` as of `now` and returns the CWT bytes.
     pub async fn signed_status_list(
         &self,

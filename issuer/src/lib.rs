@@ -8,4 +8,5 @@ pub mod engine;
 pub mod home;
 pub mod render;
 pub mod request;
+pub mod server;
 pub mod store;

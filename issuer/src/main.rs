@@ -68,6 +68,18 @@ enum Command {
     Suspend(StatusArgs),
     /// Lift a suspension.
     Reinstate(StatusArgs),
+    /// Run the issuer's public endpoints (status lists, trust bundle, CRLs, health); creates
+    /// the home with a development PKI on first start.
+    Serve {
+        #[command(flatten)]
+        home: HomeArg,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Registry database (`sqlite://…`; default inside the home).
+        #[arg(long)]
+        database: Option<String>,
+    },
     /// Write root.pem, bundle.pem and the signed status lists for offline verifiers.
     ExportTrust {
         /// The output folder.
@@ -116,6 +128,15 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
             let issued = bureau.issue(&bytes, issued_at, Some(&out)).await?;
             println!("wrote {} ({} bytes)", out.display(), issued.pdf.len());
             println!("{}", issued.number);
+        }
+        Command::Serve { home, listen, database } => {
+            let home = Home::locate(home.home);
+            if !home.exists() {
+                home.init(&format!("http://{listen}"), OffsetDateTime::now_utc())?;
+                eprintln!("issuer: created {} with a DEVELOPMENT PKI (not for production)", home.dir().display());
+            }
+            let bureau = Bureau::open(home, database.as_deref()).await?;
+            ccr_issuer::server::serve(bureau, listen).await?;
         }
         Command::Revoke(args) => change(args, Status::Revoked).await?,
         Command::Suspend(args) => change(args, Status::Suspended).await?,

@@ -183,6 +183,16 @@ impl Store {
         Ok(list)
     }
 
+    /// A value that changes whenever a status changes or a list is added: the publisher
+    /// re-signs when it moves.
+    pub async fn change_marker(&self) -> Result<(i64, i64), StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM status_events), (SELECT COUNT(*) FROM status_lists)",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// The ids of all status lists.
     pub async fn status_list_ids(&self) -> Result<Vec<i64>, StoreError> {
         Ok(

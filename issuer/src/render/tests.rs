@@ -1,0 +1,480 @@
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Command;
+
+use super::sample::{self, CHINESE_NAME_HKSCS, LATIN_NAME_CHAN, PORTUGUESE_NAME, VIETNAMESE_NAME};
+use super::*;
+use ccr_pki::document::Trilingual;
+
+const MAX_PDF_BYTES: usize = 64 * 1024;
+
+/// A realistic token URL: the verifier base URL and 260 base64url characters.
+fn token_url() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut state: u32 = 0x1234_5678;
+    let mut url = "http://127.0.0.1:8080/verify#".to_owned();
+    for _ in 0..260 {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        url.push(char::from(ALPHABET[(state >> 26) as usize]));
+    }
+    url
+}
+
+fn extras(token_url: &str) -> PageExtras<'_> {
+    PageExtras {
+        token_url,
+        verify_hint_url: "http://127.0.0.1:8081/",
+        signer_name: "DSI Document Signing (development)",
+    }
+}
+
+fn renderer() -> Renderer {
+    Renderer::new().unwrap()
+}
+
+fn tool(name: &str) -> bool {
+    Command::new(name).arg("-v").output().is_ok()
+}
+
+fn write_temp(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn pdftotext(pdf: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .arg("-enc")
+        .arg("UTF-8")
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pdftotext failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn all_samples() -> Vec<CertificateData> {
+    vec![
+        sample::sample_certificate(),
+        sample::sample_certificate_named(PORTUGUESE_NAME, None),
+        sample::sample_certificate_named(VIETNAMESE_NAME, Some("阮氏明開")),
+        sample::sample_transfer_copy(),
+    ]
+}
+
+#[test]
+fn renderer_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Renderer>();
+}
+
+#[test]
+fn fixed_text_is_covered_by_the_font() {
+    let r = renderer();
+    for s in text::all_fixed() {
+        for c in s.chars() {
+            assert!(
+                r.font.metrics.covers(c),
+                "font lacks {c:?} (U+{:04X}) of {s:?}",
+                u32::from(c)
+            );
+        }
+    }
+}
+
+#[test]
+fn font_covers_hkscs_portuguese_and_vietnamese() {
+    let r = renderer();
+    for s in [
+        CHINESE_NAME_HKSCS,
+        "㗎嘅咗噉啲",
+        PORTUGUESE_NAME,
+        VIETNAMESE_NAME,
+        "ĂăĐđƠơƯưỹỵ",
+        "áàâãçéêíóôõúü",
+    ] {
+        for c in s.chars() {
+            assert!(r.font.metrics.covers(c), "font lacks {c:?}");
+        }
+    }
+}
+
+#[test]
+fn renders_pdfa_samples_within_budget() {
+    let r = renderer();
+    let url = token_url();
+    for data in all_samples() {
+        let pdf = r.render(&data, &extras(&url)).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
+        assert!(
+            pdf.len() <= MAX_PDF_BYTES,
+            "{} bytes > {MAX_PDF_BYTES}",
+            pdf.len()
+        );
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(
+            text.contains("pdfaid:part>2<") || text.contains("pdfaid:part=\"2\""),
+            "no PDF/A-2 identification"
+        );
+        assert!(
+            text.contains("pdfaid:conformance>B<") || text.contains("pdfaid:conformance=\"B\"")
+        );
+        assert!(text.contains(CREATOR), "creator missing");
+    }
+}
+
+#[test]
+fn output_is_deterministic() {
+    let r = renderer();
+    let url = token_url();
+    let data = sample::sample_certificate();
+    let a = r.render(&data, &extras(&url)).unwrap();
+    let b = r.render(&data, &extras(&url)).unwrap();
+    assert_eq!(a, b);
+}
+
+/// The signing step appends an incremental update with a classic xref section; it relies on
+/// this shape of krilla's output.
+#[test]
+fn file_structure_suits_incremental_signing() {
+    let pdf = renderer()
+        .render(&sample::sample_certificate(), &extras(&token_url()))
+        .unwrap();
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.contains("\nxref\n"), "no classic xref table");
+    assert!(text.contains("\ntrailer\n"), "no classic trailer");
+    assert!(!text.contains("/XRef"), "cross-reference stream present");
+    assert!(!text.contains("/ObjStm"), "object stream present");
+    let trailer = &text[text.rfind("trailer").unwrap()..];
+    assert!(trailer.contains("/ID"), "trailer without /ID");
+    assert!(text.trim_end().ends_with("%%EOF"));
+    assert_eq!(text.matches("startxref").count(), 1);
+}
+
+#[test]
+fn text_layer_carries_the_names() {
+    if !tool("pdftotext") {
+        println!("skipped: pdftotext not on PATH (Debian poppler-utils)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let r = renderer();
+    let url = token_url();
+    let cases = [
+        (LATIN_NAME_CHAN, Some(CHINESE_NAME_HKSCS)),
+        (PORTUGUESE_NAME, None),
+        (VIETNAMESE_NAME, Some("阮氏明開")),
+    ];
+    for (i, (latin, chinese)) in cases.iter().enumerate() {
+        let data = sample::sample_certificate_named(latin, *chinese);
+        let pdf = r.render(&data, &extras(&url)).unwrap();
+        let path = write_temp(dir.path(), &format!("c{i}.pdf"), &pdf);
+        let text = pdftotext(&path);
+        assert!(text.contains(latin), "{latin:?} not in text layer:\n{text}");
+        if let Some(chinese) = chinese {
+            assert!(
+                text.contains(chinese),
+                "{chinese:?} not in text layer:\n{text}"
+            );
+        }
+        for s in [
+            "沒有刑事紀錄",
+            "Nada consta",
+            "No criminal record",
+            "刑事紀錄證明書",
+            "Certificate of Criminal Record",
+        ] {
+            assert!(text.contains(s), "{s:?} not in text layer");
+        }
+        assert!(text.contains(&data.number));
+        assert!(text.contains("2026-11-21 10:30:15"), "issue time missing");
+        assert!(text.contains("2027-02-19 23:59:59"), "valid-until missing");
+    }
+    let pdf = r
+        .render(&sample::sample_transfer_copy(), &extras(&url))
+        .unwrap();
+    let text = pdftotext(&write_temp(dir.path(), "transfer.pdf", &pdf));
+    for s in ["勞工事務局", "Labour Affairs Bureau", "轉交部門"] {
+        assert!(text.contains(s), "{s:?} not in transfer copy");
+    }
+}
+
+#[test]
+fn qr_code_scans_at_150_dpi() {
+    if !tool("pdftoppm") || Command::new("zbarimg").arg("--version").output().is_err() {
+        println!("skipped: pdftoppm or zbarimg not on PATH (Debian poppler-utils, zbar-tools)");
+        return;
+    }
+    let url = token_url();
+    assert!(
+        (285..=295).contains(&url.len()),
+        "token URL is {} characters",
+        url.len()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = renderer()
+        .render(&sample::sample_certificate(), &extras(&url))
+        .unwrap();
+    let path = write_temp(dir.path(), "qr.pdf", &pdf);
+    let prefix = dir.path().join("page");
+    let status = Command::new("pdftoppm")
+        .args(["-r", "150", "-png", "-singlefile"])
+        .arg(&path)
+        .arg(&prefix)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = Command::new("zbarimg")
+        .args(["--quiet", "--raw", "-Sdisable", "-Sqrcode.enable"])
+        .arg(prefix.with_extension("png"))
+        .output()
+        .unwrap();
+    let decoded = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        decoded.trim_end_matches('\n'),
+        url,
+        "zbarimg: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn qr_uses_level_m_and_the_smallest_version() {
+    let url = token_url();
+    let qr = qr::encode(&url).unwrap();
+    // 289 bytes: version 12-M holds 287 bytes, 13-M 331.
+    assert_eq!(url.len(), 289);
+    assert_eq!(qr.version, 13);
+    assert_eq!(qr.width, 69);
+    // The rectangles cover each dark module exactly once.
+    let mut grid = vec![0u8; qr.width * qr.width];
+    for r in &qr.rects {
+        for y in r.row..r.row + r.height {
+            for x in r.col..r.col + r.width {
+                grid[y * qr.width + x] += 1;
+            }
+        }
+    }
+    assert!(grid.iter().all(|&n| n <= 1), "overlapping rectangles");
+    // Finder pattern in the top-left corner: a dark 7×7 ring around a dark 3×3 centre.
+    for i in 0..7 {
+        assert_eq!(grid[i], 1);
+        assert_eq!(grid[6 * qr.width + i], 1);
+        assert_eq!(grid[i * qr.width], 1);
+    }
+    assert_eq!(grid[qr.width + 1], 0);
+    assert_eq!(grid[3 * qr.width + 3], 1);
+    let dark = grid.iter().filter(|&&n| n == 1).count();
+    assert!(dark * 100 / grid.len() > 35 && dark * 100 / grid.len() < 65);
+    let small = qr::encode("http://127.0.0.1:8080/verify#abc").unwrap();
+    assert!(small.version <= 3);
+}
+
+#[test]
+fn coverage_rejects_missing_characters_naming_the_field() {
+    let r = renderer();
+    let data = sample::sample_certificate_named("SMILEY \u{1F600}", None);
+    match r.check_coverage(&data) {
+        Err(RenderError::UnsupportedCharacter { field, character }) => {
+            assert_eq!(field, "holder.name_latin");
+            assert_eq!(character, '\u{1F600}');
+        }
+        other => panic!("expected UnsupportedCharacter, got {other:?}"),
+    }
+    let data = sample::sample_certificate_named("X", Some("陳\u{17000}"));
+    let err = r.render(&data, &extras("http://x/#a")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RenderError::UnsupportedCharacter {
+                field: "holder.name_chinese",
+                character: '\u{17000}'
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("U+17000"), "{err}");
+    let mut data = sample::sample_certificate();
+    data.holder.name_latin.push('\n');
+    assert!(matches!(
+        r.check_coverage(&data),
+        Err(RenderError::UnsupportedCharacter {
+            field: "holder.name_latin",
+            character: '\n'
+        })
+    ));
+    let mut data = sample::sample_with_records(1);
+    data.records[0].sentence.push('\u{1F600}');
+    assert!(matches!(
+        r.check_coverage(&data),
+        Err(RenderError::UnsupportedCharacter {
+            field: "records.sentence",
+            ..
+        })
+    ));
+    assert!(r.check_coverage(&sample::sample_with_records(3)).is_ok());
+}
+
+fn pages_of(data: &CertificateData) -> Vec<Vec<Op>> {
+    let r = renderer();
+    let url = token_url();
+    let qr = qr::encode(&url).unwrap();
+    layout::layout(r.font.metrics, data, &extras(&url), qr).unwrap()
+}
+
+/// Every text op stays inside the page's side margins.
+fn assert_inside(pages: &[Vec<Op>]) {
+    let m = renderer().font.metrics;
+    for ops in pages {
+        for op in ops {
+            if let Op::Text {
+                x, size, text, y, ..
+            } = op
+            {
+                let right = x + m.width(text, *size);
+                assert!(
+                    *x >= 50.0 && right <= layout::PAGE_W - 50.0,
+                    "{text:?} spans {x}..{right}"
+                );
+                assert!(*y > 20.0 && *y < layout::PAGE_H - 20.0, "{text:?} at y {y}");
+            }
+        }
+    }
+}
+
+#[test]
+fn nothing_on_record_fits_one_page_even_with_long_names() {
+    let mut data = sample::sample_transfer_copy();
+    data.holder.name_latin =
+        "MARIA DA CONCEIÇÃO DOS SANTOS GONÇALVES DE NOVAIS RIBEIRO FERREIRA DA SILVA E ALBUQUERQUE XAVIER".to_owned();
+    data.holder.name_chinese = Some("歐陽𨋢㗎文慧玲瑪利亞康塞桑德蘇沙費雷拉達施華".to_owned());
+    data.usage.name = Trilingual {
+        zh: "向外地當局申請居留、入境或長期逗留簽證之用".to_owned(),
+        pt: "Pedido de autorização de residência, de entrada ou de visto de longa duração junto de autoridades do exterior".to_owned(),
+        en: "Application for residence, entry or a long-stay visa to authorities outside Macao".to_owned(),
+    };
+    let pages = pages_of(&data);
+    assert_eq!(pages.len(), 1);
+    assert_inside(&pages);
+    let pdf = renderer().render(&data, &extras(&token_url())).unwrap();
+    assert!(pdf.len() <= MAX_PDF_BYTES);
+}
+
+#[test]
+fn records_overflow_to_more_pages_only_when_needed() {
+    assert_eq!(pages_of(&sample::sample_with_records(1)).len(), 1);
+    let pages = pages_of(&sample::sample_with_records(12));
+    assert!(pages.len() >= 2, "12 entries on {} page(s)", pages.len());
+    assert_inside(&pages);
+    // Exactly one QR code, on the last page.
+    let qr_pages: Vec<usize> = pages
+        .iter()
+        .enumerate()
+        .filter(|(_, ops)| ops.iter().any(|op| matches!(op, Op::Qr { .. })))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(qr_pages, vec![pages.len() - 1]);
+    let pdf = renderer()
+        .render(&sample::sample_with_records(12), &extras(&token_url()))
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+}
+
+#[test]
+fn huge_fields_are_bounded() {
+    let mut data = sample::sample_with_records(1);
+    data.records[0].sentence = "很長的刑罰描述".repeat(20_000);
+    let r = renderer();
+    assert!(matches!(
+        r.render(&data, &extras(&token_url())),
+        Err(RenderError::Layout(_))
+    ));
+}
+
+#[test]
+fn wrapping_breaks_at_spaces_and_between_cjk() {
+    let m = renderer().font.metrics;
+    let lines = layout::wrap(m, "AAAA BBBB CCCC", 10.0, m.width("AAAA BBBB", 10.0) + 0.1);
+    assert_eq!(lines, vec!["AAAA BBBB", "CCCC"]);
+    let lines = layout::wrap(m, "一二三四五六", 10.0, 30.5);
+    assert_eq!(lines, vec!["一二三", "四五六"]);
+    let lines = layout::wrap(m, "一二，三四", 10.0, 20.5);
+    assert_eq!(lines, vec!["一", "二，", "三四"]);
+    let long = "X".repeat(100);
+    for line in layout::wrap(m, &long, 10.0, 100.0) {
+        assert!(m.width(&line, 10.0) <= 100.0);
+    }
+}
+
+/// Median render time, release mode: `cargo test -p ccr-issuer --release -- --ignored --nocapture render_time`.
+#[test]
+#[ignore = "timing; run in release mode"]
+fn render_time() {
+    let r = renderer();
+    let url = token_url();
+    let data = sample::sample_certificate();
+    let extras = extras(&url);
+    for _ in 0..20 {
+        r.render(&data, &extras).unwrap();
+    }
+    let mut times: Vec<f64> = (0..200)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            let pdf = r.render(&data, &extras).unwrap();
+            std::hint::black_box(pdf);
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let median = |f: &mut dyn FnMut()| {
+        let mut t: Vec<f64> = (0..100)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                f();
+                start.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    };
+    let qr_ms = median(&mut || {
+        std::hint::black_box(qr::encode(&url).unwrap());
+    });
+    let layout_ms = median(&mut || {
+        let qr = qr::encode(&url).unwrap();
+        std::hint::black_box(layout::layout(r.font.metrics, &data, &extras, qr).unwrap());
+    });
+    println!("phases: qr::encode {qr_ms:.3} ms, qr+layout {layout_ms:.3} ms");
+    println!(
+        "render: median {:.3} ms, p10 {:.3} ms, p90 {:.3} ms over {} renders",
+        times[times.len() / 2],
+        times[times.len() / 10],
+        times[times.len() * 9 / 10],
+        times.len()
+    );
+}
+
+/// Writes sample PDFs to $RENDER_DUMP_DIR for a visual check.
+#[test]
+#[ignore = "writes files for manual inspection"]
+fn dump_samples() {
+    let dir = std::env::var("RENDER_DUMP_DIR").unwrap();
+    let r = renderer();
+    let url = token_url();
+    let cases = [
+        ("sample", sample::sample_certificate()),
+        ("transfer", sample::sample_transfer_copy()),
+        ("records1", sample::sample_with_records(1)),
+        ("records4", sample::sample_with_records(4)),
+    ];
+    for (name, data) in cases {
+        let pdf = r.render(&data, &extras(&url)).unwrap();
+        std::fs::write(Path::new(&dir).join(format!("{name}.pdf")), pdf).unwrap();
+    }
+}

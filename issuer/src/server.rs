@@ -1,0 +1,177 @@
+//! `issuer serve`: the issuer's public endpoints (SPEC §7): signed status lists with
+//! `Cache-Control` and `ETag`, the trust bundle, the CRLs, and health.
+//!
+//! Status lists are re-signed in memory by one background task: within
+//! [`CHANGE_POLL`] of any status change (seen through the registry, so changes made by the
+//! command line count too) and at least every [`RESIGN_EVERY`] otherwise (SPEC §4).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use time::OffsetDateTime;
+
+use ccr_pki::hierarchy::der_to_pem;
+
+use crate::bureau::{Bureau, BureauError};
+
+/// How often the registry is polled for status changes (SPEC §4: republish within 60 s).
+pub const CHANGE_POLL: std::time::Duration = std::time::Duration::from_secs(20);
+/// Unchanged lists are re-signed this often (SPEC §4: at least every 15 minutes).
+pub const RESIGN_EVERY: time::Duration = time::Duration::minutes(5);
+
+/// A signed list ready to serve.
+#[derive(Clone, Debug)]
+struct Published {
+    bytes: Arc<[u8]>,
+    etag: String,
+    signed_at: OffsetDateTime,
+}
+
+/// Shared state of the public endpoints.
+#[derive(Debug)]
+pub struct PublicState {
+    bureau: Bureau,
+    lists: RwLock<HashMap<i64, Published>>,
+    bundle_pem: String,
+}
+
+impl PublicState {
+    /// Prepares the state (signs every list once).
+    pub async fn new(bureau: Bureau) -> Result<Arc<Self>, BureauError> {
+        let pki = bureau.engine().pki();
+        let mut bundle_pem = String::new();
+        for der in [&pki.issuing_ca_der, &pki.token_signer_der, &pki.tsa_der] {
+            bundle_pem.push_str(&der_to_pem("CERTIFICATE", der)?);
+        }
+        let state = Arc::new(Self { bureau, lists: RwLock::default(), bundle_pem });
+        state.resign_all(OffsetDateTime::now_utc()).await?;
+        Ok(state)
+    }
+
+    /// Re-signs every list as of `now`.
+    pub async fn resign_all(&self, now: OffsetDateTime) -> Result<(), BureauError> {
+        let mut fresh = HashMap::new();
+        for id in self.bureau.store().status_list_ids().await? {
+            let bytes = self.bureau.signed_status_list(id, now).await?;
+            let digest = ring_digest(&bytes);
+            fresh.insert(id, Published { bytes: bytes.into(), etag: format!("\"{}\"", &digest[..32]), signed_at: now });
+        }
+        *self.lists.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+        Ok(())
+    }
+
+    fn oldest_signature(&self) -> Option<OffsetDateTime> {
+        self.lists.read().unwrap_or_else(std::sync::PoisonError::into_inner).values().map(|p| p.signed_at).min()
+    }
+
+    /// The republishing loop: never returns.
+    pub async fn republish_forever(self: Arc<Self>) {
+        let mut marker = self.bureau.store().change_marker().await.ok();
+        loop {
+            tokio::time::sleep(CHANGE_POLL).await;
+            let now = OffsetDateTime::now_utc();
+            let current = self.bureau.store().change_marker().await.ok();
+            let stale = self.oldest_signature().is_none_or(|at| now - at >= RESIGN_EVERY);
+            if current != marker || stale {
+                match self.resign_all(now).await {
+                    Ok(()) => marker = current,
+                    Err(e) => eprintln!("issuer: re-signing status lists failed: {e}"),
+                }
+            }
+        }
+    }
+}
+
+fn ring_digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+async fn status_list(State(state): State<Arc<PublicState>>, Path(list): Path<String>, headers: HeaderMap) -> Response {
+    let Ok(id) = list.parse::<i64>() else {
+        return (StatusCode::NOT_FOUND, "no such status list\n").into_response();
+    };
+    let published = state.lists.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&id).cloned();
+    let Some(published) = published else {
+        return (StatusCode::NOT_FOUND, "no such status list\n").into_response();
+    };
+    // Caches may keep the list for its ttl (300 s), never past it.
+    let cache = HeaderValue::from_static("public, max-age=300");
+    let etag = HeaderValue::from_str(&published.etag).unwrap_or(HeaderValue::from_static("\"\""));
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == published.etag || t.trim() == "*"));
+    if matches {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache)]).into_response();
+    }
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/statuslist+cwt")),
+            (header::ETAG, etag),
+            (header::CACHE_CONTROL, cache),
+        ],
+        published.bytes.to_vec(),
+    )
+        .into_response()
+}
+
+async fn trust(State(state): State<Arc<PublicState>>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/pem-certificate-chain")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        state.bundle_pem.clone(),
+    )
+        .into_response()
+}
+
+async fn crl(State(state): State<Arc<PublicState>>, Path(name): Path<String>) -> Response {
+    let der = match name.as_str() {
+        "root.crl" => Ok(state.bureau.engine().pki().root_crl.clone()),
+        "issuing-ca.crl" => state.bureau.engine().issuing_ca_crl(OffsetDateTime::now_utc()).map_err(|_| ()),
+        _ => return (StatusCode::NOT_FOUND, "no such CRL\n").into_response(),
+    };
+    match der {
+        Ok(der) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/pkix-crl"))], der).into_response(),
+        Err(()) => (StatusCode::SERVICE_UNAVAILABLE, "CRL temporarily unavailable\n").into_response(),
+    }
+}
+
+async fn health() -> &'static str {
+    "ok\n"
+}
+
+/// The public router.
+pub fn router(state: Arc<PublicState>) -> Router {
+    Router::new()
+        .route("/status/{list}", get(status_list))
+        .route("/trust", get(trust))
+        .route("/crl/{name}", get(crl))
+        .route("/healthz", get(health))
+        .with_state(state)
+}
+
+/// Serves until the process is stopped.
+pub async fn serve(bureau: Bureau, listen: SocketAddr) -> Result<(), BureauError> {
+    let state = PublicState::new(bureau).await?;
+    tokio::spawn(Arc::clone(&state).republish_forever());
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| BureauError::Usage(format!("cannot listen on {listen}: {e}")))?;
+    eprintln!("issuer: serving the public endpoints on http://{listen}");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| BureauError::Usage(format!("server error: {e}")))
+}
