@@ -129,11 +129,18 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
             println!("wrote {} ({} bytes)", out.display(), issued.pdf.len());
             println!("{}", issued.number);
         }
-        Command::Serve { home, listen, database } => {
+        Command::Serve {
+            home,
+            listen,
+            database,
+        } => {
             let home = Home::locate(home.home);
             if !home.exists() {
                 home.init(&format!("http://{listen}"), OffsetDateTime::now_utc())?;
-                eprintln!("issuer: created {} with a DEVELOPMENT PKI (not for production)", home.dir().display());
+                eprintln!(
+                    "issuer: created {} with a DEVELOPMENT PKI (not for production)",
+                    home.dir().display()
+                );
             }
             let bureau = Bureau::open(home, database.as_deref()).await?;
             ccr_issuer::server::serve(bureau, listen).await?;

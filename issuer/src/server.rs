@@ -49,7 +49,11 @@ impl PublicState {
         for der in [&pki.issuing_ca_der, &pki.token_signer_der, &pki.tsa_der] {
             bundle_pem.push_str(&der_to_pem("CERTIFICATE", der)?);
         }
-        let state = Arc::new(Self { bureau, lists: RwLock::default(), bundle_pem });
+        let state = Arc::new(Self {
+            bureau,
+            lists: RwLock::default(),
+            bundle_pem,
+        });
         state.resign_all(OffsetDateTime::now_utc()).await?;
         Ok(state)
     }
@@ -60,14 +64,29 @@ impl PublicState {
         for id in self.bureau.store().status_list_ids().await? {
             let bytes = self.bureau.signed_status_list(id, now).await?;
             let digest = ring_digest(&bytes);
-            fresh.insert(id, Published { bytes: bytes.into(), etag: format!("\"{}\"", &digest[..32]), signed_at: now });
+            fresh.insert(
+                id,
+                Published {
+                    bytes: bytes.into(),
+                    etag: format!("\"{}\"", &digest[..32]),
+                    signed_at: now,
+                },
+            );
         }
-        *self.lists.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+        *self
+            .lists
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
         Ok(())
     }
 
     fn oldest_signature(&self) -> Option<OffsetDateTime> {
-        self.lists.read().unwrap_or_else(std::sync::PoisonError::into_inner).values().map(|p| p.signed_at).min()
+        self.lists
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .map(|p| p.signed_at)
+            .min()
     }
 
     /// The republishing loop: never returns.
@@ -77,7 +96,9 @@ impl PublicState {
             tokio::time::sleep(CHANGE_POLL).await;
             let now = OffsetDateTime::now_utc();
             let current = self.bureau.store().change_marker().await.ok();
-            let stale = self.oldest_signature().is_none_or(|at| now - at >= RESIGN_EVERY);
+            let stale = self
+                .oldest_signature()
+                .is_none_or(|at| now - at >= RESIGN_EVERY);
             if current != marker || stale {
                 match self.resign_all(now).await {
                     Ok(()) => marker = current,
@@ -93,11 +114,20 @@ fn ring_digest(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
-async fn status_list(State(state): State<Arc<PublicState>>, Path(list): Path<String>, headers: HeaderMap) -> Response {
+async fn status_list(
+    State(state): State<Arc<PublicState>>,
+    Path(list): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let Ok(id) = list.parse::<i64>() else {
         return (StatusCode::NOT_FOUND, "no such status list\n").into_response();
     };
-    let published = state.lists.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&id).cloned();
+    let published = state
+        .lists
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&id)
+        .cloned();
     let Some(published) = published else {
         return (StatusCode::NOT_FOUND, "no such status list\n").into_response();
     };
@@ -107,14 +137,24 @@ async fn status_list(State(state): State<Arc<PublicState>>, Path(list): Path<Str
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == published.etag || t.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == published.etag || t.trim() == "*")
+        });
     if matches {
-        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache)]).into_response();
+        return (
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag), (header::CACHE_CONTROL, cache)],
+        )
+            .into_response();
     }
     (
         StatusCode::OK,
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/statuslist+cwt")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/statuslist+cwt"),
+            ),
             (header::ETAG, etag),
             (header::CACHE_CONTROL, cache),
         ],
@@ -126,8 +166,14 @@ async fn status_list(State(state): State<Arc<PublicState>>, Path(list): Path<Str
 async fn trust(State(state): State<Arc<PublicState>>) -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/pem-certificate-chain")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pem-certificate-chain"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
         ],
         state.bundle_pem.clone(),
     )
@@ -137,12 +183,27 @@ async fn trust(State(state): State<Arc<PublicState>>) -> Response {
 async fn crl(State(state): State<Arc<PublicState>>, Path(name): Path<String>) -> Response {
     let der = match name.as_str() {
         "root.crl" => Ok(state.bureau.engine().pki().root_crl.clone()),
-        "issuing-ca.crl" => state.bureau.engine().issuing_ca_crl(OffsetDateTime::now_utc()).map_err(|_| ()),
+        "issuing-ca.crl" => state
+            .bureau
+            .engine()
+            .issuing_ca_crl(OffsetDateTime::now_utc())
+            .map_err(|_| ()),
         _ => return (StatusCode::NOT_FOUND, "no such CRL\n").into_response(),
     };
     match der {
-        Ok(der) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/pkix-crl"))], der).into_response(),
-        Err(()) => (StatusCode::SERVICE_UNAVAILABLE, "CRL temporarily unavailable\n").into_response(),
+        Ok(der) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pkix-crl"),
+            )],
+            der,
+        )
+            .into_response(),
+        Err(()) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "CRL temporarily unavailable\n",
+        )
+            .into_response(),
     }
 }
 

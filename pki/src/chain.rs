@@ -105,7 +105,10 @@ impl TrustRoot {
     pub fn from_der(der: Vec<u8>) -> Result<Self, Error> {
         webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice()))
             .map_err(|e| Error::Certificate(format!("not a usable trust anchor: {e:?}")))?;
-        Ok(Self { der, cache: Arc::default() })
+        Ok(Self {
+            der,
+            cache: Arc::default(),
+        })
     }
 
     /// Accepts a PEM root certificate; the file must hold exactly one certificate.
@@ -137,13 +140,23 @@ impl TrustRoot {
         crls: Option<&[&[u8]]>,
     ) -> Result<(), ChainError> {
         let key = cache_key(end_entity, intermediates, purpose, crls);
-        let cached = self.cache.entries.lock().unwrap_or_else(PoisonError::into_inner).get(&key).copied();
+        let cached = self
+            .cache
+            .entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .copied();
         if cached.is_some_and(|(from, until)| from <= at && at <= until) {
             return Ok(());
         }
         self.verify_uncached(end_entity, intermediates, purpose, at, crls)?;
         if let Some(window) = valid_window(&self.der, end_entity, intermediates, crls) {
-            let mut entries = self.cache.entries.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut entries = self
+                .cache
+                .entries
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             if entries.len() >= MAX_CACHED_PATHS {
                 entries.clear();
             }
@@ -225,7 +238,12 @@ impl TrustRoot {
     }
 }
 
-fn cache_key(end_entity: &[u8], intermediates: &[&[u8]], purpose: CertPurpose, crls: Option<&[&[u8]]>) -> [u8; 32] {
+fn cache_key(
+    end_entity: &[u8],
+    intermediates: &[&[u8]],
+    purpose: CertPurpose,
+    crls: Option<&[&[u8]]>,
+) -> [u8; 32] {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     ctx.update(purpose.eku_der());
     let mut add = |part: &[u8]| {
@@ -246,10 +264,18 @@ fn cache_key(end_entity: &[u8], intermediates: &[&[u8]], purpose: CertPurpose, c
 }
 
 /// The interval in which every offered certificate is valid and every CRL is fresh.
-fn valid_window(root: &[u8], end_entity: &[u8], intermediates: &[&[u8]], crls: Option<&[&[u8]]>) -> Option<(OffsetDateTime, OffsetDateTime)> {
+fn valid_window(
+    root: &[u8],
+    end_entity: &[u8],
+    intermediates: &[&[u8]],
+    crls: Option<&[&[u8]]>,
+) -> Option<(OffsetDateTime, OffsetDateTime)> {
     let mut from = OffsetDateTime::UNIX_EPOCH;
     let mut until = OffsetDateTime::now_utc() + time::Duration::days(365 * 100);
-    for der in std::iter::once(&root).chain(std::iter::once(&end_entity)).chain(intermediates.iter()) {
+    for der in std::iter::once(&root)
+        .chain(std::iter::once(&end_entity))
+        .chain(intermediates.iter())
+    {
         let cert = Certificate::from_der(der).ok()?;
         let validity = cert.tbs_certificate().validity();
         from = from.max(crate::hierarchy::from_x509_time(&validity.not_before).ok()?);
@@ -257,7 +283,8 @@ fn valid_window(root: &[u8], end_entity: &[u8], intermediates: &[&[u8]], crls: O
     }
     for der in crls.unwrap_or(&[]) {
         let crl = CertificateList::<x509_cert::certificate::Rfc5280>::from_der(der).ok()?;
-        until = until.min(crate::hierarchy::from_x509_time(crl.tbs_cert_list.next_update.as_ref()?).ok()?);
+        until = until
+            .min(crate::hierarchy::from_x509_time(crl.tbs_cert_list.next_update.as_ref()?).ok()?);
     }
     (from <= until).then_some((from, until))
 }

@@ -626,24 +626,60 @@ mod tests {
     #[test]
     fn remembered_paths_still_respect_time_and_crls() {
         let now = OffsetDateTime::now_utc();
-        let h = generate_hierarchy(&HierarchyNames::development(), "http://127.0.0.1:8080", now).expect("generate");
+        let h = generate_hierarchy(&HierarchyNames::development(), "http://127.0.0.1:8080", now)
+            .expect("generate");
         let root = TrustRoot::from_der(h.root.certificate_der.clone()).expect("root");
         let root_crl = crl_of(&h.root.certificate_der, &h.root.pkcs8, now, &[]);
         let ca_crl = crl_of(&h.issuing_ca.certificate_der, &h.issuing_ca.pkcs8, now, &[]);
         let crls: [&[u8]; 2] = [&root_crl, &ca_crl];
         let inter: [&[u8]; 1] = [&h.issuing_ca.certificate_der];
         let ds = &h.document_signer.certificate_der;
-        root.verify(ds, &inter, CertPurpose::DocumentSigning, now, Some(&crls)).expect("valid");
+        root.verify(ds, &inter, CertPurpose::DocumentSigning, now, Some(&crls))
+            .expect("valid");
         // Served from memory only inside the window: past the CRLs' nextUpdate it fails.
-        root.verify(ds, &inter, CertPurpose::DocumentSigning, now + time::Duration::hours(1), Some(&crls))
-            .expect("still valid an hour later");
-        assert!(root.verify(ds, &inter, CertPurpose::DocumentSigning, now + time::Duration::days(30), Some(&crls)).is_err());
+        root.verify(
+            ds,
+            &inter,
+            CertPurpose::DocumentSigning,
+            now + time::Duration::hours(1),
+            Some(&crls),
+        )
+        .expect("still valid an hour later");
+        assert!(
+            root.verify(
+                ds,
+                &inter,
+                CertPurpose::DocumentSigning,
+                now + time::Duration::days(30),
+                Some(&crls)
+            )
+            .is_err()
+        );
         // Other purposes and other CRLs are other entries.
-        assert!(root.verify(ds, &inter, CertPurpose::TokenSigning, now, Some(&crls)).is_err());
-        let serial = parse_certificate(ds).expect("cert").tbs_certificate().serial_number().as_bytes().to_vec();
-        let revoking = crl_of(&h.issuing_ca.certificate_der, &h.issuing_ca.pkcs8, now, &[Revocation { serial, revoked_at: now }]);
+        assert!(
+            root.verify(ds, &inter, CertPurpose::TokenSigning, now, Some(&crls))
+                .is_err()
+        );
+        let serial = parse_certificate(ds)
+            .expect("cert")
+            .tbs_certificate()
+            .serial_number()
+            .as_bytes()
+            .to_vec();
+        let revoking = crl_of(
+            &h.issuing_ca.certificate_der,
+            &h.issuing_ca.pkcs8,
+            now,
+            &[Revocation {
+                serial,
+                revoked_at: now,
+            }],
+        );
         let crls2: [&[u8]; 2] = [&root_crl, &revoking];
-        assert!(root.verify(ds, &inter, CertPurpose::DocumentSigning, now, Some(&crls2)).is_err());
+        assert!(
+            root.verify(ds, &inter, CertPurpose::DocumentSigning, now, Some(&crls2))
+                .is_err()
+        );
         let none: [&[u8]; 0] = [];
         assert!(matches!(
             root.verify(ds, &inter, CertPurpose::DocumentSigning, now, Some(&none)),

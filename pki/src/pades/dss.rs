@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use time::OffsetDateTime;
 
-use super::last_revision;
+use super::newest_catalog;
 use super::update::{IncrementalUpdate, carried_trailer_entries, dict_with_entries};
 use crate::Error;
 use crate::pdf::{Limits, PdfFile};
@@ -18,13 +18,7 @@ pub fn add_dss(
     at: OffsetDateTime,
 ) -> Result<Vec<u8>, Error> {
     let file = PdfFile::parse(pdf, &Limits::default()).map_err(|e| Error::Pdf(e.to_string()))?;
-    let revision = last_revision(&file)?;
-    let root_id = super::last_trailer(&file)
-        .get_ref(b"Root")
-        .ok_or_else(|| Error::Pdf("trailer has no /Root".into()))?;
-    let catalog = file
-        .indirect_object(revision, root_id)
-        .map_err(|e| Error::Pdf(e.to_string()))?;
+    let (_, catalog) = newest_catalog(&file)?;
 
     let mut update = IncrementalUpdate::new(pdf, &file)?;
     let dss_id = update.allocate();

@@ -45,6 +45,18 @@ fn last_revision(file: &PdfFile<'_>) -> Result<usize, Error> {
         .ok_or_else(|| Error::Pdf("no revisions".into()))
 }
 
+/// The newest revision's index and its document catalog, where an update starts.
+fn newest_catalog(file: &PdfFile<'_>) -> Result<(usize, IndirectObject), Error> {
+    let revision = last_revision(file)?;
+    let root_id = last_trailer(file)
+        .get_ref(b"Root")
+        .ok_or_else(|| Error::Pdf("trailer has no /Root".into()))?;
+    let catalog = file
+        .indirect_object(revision, root_id)
+        .map_err(|e| Error::Pdf(e.to_string()))?;
+    Ok((revision, catalog))
+}
+
 /// The first page object, following `/Pages` `/Kids` (bounded depth).
 fn first_page(
     file: &PdfFile<'_>,

@@ -14,7 +14,7 @@ use x509_cert::Certificate;
 use super::update::{
     IncrementalUpdate, carried_trailer_entries, dict_with_entries, find, hex_string,
 };
-use super::{PIECE_INFO_KEY, first_page, last_revision, pdf_date};
+use super::{PIECE_INFO_KEY, first_page, newest_catalog, pdf_date};
 use crate::cades::{self, SignedDataRequest};
 use crate::pdf::{Limits, PdfFile};
 use crate::signer::Signer;
@@ -64,13 +64,7 @@ pub fn sign_pdf(
     contents_reserve: usize,
 ) -> Result<Vec<u8>, Error> {
     let file = PdfFile::parse(pdf, &Limits::default()).map_err(|e| Error::Pdf(e.to_string()))?;
-    let revision = last_revision(&file)?;
-    let root_id = super::last_trailer(&file)
-        .get_ref(b"Root")
-        .ok_or_else(|| Error::Pdf("trailer has no /Root".into()))?;
-    let catalog = file
-        .indirect_object(revision, root_id)
-        .map_err(|e| Error::Pdf(e.to_string()))?;
+    let (revision, catalog) = newest_catalog(&file)?;
     let page = first_page(&file, revision, &catalog)?;
 
     let mut update = IncrementalUpdate::new(pdf, &file)?;
