@@ -224,7 +224,25 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
             return;
         }
     };
-    let claims = match verify_token(&doc.token, &intermediates, &crls, ctx.root, signed_at) {
+    let parsed = match token::parse(&doc.token) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            checks.fail(
+                "token",
+                Verdict::Mismatch,
+                format!("the embedded token is unreadable: {e}"),
+            );
+            checks.skip(&AFTER_STRUCTURE[4..], "no readable token");
+            return;
+        }
+    };
+    let claims = match verify_token(
+        &parsed,
+        &intermediates,
+        Some(&crls),
+        ctx.root,
+        Some(signed_at),
+    ) {
         Ok(claims) => claims,
         Err((verdict, why)) => {
             checks.fail("token", verdict, why);
@@ -246,27 +264,43 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
         );
     }
 
-    // Currency (SPEC §2), judged on the signed data.
-    let days = validity::days_remaining(data.valid_until, ctx.at);
-    match validity::currency(data.issued_at, data.valid_until, ctx.at) {
+    judge_currency_and_status(&claims, ctx, checks, report);
+}
+
+/// The checks shared by documents and bare tokens: currency (SPEC §2) and status (§5).
+fn judge_currency_and_status(
+    claims: &TokenClaims,
+    ctx: &CheckContext<'_>,
+    checks: &mut Checks,
+    report: &mut Report,
+) {
+    let days = validity::days_remaining(claims.expires_at, ctx.at);
+    match validity::currency(claims.issued_at, claims.expires_at, ctx.at) {
         Currency::Current => checks.pass(
             "validity",
-            format!("current until {} ({days} day(s) left)", data.valid_until),
+            format!(
+                "current until {} ({days} day(s) left)",
+                claims.expires_at.to_offset(validity::MACAO)
+            ),
         ),
         Currency::Expired => checks.fail(
             "validity",
             Verdict::Expired,
-            format!("expired: valid until {}", data.valid_until),
+            format!(
+                "expired: valid until {}",
+                claims.expires_at.to_offset(validity::MACAO)
+            ),
         ),
         Currency::NotYetValid => checks.fail(
             "validity",
             Verdict::NotYetValid,
-            format!("issued at {}, after the time checked", data.issued_at),
+            format!(
+                "issued at {}, after the time checked",
+                claims.issued_at.to_offset(validity::MACAO)
+            ),
         ),
     }
-    report.certificate = Some(disclosed(&claims, days));
-
-    // Status.
+    report.certificate = Some(disclosed(claims, days));
     match ctx.status_list {
         None => checks.fail(
             "status",
@@ -277,40 +311,80 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
     }
 }
 
+/// Verifies a bare QR token (the paper-certificate path): its signer must be in `bundle`
+/// (DER certificates) and chain to the root; then currency and status as for a document.
+pub fn check_token(token_bytes: &[u8], bundle: &[Vec<u8>], ctx: &CheckContext<'_>) -> Report {
+    let mut checks = Checks::default();
+    let mut report = Report {
+        verdict: Verdict::Malformed,
+        checks: Vec::new(),
+        certificate: None,
+        signature: None,
+        status: None,
+        checked_at: ctx.at,
+    };
+    let pool: Vec<&[u8]> = bundle.iter().map(Vec::as_slice).collect();
+    let verified = token::parse(token_bytes)
+        .map_err(|e| (Verdict::Malformed, format!("the token is unreadable: {e}")))
+        .and_then(|parsed| verify_token(&parsed, &pool, None, ctx.root, None));
+    match verified {
+        Ok(claims) => {
+            checks.pass(
+                "token",
+                "signed by the bureau's token signer, which chains to the configured root",
+            );
+            judge_currency_and_status(&claims, ctx, &mut checks, &mut report);
+        }
+        Err((verdict, why)) => {
+            checks.fail("token", verdict, why);
+            checks.skip(
+                &["validity", "status"],
+                "the token is not authentic: nothing it says is shown",
+            );
+        }
+    }
+    report.verdict = checks.verdict();
+    report.checks = checks.into_vec();
+    report
+}
+
 /// Authenticates the embedded token with a token-signing certificate from the document.
 fn verify_token(
-    token_bytes: &[u8],
+    unverified: &token::UnverifiedToken,
     pool: &[&[u8]],
-    crls: &[&[u8]],
+    crls: Option<&[&[u8]]>,
     root: &TrustRoot,
-    at: OffsetDateTime,
+    at: Option<OffsetDateTime>,
 ) -> Result<TokenClaims, (Verdict, String)> {
-    let unverified = token::parse(token_bytes).map_err(|e| {
-        (
-            Verdict::Mismatch,
-            format!("the embedded token is unreadable: {e}"),
-        )
-    })?;
     let kid = unverified.kid();
     let signer = pool
         .iter()
         .find(|der| token::kid_for_certificate(der) == kid)
         .ok_or((
             Verdict::Untrusted,
-            "the token's signing certificate is not in the document".to_owned(),
+            "the token's signing certificate is not among the certificates given".to_owned(),
         ))?;
-    root.verify(signer, pool, CertPurpose::TokenSigning, at, Some(crls))
-        .map_err(|e| (chain_verdict(&e), format!("the token signer: {e}")))?;
     let cert = ccr_pki::hierarchy::parse_certificate(signer)
         .map_err(|e| (Verdict::InvalidSignature, e.to_string()))?;
     let spki = der::Encode::to_der(cert.tbs_certificate().subject_public_key_info())
         .map_err(|e| (Verdict::InvalidSignature, e.to_string()))?;
-    unverified.verify(&spki).map_err(|e| {
+    // Signature first, so that the time the signer's chain is judged at (the token's iat when
+    // no time stamp is at hand) is authenticated.
+    let claims = unverified.verify(&spki).map_err(|e| {
         (
             Verdict::InvalidSignature,
             format!("the token signature does not verify: {e}"),
         )
-    })
+    })?;
+    root.verify(
+        signer,
+        pool,
+        CertPurpose::TokenSigning,
+        at.unwrap_or(claims.issued_at),
+        crls,
+    )
+    .map_err(|e| (chain_verdict(&e), format!("the token signer: {e}")))?;
+    Ok(claims)
 }
 
 /// The report's disclosed fields from authenticated claims.

@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 
 use ccr_pki::chain::TrustRoot;
 use ccr_pki::pdf::Limits;
-use ccr_verifier::check::{CheckContext, check_pdf};
+use ccr_verifier::check::{CheckContext, check_pdf, check_token};
 use ccr_verifier::report::{Outcome, Report, Verdict};
 use ccr_verifier::status;
 
@@ -44,27 +44,51 @@ struct LimitArgs {
     max_decompressed_bytes: u64,
 }
 
+#[derive(Debug, clap::Args)]
+struct CommonArgs {
+    /// The root certificate (PEM), the one trust anchor.
+    #[arg(long)]
+    trust: PathBuf,
+    /// A signed status list file.
+    #[arg(long)]
+    status: Option<String>,
+    /// Judge at this instant (RFC 3339) instead of now.
+    #[arg(long)]
+    at: Option<String>,
+    /// Print the JSON report only.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Verify a certificate PDF.
     Check {
         /// The PDF.
         file: PathBuf,
-        /// The root certificate (PEM), the one trust anchor.
-        #[arg(long)]
-        trust: PathBuf,
-        /// A signed status list file.
-        #[arg(long)]
-        status: Option<String>,
-        /// Judge at this instant (RFC 3339) instead of now.
-        #[arg(long)]
-        at: Option<String>,
-        /// Print the JSON report only.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        common: CommonArgs,
         #[command(flatten)]
         limits: LimitArgs,
     },
+    /// Verify a QR token alone (the paper certificate's path), offline.
+    Token {
+        /// The token: the URL read from the QR code, or its base64url part.
+        token: String,
+        #[command(flatten)]
+        common: CommonArgs,
+        /// The issuer's trust bundle (PEM: issuing CA, token-signing and TSA certificates).
+        #[arg(long)]
+        bundle: Option<PathBuf>,
+    },
+}
+
+impl Command {
+    fn common(&self) -> &CommonArgs {
+        match self {
+            Self::Check { common, .. } | Self::Token { common, .. } => common,
+        }
+    }
 }
 
 /// A usage or I/O problem (exit code 2).
@@ -80,25 +104,26 @@ fn read_bounded(path: &Path, max: u64, what: &str) -> Result<Vec<u8>, Fatal> {
     Ok(bytes)
 }
 
-fn run(cli: Cli) -> Result<Report, Fatal> {
-    let Command::Check {
-        file,
-        trust,
-        status,
-        at,
-        json: _,
-        limits,
-    } = cli.command;
-    let root_pem = read_bounded(&trust, 64 * 1024, "trust anchor")?;
-    let root =
-        TrustRoot::from_pem(&root_pem).map_err(|e| Fatal(format!("{}: {e}", trust.display())))?;
-    let explicit_at = at
+/// The trust anchor, the authenticated status list and the instant, from the common options.
+struct Judging {
+    root: TrustRoot,
+    status_list: Option<ccr_pki::status_list::SignedStatusList>,
+    at: OffsetDateTime,
+}
+
+fn judging(common: &CommonArgs) -> Result<Judging, Fatal> {
+    let root_pem = read_bounded(&common.trust, 64 * 1024, "trust anchor")?;
+    let root = TrustRoot::from_pem(&root_pem)
+        .map_err(|e| Fatal(format!("{}: {e}", common.trust.display())))?;
+    let explicit_at = common
+        .at
+        .as_deref()
         .map(|text| {
-            OffsetDateTime::parse(&text, &Rfc3339)
+            OffsetDateTime::parse(text, &Rfc3339)
                 .map_err(|e| Fatal(format!("--at {text:?} is not RFC 3339: {e}")))
         })
         .transpose()?;
-    let status_list = match status {
+    let status_list = match common.status.as_deref() {
         None => None,
         Some(source)
             if source == "online"
@@ -110,7 +135,7 @@ fn run(cli: Cli) -> Result<Report, Fatal> {
             )));
         }
         Some(path) => {
-            let bytes = read_bounded(Path::new(&path), MAX_STATUS_FILE_BYTES, "status list")?;
+            let bytes = read_bounded(Path::new(path), MAX_STATUS_FILE_BYTES, "status list")?;
             Some(status::authenticate(&bytes, &root).map_err(|e| Fatal(format!("{path}: {e}")))?)
         }
     };
@@ -125,39 +150,72 @@ fn run(cli: Cli) -> Result<Report, Fatal> {
             list.issued_at
         )));
     }
-    let at = explicit_at.unwrap_or(now);
-    let pdf_limits = Limits {
-        max_file_bytes: limits.max_file_bytes,
-        max_nesting: limits.max_nesting,
-        max_objects: limits.max_objects,
-        max_decompressed_bytes: limits.max_decompressed_bytes,
-        ..Limits::default()
-    };
-    // Read one byte past the limit so an oversize file is reported as such, never loaded.
-    let bytes = read_bounded(&file, limits.max_file_bytes, "certificate")?;
-    Ok(check_pdf(
-        &bytes,
-        &CheckContext {
-            root: &root,
-            status_list: status_list.as_ref(),
-            at,
-            limits: &pdf_limits,
-        },
-    ))
+    Ok(Judging {
+        root,
+        status_list,
+        at: explicit_at.unwrap_or(now),
+    })
 }
 
-fn print_human(report: &Report) {
-    println!(
-        "verdict: {}",
-        serde_json::to_value(report.verdict)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
-    );
+fn run(command: &Command) -> Result<Report, Fatal> {
+    let judging = judging(command.common())?;
+    match command {
+        Command::Check { file, limits, .. } => {
+            let pdf_limits = Limits {
+                max_file_bytes: limits.max_file_bytes,
+                max_nesting: limits.max_nesting,
+                max_objects: limits.max_objects,
+                max_decompressed_bytes: limits.max_decompressed_bytes,
+                ..Limits::default()
+            };
+            // Read one byte past the limit so an oversize file is reported as such, never loaded.
+            let bytes = read_bounded(file, limits.max_file_bytes, "certificate")?;
+            let ctx = CheckContext {
+                root: &judging.root,
+                status_list: judging.status_list.as_ref(),
+                at: judging.at,
+                limits: &pdf_limits,
+            };
+            Ok(check_pdf(&bytes, &ctx))
+        }
+        Command::Token { token, bundle, .. } => {
+            let bytes = ccr_pki::token::from_url_or_text(token)
+                .map_err(|e| Fatal(format!("the token argument: {e}")))?;
+            let bundle = match bundle {
+                Some(path) => {
+                    let pem = read_bounded(path, 256 * 1024, "trust bundle")?;
+                    ccr_pki::hierarchy::pem_chain_to_der(&pem)
+                        .map_err(|e| Fatal(format!("{}: {e}", path.display())))?
+                }
+                None => Vec::new(),
+            };
+            let limits = Limits::default();
+            let ctx = CheckContext {
+                root: &judging.root,
+                status_list: judging.status_list.as_ref(),
+                at: judging.at,
+                limits: &limits,
+            };
+            Ok(check_token(&bytes, &bundle, &ctx))
+        }
+    }
+}
+
+/// The human-readable report.
+fn human(report: &Report) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let verdict = serde_json::to_value(report.verdict)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let _ = writeln!(out, "verdict: {verdict}");
     if let Some(cert) = &report.certificate {
-        println!(
-            "certificate {} for {} (valid until {})",
-            cert.number, cert.name_latin, cert.valid_until
+        let until = cert.valid_until.to_offset(ccr_pki::validity::MACAO);
+        let _ = writeln!(
+            out,
+            "certificate {} for {} (valid until {until})",
+            cert.number, cert.name_latin
         );
     }
     for check in &report.checks {
@@ -166,25 +224,32 @@ fn print_human(report: &Report) {
             Outcome::Fail => "FAIL",
             Outcome::Skip => "skip",
         };
-        println!("  [{mark}] {}: {}", check.name, check.detail);
+        let _ = writeln!(out, "  [{mark}] {}: {}", check.name, check.detail);
     }
+    out
+}
+
+/// Writes to stdout; a closed pipe (`verifier … | head`) is not an error worth a panic.
+fn emit(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let json = matches!(cli.command, Command::Check { json: true, .. });
-    match run(cli) {
+    let json = cli.command.common().json;
+    match run(&cli.command) {
         Ok(report) => {
             if json {
                 match serde_json::to_string_pretty(&report) {
-                    Ok(text) => println!("{text}"),
+                    Ok(text) => emit(&format!("{text}\n")),
                     Err(e) => {
                         eprintln!("verifier: cannot encode the report: {e}");
                         return ExitCode::from(2);
                     }
                 }
             } else {
-                print_human(&report);
+                emit(&human(&report));
             }
             if report.verdict == Verdict::Valid {
                 ExitCode::SUCCESS
