@@ -27,15 +27,29 @@ fn bench_render(c: &mut Criterion) {
     let vietnamese = sample::sample_certificate_named(sample::VIETNAMESE_NAME, None);
     let records = sample::sample_with_records(3);
     c.bench_function("render/nothing_on_record", |b| {
-        b.iter(|| renderer.render(black_box(&plain), black_box(&extras)).unwrap())
+        b.iter(|| {
+            renderer
+                .render(black_box(&plain), black_box(&extras))
+                .unwrap()
+        })
     });
     c.bench_function("render/vietnamese_name", |b| {
-        b.iter(|| renderer.render(black_box(&vietnamese), black_box(&extras)).unwrap())
+        b.iter(|| {
+            renderer
+                .render(black_box(&vietnamese), black_box(&extras))
+                .unwrap()
+        })
     });
     c.bench_function("render/three_records", |b| {
-        b.iter(|| renderer.render(black_box(&records), black_box(&extras)).unwrap())
+        b.iter(|| {
+            renderer
+                .render(black_box(&records), black_box(&extras))
+                .unwrap()
+        })
     });
-    c.bench_function("check_coverage", |b| b.iter(|| renderer.check_coverage(black_box(&plain)).unwrap()));
+    c.bench_function("check_coverage", |b| {
+        b.iter(|| renderer.check_coverage(black_box(&plain)).unwrap())
+    });
 }
 
 criterion_group!(benches, bench_render);

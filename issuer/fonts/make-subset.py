@@ -5,7 +5,8 @@ Source: Debian `fonts-noto-cjk`, /usr/share/fonts/opentype/noto/NotoSansCJK-Regu
 face index 4 (Noto Sans CJK HK). SIL Open Font License 1.1 (see OFL.txt).
 
 Coverage: every character of Big5 and of the HKSCS additions (all two-byte sequences decoded
-with Python's `big5hkscs`, `big5` and `cp950` codecs), Basic Latin, Latin-1 Supplement, Latin
+with Python's `big5hkscs`, `big5` and `cp950` codecs), all CJK Unified Ideographs and Extension A
+(simplified forms for Simplified Chinese names), Basic Latin, Latin-1 Supplement, Latin
 Extended-A/B, IPA extensions and spacing modifiers, combining diacritical marks, Latin Extended
 Additional (Vietnamese), general punctuation, letterlike symbols, CJK symbols and punctuation,
 halfwidth and fullwidth forms, and the fixed strings the renderer prints itself.
@@ -39,15 +40,21 @@ RANGES = [
     (0x2100, 0x214F),  # Letterlike symbols
     (0x3000, 0x303F),  # CJK symbols and punctuation
     (0xFF00, 0xFFEF),  # Halfwidth and fullwidth forms
+    # SPEC §2: names may also be in Simplified Chinese. Big5 + HKSCS lack most simplified
+    # forms, so the whole CJK Unified Ideographs block (all of GB 2312 and GBK hanzi) and
+    # Extension A go in too, as far as the face has them.
+    (0x3400, 0x4DBF),  # CJK Unified Ideographs Extension A
+    (0x4E00, 0x9FFF),  # CJK Unified Ideographs
 ]
 
 # Strings the renderer prints itself (labels, statements); keep in sync with issuer/src/render.
 FIXED_TEXT = (
-    "澳門特別行政區政府身份證明局刑事紀錄證明書沒有刑事紀錄"
-    "證明書編號持有人姓名中文拉丁出生日期身份證明文件類別號碼用途紀錄"
-    "法院案件編號判決日期罪名刑罰發出時間有效期至發出機關轉交部門"
-    "核實掃描二維碼或前往本證明書以電子方式簽署簽署人澳門時間"
-    "居民身份證非本地勞工身份認別證護照無頁第共"
+    "澳門特別行政區政府身份證明局刑事紀錄證明書沒有刑事紀錄（續）"
+    "證明書編號姓名（拉丁字母）中文姓名出生日期身份證明文件用途發出日期及時間有效期至"
+    "澳門時間發出機關轉交部門紀錄法院案件編號判決日期罪名刑罰電子簽署人簽署時間"
+    "本電子證明書與紙本證明書具同等法律效力。澳門特別行政區居民身份證外地僱員身份認別證"
+    "護照或其他旅行證件載有以下一項紀錄：核實方法：以手機掃描左方二維碼，或於上載本檔案。"
+    "第頁共、。「」『』！？；"
 )
 
 
@@ -101,6 +108,7 @@ def main():
     subsetter = subset.Subsetter(options=options)
     subsetter.populate(unicodes=present)
     subsetter.subset(font)
+    font.recalcTimestamp = False  # keep the source's head.modified: reproducible output
     font.save(OUT)
     print(f"wrote {OUT}: {os.path.getsize(OUT)} bytes, {len(font.getGlyphOrder())} glyphs")
 

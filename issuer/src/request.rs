@@ -143,8 +143,13 @@ fn parse_date(path: &str, text: &str) -> Result<Date, RequestError> {
     })
 }
 
+/// Trims, bounds and normalises a text field. Names are kept exactly as written but in
+/// Unicode NFC, so that a name typed with combining marks (e.g. Vietnamese "Nguye\u{0303}n")
+/// prints with the precomposed letters the font has and compares equal to its composed form.
 fn check_text(path: &str, text: &str, max_chars: usize) -> Result<String, RequestError> {
-    let trimmed = text.trim();
+    use unicode_normalization::UnicodeNormalization;
+    let normalised: String = text.nfc().collect();
+    let trimmed = normalised.trim();
     if trimmed.is_empty() {
         return Err(field(path, "must not be empty"));
     }
@@ -269,5 +274,56 @@ impl CertificateRequest {
             language: self.language,
             express: self.express,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::default_toml;
+
+    fn request(name_latin: &str) -> CertificateRequest {
+        let json = serde_json::json!({
+            "holder": {
+                "name_latin": name_latin,
+                "name_chinese": null,
+                "date_of_birth": "1990-01-31",
+                "document": { "type": "TI", "number": "AB123456" }
+            },
+            "usage": "EMPLOYMENT", "language": "en", "express": false, "records": [], "transfer_to": null
+        });
+        CertificateRequest::from_json(json.to_string().as_bytes()).expect("shape")
+    }
+
+    #[test]
+    fn decomposed_names_are_normalised_to_nfc() {
+        let config = Config::from_toml(&default_toml("http://127.0.0.1:8080")).expect("config");
+        let decomposed = "NGUYE\u{0302}\u{0303}N THI\u{0323} MINH KHAI";
+        let valid = request(decomposed)
+            .validate(&config, OffsetDateTime::now_utc())
+            .expect("valid");
+        assert_eq!(valid.holder.name_latin, "NGUYỄN THỊ MINH KHAI");
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let config = Config::from_toml(&default_toml("http://127.0.0.1:8080")).expect("config");
+        let mut r = request("CHAN TAI MAN");
+        r.usage = "SMUGGLING".into();
+        let err = r
+            .validate(&config, OffsetDateTime::now_utc())
+            .expect_err("unknown usage");
+        assert!(err.to_string().starts_with("usage:"), "{err}");
+        let mut r = request("CHAN TAI MAN");
+        r.holder.date_of_birth = "1990-02-30".into();
+        let err = r
+            .validate(&config, OffsetDateTime::now_utc())
+            .expect_err("bad date");
+        assert!(err.to_string().contains("holder.date_of_birth"), "{err}");
+        assert!(
+            request("   ")
+                .validate(&config, OffsetDateTime::now_utc())
+                .is_err()
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! The one shipped font: Noto Sans CJK HK, subset to Big5 + HKSCS + Latin (see `issuer/fonts/`).
+//! The one shipped font: Noto Sans CJK HK, subset to Big5 + HKSCS + CJK Unified Ideographs +
+//! Latin (see `issuer/fonts/`).
 //!
 //! krilla embeds and subsets the font; it does not expose glyph coverage or advances, so this
 //! module reads the few OpenType tables needed for that (`cmap`, `hmtx`, `hhea`, `head`): they

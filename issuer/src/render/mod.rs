@@ -2,8 +2,9 @@
 //! and English (SPEC §3).
 //!
 //! One font is shipped and embedded in the binary (Noto Sans CJK HK, subset to Big5 + HKSCS +
-//! Latin; see `issuer/fonts/README.md`); krilla subsets it again per document, writes CID fonts
-//! with ToUnicode maps (so names copy out of the PDF unchanged) and validates PDF/A-2b.
+//! all CJK Unified Ideographs + Latin; see `issuer/fonts/README.md`); krilla subsets it again
+//! per document, writes CID fonts with ToUnicode maps (so names copy out of the PDF unchanged)
+//! and validates PDF/A-2b.
 //!
 //! The output is deterministic: the same data and page extras give the same bytes (the creation
 //! date is the issue instant and the file identifier is a hash of the content).

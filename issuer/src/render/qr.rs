@@ -45,7 +45,8 @@ pub(crate) fn encode(data: &str) -> Result<QrModules, String> {
     let too_long = |e| format!("cannot encode {} bytes as a QR code: {e}", data.len());
     let bits = encode_auto(data.as_bytes(), EcLevel::M).map_err(too_long)?;
     let version = bits.version();
-    let (codewords, ec) = construct_codewords(&bits.into_bytes(), version, EcLevel::M).map_err(too_long)?;
+    let (codewords, ec) =
+        construct_codewords(&bits.into_bytes(), version, EcLevel::M).map_err(too_long)?;
     let width = usize::try_from(version.width()).map_err(|e| e.to_string())?;
     let mut canvas = Canvas::new(version, EcLevel::M);
     canvas.draw_all_functional_patterns();
@@ -54,7 +55,11 @@ pub(crate) fn encode(data: &str) -> Result<QrModules, String> {
     for pattern in MASKS {
         let mut masked = canvas.clone();
         masked.apply_mask(pattern);
-        let dark: Vec<bool> = masked.into_colors().into_iter().map(|c| c == Color::Dark).collect();
+        let dark: Vec<bool> = masked
+            .into_colors()
+            .into_iter()
+            .map(|c| c == Color::Dark)
+            .collect();
         let score = penalty(&dark, width);
         if best.as_ref().is_none_or(|(s, _)| score < *s) {
             best = Some((score, dark));
@@ -64,7 +69,11 @@ pub(crate) fn encode(data: &str) -> Result<QrModules, String> {
     let version = match version {
         Version::Normal(v) | Version::Micro(v) => v,
     };
-    Ok(QrModules { width, version, rects: rectangles(&dark, width) })
+    Ok(QrModules {
+        width,
+        version,
+        rects: rectangles(&dark, width),
+    })
 }
 
 /// Covers the dark modules with rectangles: horizontal runs, each merged with the identical
@@ -88,13 +97,19 @@ fn rectangles(dark: &[bool], width: usize) -> Vec<ModuleRect> {
     }
     // Runs are sorted by row then column; extend an open rectangle when the run below matches.
     let mut rects: Vec<ModuleRect> = Vec::new();
-    let mut open: std::collections::HashMap<(usize, usize), usize> = std::collections::HashMap::new();
+    let mut open: std::collections::HashMap<(usize, usize), usize> =
+        std::collections::HashMap::new();
     for (row, col, len) in runs {
         match open.get(&(col, len)).copied() {
             Some(i) if rects[i].row + rects[i].height == row => rects[i].height += 1,
             _ => {
                 open.insert((col, len), rects.len());
-                rects.push(ModuleRect { row, col, width: len, height: 1 });
+                rects.push(ModuleRect {
+                    row,
+                    col,
+                    width: len,
+                    height: 1,
+                });
             }
         }
     }
@@ -115,51 +130,64 @@ const MASKS: [MaskPattern; 8] = [
 /// The ISO/IEC 18004 mask penalty (N1 runs, N2 blocks, N3 finder-like patterns, N4 balance)
 /// of a square symbol given row-major.
 pub(crate) fn penalty(dark: &[bool], width: usize) -> u32 {
-    let at = |x: usize, y: usize| dark.get(y * width + x).copied().unwrap_or(false);
-    let mut score = 0u32;
-    for horizontal in [true, false] {
-        for i in 0..width {
-            let get = |j: usize| if horizontal { at(j, i) } else { at(i, j) };
-            // N1: runs of five or more modules of one colour.
-            let mut run = 1u32;
-            for j in 1..=width {
-                if j < width && get(j) == get(j - 1) {
-                    run += 1;
-                } else {
-                    if run >= 5 {
-                        score += 3 + (run - 5);
-                    }
-                    run = 1;
-                }
-            }
-            // N3: 1:1:3:1:1 finder-like patterns with four light modules on one side (outside
-            // the symbol counts as light).
-            let light = |j: isize| j < 0 || j >= width as isize || !get(j as usize);
-            for j in 0..width.saturating_sub(6) {
-                let core = [true, false, true, true, true, false, true];
-                if core.iter().enumerate().all(|(k, &d)| get(j + k) == d) {
-                    let j = j as isize;
-                    let before = (j - 4..j).all(light);
-                    let after = (j + 7..j + 11).all(light);
-                    if before || after {
-                        score += 40;
-                    }
-                }
-            }
+    if width == 0 || dark.len() != width * width {
+        return u32::MAX;
+    }
+    let rows: Vec<&[bool]> = dark.chunks_exact(width).collect();
+    let mut transposed = vec![false; dark.len()];
+    for (y, row) in rows.iter().enumerate() {
+        for (x, &d) in row.iter().enumerate() {
+            transposed[x * width + y] = d;
         }
     }
+    let mut score: u32 = rows.iter().map(|row| line_penalty(row)).sum();
+    score += transposed
+        .chunks_exact(width)
+        .map(line_penalty)
+        .sum::<u32>();
     // N2: 2×2 blocks of one colour.
-    for y in 0..width.saturating_sub(1) {
-        for x in 0..width.saturating_sub(1) {
-            let c = at(x, y);
-            if at(x + 1, y) == c && at(x, y + 1) == c && at(x + 1, y + 1) == c {
+    for pair in rows.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        for x in 0..width - 1 {
+            let c = a[x];
+            if a[x + 1] == c && b[x] == c && b[x + 1] == c {
                 score += 3;
             }
         }
     }
     // N4: deviation of the dark proportion from 50 %, 10 points per 5 %.
-    let total = dark.len().max(1);
     let dark_count = dark.iter().filter(|&&d| d).count();
-    let percent = dark_count * 100 / total;
+    let percent = dark_count * 100 / dark.len();
     score + u32::try_from(percent.abs_diff(50) / 5 * 10).unwrap_or(u32::MAX)
+}
+
+/// N1 and N3 of one row or column.
+fn line_penalty(line: &[bool]) -> u32 {
+    let mut score = 0;
+    // N1: runs of five or more modules of one colour.
+    let mut run = 1u32;
+    for j in 1..=line.len() {
+        if j < line.len() && line[j] == line[j - 1] {
+            run += 1;
+        } else {
+            if run >= 5 {
+                score += 3 + (run - 5);
+            }
+            run = 1;
+        }
+    }
+    // N3: dark-light-dark×3-light-dark with four light modules before or after; outside the
+    // symbol counts as light. An 11-module window slides over the line followed by 4 light
+    // modules (the window starts out light).
+    const BEFORE: u16 = 0b000_0101_1101; // 0000 1011101
+    const AFTER: u16 = 0b101_1101_0000; // 1011101 0000
+    const MASK: u16 = 0b111_1111_1111;
+    let mut window: u16 = 0;
+    for bit in line.iter().copied().chain([false; 4]) {
+        window = ((window << 1) | u16::from(bit)) & MASK;
+        if window == BEFORE || window == AFTER {
+            score += 40;
+        }
+    }
+    score
 }

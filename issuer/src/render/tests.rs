@@ -170,6 +170,7 @@ fn text_layer_carries_the_names() {
         (LATIN_NAME_CHAN, Some(CHINESE_NAME_HKSCS)),
         (PORTUGUESE_NAME, None),
         (VIETNAMESE_NAME, Some("阮氏明開")),
+        ("ZHANG WEI", Some("张伟")),
     ];
     for (i, (latin, chinese)) in cases.iter().enumerate() {
         let data = sample::sample_certificate_named(latin, *chinese);
@@ -203,6 +204,27 @@ fn text_layer_carries_the_names() {
     for s in ["勞工事務局", "Labour Affairs Bureau", "轉交部門"] {
         assert!(text.contains(s), "{s:?} not in transfer copy");
     }
+}
+
+/// The font has only five combining marks (U+0300, U+0301, U+0304, U+0307, U+030C), so a
+/// Vietnamese name typed decomposed (NFD) is rejected naming the mark; requests should be
+/// NFC-normalised on intake (the precomposed letters are all covered).
+#[test]
+fn decomposed_vietnamese_is_rejected_with_the_mark() {
+    let nfd = "NGUYE\u{302}\u{303}N THI\u{323} MINH KHAI";
+    let r = renderer();
+    let data = sample::sample_certificate_named(nfd, None);
+    assert!(matches!(
+        r.check_coverage(&data),
+        Err(RenderError::UnsupportedCharacter {
+            field: "holder.name_latin",
+            character: '\u{302}'
+        })
+    ));
+    // Marks the font has render through shaping: e + U+0301 (é), a + U+0300 (à).
+    let data = sample::sample_certificate_named("JOSE\u{301} MARIA\u{300}", None);
+    let pdf = r.render(&data, &extras(&token_url())).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
 }
 
 #[test]

@@ -99,11 +99,9 @@ pub fn sign_pdf(
         form_id,
         format!("<< /Fields [{field_id} R] /SigFlags 3 >>").as_bytes(),
     );
-    update.write_stream(
-        data_id,
-        "/Type /EmbeddedFile /Subtype /application#2Fjson ",
-        data.certificate_json,
-    );
+    // A plain private stream, not an /EmbeddedFile: PDF/A-2 admits embedded files only when
+    // they are PDF/A themselves.
+    update.write_stream(data_id, "", data.certificate_json);
 
     // The signature dictionary, with placeholders patched below.
     let byte_range_placeholder = format!("[0 {0} {0} {0}]", "0".repeat(BYTE_RANGE_DIGITS));
