@@ -16,7 +16,7 @@ use ccr_pki::pades::{self, EmbeddedData, PadesSigner};
 use ccr_pki::pdf::Limits;
 use ccr_pki::status_list::{SignedStatusList, StatusList};
 use ccr_pki::tsp::Tsa;
-use ccr_verifier::check::{CheckContext, check_pdf};
+use ccr_verifier::check::{CheckContext, StatusInput, check_pdf};
 use ccr_verifier::report::Verdict;
 
 fn pipeline(c: &mut Criterion) {
@@ -97,7 +97,7 @@ fn pipeline(c: &mut Criterion) {
     let limits = Limits::default();
     let ctx = CheckContext {
         root: &root,
-        status_list: Some(&list),
+        status: StatusInput::List(&list),
         at: now,
         limits: &limits,
     };

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::engine::{Engine, EngineError};
 use crate::home::{Home, HomeError};
 use crate::request::{CertificateRequest, RequestError, ValidRequest};
-use crate::store::{IssuedRecord, Store, StoreError};
+use crate::store::{IssuedRecord, StatusChange, Store, StoreError};
 
 /// Everything that can stop an operation; each variant has a message for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -104,15 +104,11 @@ impl Bureau {
         &self.engine
     }
 
-    fn certificate_data(
-        &self,
-        request: &ValidRequest,
-        number: String,
-        status: StatusReference,
-        issued_at: OffsetDateTime,
-    ) -> CertificateData {
+    /// The certificate data a valid request asks for, before a number and status position
+    /// are reserved (placeholders: it is used to check that the page can be rendered).
+    fn requested_data(&self, request: &ValidRequest, issued_at: OffsetDateTime) -> CertificateData {
         CertificateData {
-            number,
+            number: "CR-0000-000000".into(),
             holder: request.holder.clone(),
             usage: request.usage.clone(),
             records: request.records.clone(),
@@ -120,7 +116,10 @@ impl Bureau {
             issued_at,
             valid_until: validity::valid_until(issued_at),
             authority: self.config.authority.clone(),
-            status,
+            status: StatusReference {
+                uri: String::new(),
+                idx: 0,
+            },
         }
     }
 
@@ -137,43 +136,78 @@ impl Bureau {
         let issued_at = issued_at
             .replace_nanosecond(0)
             .map_err(|e| BureauError::Usage(e.to_string()))?;
-        // Coverage check with placeholder number and status: the same strings get printed.
-        let probe = self.certificate_data(
-            &request,
-            "CR-0000-000000".into(),
-            StatusReference {
-                uri: String::new(),
-                idx: 0,
-            },
-            issued_at,
-        );
-        self.engine.check_renderable(&probe)?;
+        let template = self.requested_data(&request, issued_at);
+        self.engine.check_renderable(&template)?;
+        self.issue_from(template, out, None).await
+    }
 
-        let year = issued_at.to_offset(validity::MACAO).year();
+    /// Re-issues a certificate (same holder, usage, records and transfer; new number, status
+    /// position and validity) and marks the old one SUPERSEDED in the same transaction.
+    pub async fn reissue(
+        &self,
+        old_number: &str,
+        actor: &str,
+        reason: &str,
+        out: Option<&Path>,
+    ) -> Result<Issued, BureauError> {
+        if reason.trim().is_empty() {
+            return Err(BureauError::Usage("a reason is required".into()));
+        }
+        let old_json = self.store.certificate_data(old_number).await?;
+        let mut template = CertificateData::from_embedded_json(&old_json).map_err(|e| {
+            BureauError::Usage(format!("stored data of {old_number} is unreadable: {e}"))
+        })?;
+        let now = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .map_err(|e| BureauError::Usage(e.to_string()))?;
+        template.issued_at = now;
+        template.valid_until = validity::valid_until(now);
+        template.authority = self.config.authority.clone();
+        let change = StatusChange {
+            number: old_number,
+            wanted: Status::Superseded,
+            actor,
+            reason: reason.trim(),
+            now,
+        };
+        let issued = self.issue_from(template, out, Some(change)).await?;
+        Ok(issued)
+    }
+
+    /// Reserves a number and status position for `template`, produces the signed PDF, records
+    /// it (superseding a predecessor if asked) and writes `out`: all or nothing.
+    async fn issue_from(
+        &self,
+        mut data: CertificateData,
+        out: Option<&Path>,
+        supersedes: Option<StatusChange<'_>>,
+    ) -> Result<Issued, BureauError> {
+        let now = OffsetDateTime::now_utc();
+        let year = data.issued_at.to_offset(validity::MACAO).year();
         let mut pending = self
             .store
             .begin_issuance(year, self.config.status_list_size, now)
             .await?;
         let reservation = pending.reservation.clone();
-        let data = self.certificate_data(
-            &request,
-            reservation.number.clone(),
-            StatusReference {
-                uri: self.config.status_list_uri(reservation.list_id),
-                idx: reservation.index,
-            },
-            issued_at,
-        );
+        data.number = reservation.number.clone();
+        data.status = StatusReference {
+            uri: self.config.status_list_uri(reservation.list_id),
+            idx: reservation.index,
+        };
         let signed = self.engine.produce(&data, now)?;
         pending
             .record(&IssuedRecord {
-                issued_at,
+                issued_at: data.issued_at,
                 valid_until: data.valid_until,
                 data_json: &signed.data_json,
                 token: &signed.token,
                 pdf: &signed.pdf,
             })
             .await?;
+        let superseded_list = match &supersedes {
+            Some(change) => Some(pending.supersede(change).await?),
+            None => None,
+        };
         // Write the file under a temporary name, commit, then rename: a crash leaves either
         // nothing or a stray temporary file, never a PDF without its registry row.
         let temp = match out {
@@ -188,6 +222,9 @@ impl Bureau {
         }
         if let (Some(t), Some(path)) = (&temp, out) {
             std::fs::rename(t, path).map_err(|e| io(path, e))?;
+        }
+        if let Some(list_id) = superseded_list {
+            self.publish_status_list(list_id, now).await?;
         }
         Ok(Issued {
             number: reservation.number,

@@ -46,6 +46,9 @@ pub struct Config {
     pub verify_url: String,
     /// Entries per status list.
     pub status_list_size: u32,
+    /// How often `issuer serve` looks for status changes to republish (SPEC §4: within 60 s).
+    #[serde(default = "default_status_poll_seconds")]
+    pub status_poll_seconds: u64,
     /// The issuing authority as printed.
     pub authority: Trilingual,
     /// Usages of the certificate.
@@ -54,10 +57,20 @@ pub struct Config {
     pub departments: Vec<CodedEntry>,
 }
 
+fn default_status_poll_seconds() -> u64 {
+    20
+}
+
 impl Config {
     /// Parses and checks `issuer.toml`.
     pub fn from_toml(text: &str) -> Result<Self, String> {
         let config: Self = toml::from_str(text).map_err(|e| e.to_string())?;
+        if !(1..=60).contains(&config.status_poll_seconds) {
+            return Err(
+                "status_poll_seconds must be between 1 and 60 (SPEC §4: republish within 60 s)"
+                    .into(),
+            );
+        }
         if config.status_list_size < MIN_STATUS_LIST_SIZE
             || !config.status_list_size.is_multiple_of(4)
         {
@@ -92,6 +105,8 @@ pub fn default_toml(public_url: &str) -> String {
 public_url = "{base}"
 verify_url = "{base}/verify"
 status_list_size = {MIN_STATUS_LIST_SIZE}
+# `issuer serve` re-signs a status list within this many seconds of a change (at most 60).
+status_poll_seconds = 20
 
 [authority]
 zh = "澳門特別行政區政府身份證明局"

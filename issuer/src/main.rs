@@ -62,6 +62,19 @@ enum Command {
         #[arg(long)]
         issued_at: Option<String>,
     },
+    /// Re-issue a certificate: a new certificate with the same content, the old one SUPERSEDED.
+    Reissue {
+        /// The certificate to replace.
+        cert_no: String,
+        /// Why (recorded with who and when).
+        #[arg(long)]
+        reason: String,
+        /// Where to write the new signed PDF.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        home: HomeArg,
+    },
     /// Revoke a certificate.
     Revoke(StatusArgs),
     /// Suspend a certificate.
@@ -144,6 +157,23 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
             }
             let bureau = Bureau::open(home, database.as_deref()).await?;
             ccr_issuer::server::serve(bureau, listen).await?;
+        }
+        Command::Reissue {
+            cert_no,
+            reason,
+            out,
+            home,
+        } => {
+            let bureau = Bureau::open(Home::locate(home.home), None).await?;
+            let issued = bureau
+                .reissue(&cert_no, &cli_actor(), &reason, Some(&out))
+                .await?;
+            println!(
+                "{cert_no} is now SUPERSEDED; wrote {} ({} bytes)",
+                out.display(),
+                issued.pdf.len()
+            );
+            println!("{}", issued.number);
         }
         Command::Revoke(args) => change(args, Status::Revoked).await?,
         Command::Suspend(args) => change(args, Status::Suspended).await?,

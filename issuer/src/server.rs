@@ -1,9 +1,9 @@
 //! `issuer serve`: the issuer's public endpoints (SPEC §7): signed status lists with
 //! `Cache-Control` and `ETag`, the trust bundle, the CRLs, and health.
 //!
-//! Status lists are re-signed in memory by one background task: within
-//! [`CHANGE_POLL`] of any status change (seen through the registry, so changes made by the
-//! command line count too) and at least every [`RESIGN_EVERY`] otherwise (SPEC §4).
+//! Status lists are re-signed in memory by one background task: within the configured
+//! `status_poll_seconds` of any status change (seen through the registry, so changes made by
+//! the command line count too) and at least every [`RESIGN_EVERY`] otherwise (SPEC §4).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -20,8 +20,6 @@ use ccr_pki::hierarchy::der_to_pem;
 
 use crate::bureau::{Bureau, BureauError};
 
-/// How often the registry is polled for status changes (SPEC §4: republish within 60 s).
-pub const CHANGE_POLL: std::time::Duration = std::time::Duration::from_secs(20);
 /// Unchanged lists are re-signed this often (SPEC §4: at least every 15 minutes).
 pub const RESIGN_EVERY: time::Duration = time::Duration::minutes(5);
 
@@ -91,9 +89,10 @@ impl PublicState {
 
     /// The republishing loop: never returns.
     pub async fn republish_forever(self: Arc<Self>) {
+        let poll = std::time::Duration::from_secs(self.bureau.config().status_poll_seconds);
         let mut marker = self.bureau.store().change_marker().await.ok();
         loop {
-            tokio::time::sleep(CHANGE_POLL).await;
+            tokio::time::sleep(poll).await;
             let now = OffsetDateTime::now_utc();
             let current = self.bureau.store().change_marker().await.ok();
             let stale = self

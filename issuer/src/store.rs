@@ -212,53 +212,98 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let row: Option<(i64, i64)> =
-            sqlx::query_as("SELECT status, list_id FROM certificates WHERE number = $1")
-                .bind(number)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (current, list_id) =
-            row.ok_or_else(|| StoreError::UnknownCertificate(number.to_owned()))?;
-        let current = u8::try_from(current)
-            .ok()
-            .and_then(Status::from_code)
-            .ok_or_else(|| StoreError::Corrupt("status".into()))?;
-        let allowed = matches!(
-            (current, wanted),
-            (
-                Status::Valid,
-                Status::Revoked | Status::Suspended | Status::Superseded
-            ) | (
-                Status::Suspended,
-                Status::Valid | Status::Revoked | Status::Superseded
-            )
-        );
-        if !allowed {
-            return Err(StoreError::Transition {
-                number: number.to_owned(),
-                current: current.name(),
-                wanted: wanted.name(),
-            });
-        }
-        sqlx::query("UPDATE certificates SET status = $1 WHERE number = $2")
-            .bind(i64::from(wanted.code()))
-            .bind(number)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO status_events (number, old_status, new_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6)",
+        let list_id = change_status_in(
+            &mut tx,
+            &StatusChange {
+                number,
+                wanted,
+                actor,
+                reason,
+                now,
+            },
         )
-        .bind(number)
-        .bind(i64::from(current.code()))
-        .bind(i64::from(wanted.code()))
-        .bind(actor)
-        .bind(reason)
-        .bind(rfc3339(now))
-        .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(list_id)
     }
+
+    /// The embedded certificate data JSON of a certificate.
+    pub async fn certificate_data(&self, number: &str) -> Result<Vec<u8>, StoreError> {
+        sqlx::query_scalar("SELECT data_json FROM certificates WHERE number = $1")
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::UnknownCertificate(number.to_owned()))
+    }
+}
+
+/// One status change, as recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusChange<'a> {
+    /// The certificate.
+    pub number: &'a str,
+    /// Its new status.
+    pub wanted: Status,
+    /// Who.
+    pub actor: &'a str,
+    /// Why.
+    pub reason: &'a str,
+    /// When.
+    pub now: OffsetDateTime,
+}
+
+/// Applies an allowed status change inside `tx` and appends it to the history.
+async fn change_status_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    change: &StatusChange<'_>,
+) -> Result<i64, StoreError> {
+    let number = change.number;
+    let row: Option<(i64, i64)> =
+        sqlx::query_as("SELECT status, list_id FROM certificates WHERE number = $1")
+            .bind(number)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (current, list_id) =
+        row.ok_or_else(|| StoreError::UnknownCertificate(number.to_owned()))?;
+    let current = u8::try_from(current)
+        .ok()
+        .and_then(Status::from_code)
+        .ok_or_else(|| StoreError::Corrupt("status".into()))?;
+    // Revoked and superseded are final; a suspension is lifted or made final.
+    let allowed = matches!(
+        (current, change.wanted),
+        (
+            Status::Valid,
+            Status::Revoked | Status::Suspended | Status::Superseded
+        ) | (
+            Status::Suspended,
+            Status::Valid | Status::Revoked | Status::Superseded
+        )
+    );
+    if !allowed {
+        return Err(StoreError::Transition {
+            number: number.to_owned(),
+            current: current.name(),
+            wanted: change.wanted.name(),
+        });
+    }
+    sqlx::query("UPDATE certificates SET status = $1 WHERE number = $2")
+        .bind(i64::from(change.wanted.code()))
+        .bind(number)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO status_events (number, old_status, new_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(number)
+    .bind(i64::from(current.code()))
+    .bind(i64::from(change.wanted.code()))
+    .bind(change.actor)
+    .bind(change.reason)
+    .bind(rfc3339(change.now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(list_id)
 }
 
 /// What is recorded for an issued certificate.
@@ -296,6 +341,12 @@ impl PendingIssuance {
         .execute(&mut *self.tx)
         .await?;
         Ok(())
+    }
+
+    /// Marks the certificate this one replaces as SUPERSEDED, in the same transaction, so the
+    /// re-issue and the supersession happen together or not at all. Returns the old list id.
+    pub async fn supersede(&mut self, change: &StatusChange<'_>) -> Result<i64, StoreError> {
+        change_status_in(&mut self.tx, change).await
     }
 
     /// Makes the issuance durable.

@@ -21,12 +21,23 @@ use crate::status;
 pub struct CheckContext<'a> {
     /// The one trust anchor.
     pub root: &'a TrustRoot,
-    /// The authenticated status list, if any (`None`: status unknown).
-    pub status_list: Option<&'a SignedStatusList>,
+    /// The status information at hand.
+    pub status: StatusInput<'a>,
     /// The instant to judge at.
     pub at: OffsetDateTime,
     /// Parsing limits.
     pub limits: &'a Limits,
+}
+
+/// What the verifier knows of the certificate's status list.
+#[derive(Debug, Clone, Copy)]
+pub enum StatusInput<'a> {
+    /// No status source was given.
+    None,
+    /// A source was given but could not be used (the reason is reported).
+    Unavailable(&'a str),
+    /// An authenticated list.
+    List(&'a SignedStatusList),
 }
 
 const AFTER_STRUCTURE: [&str; 6] = [
@@ -301,13 +312,20 @@ fn judge_currency_and_status(
         ),
     }
     report.certificate = Some(disclosed(claims, days));
-    match ctx.status_list {
-        None => checks.fail(
+    match ctx.status {
+        StatusInput::None => checks.fail(
             "status",
             Verdict::StatusUnknown,
             "no status list was given: the status is unknown",
         ),
-        Some(list) => report.status = Some(status::judge(list, &claims.status, ctx.at, checks)),
+        StatusInput::Unavailable(why) => checks.fail(
+            "status",
+            Verdict::StatusUnknown,
+            format!("no usable status list ({why}): the status is unknown"),
+        ),
+        StatusInput::List(list) => {
+            report.status = Some(status::judge(list, &claims.status, ctx.at, checks))
+        }
     }
 }
 

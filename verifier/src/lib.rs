@@ -3,5 +3,6 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
+pub mod fetch;
 pub mod report;
 pub mod status;

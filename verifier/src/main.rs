@@ -11,14 +11,14 @@ use time::format_description::well_known::Rfc3339;
 
 use ccr_pki::chain::TrustRoot;
 use ccr_pki::pdf::Limits;
-use ccr_verifier::check::{CheckContext, check_pdf, check_token};
+use ccr_pki::status_list::SignedStatusList;
+use ccr_verifier::check::{CheckContext, StatusInput, check_pdf, check_token};
+use ccr_verifier::fetch::{self, Fetcher};
 use ccr_verifier::report::{Outcome, Report, Verdict};
 use ccr_verifier::status;
 
-/// Largest status list file read.
+/// Largest status list or bundle file read.
 const MAX_STATUS_FILE_BYTES: u64 = 4 * 1024 * 1024;
-/// How far the device clock may lag a signed `iat` before it is refused (clock skew).
-const CLOCK_SKEW: time::Duration = time::Duration::seconds(60);
 
 /// Verifies electronic Certificates of Criminal Record.
 #[derive(Debug, Parser)]
@@ -49,15 +49,18 @@ struct CommonArgs {
     /// The root certificate (PEM), the one trust anchor.
     #[arg(long)]
     trust: PathBuf,
-    /// A signed status list file.
+    /// The status list: a file, a URL, or `online` (the list named in the certificate).
     #[arg(long)]
     status: Option<String>,
-    /// Judge at this instant (RFC 3339) instead of now.
+    /// Judge at this instant (RFC 3339) instead of the device clock.
     #[arg(long)]
     at: Option<String>,
     /// Print the JSON report only.
     #[arg(long)]
     json: bool,
+    /// Where fetched status lists and bundles are cached (default `~/.cache/ccr-verifier`).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,15 +74,15 @@ enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
-    /// Verify a QR token alone (the paper certificate's path), offline.
+    /// Verify a QR token alone (the paper certificate's path).
     Token {
         /// The token: the URL read from the QR code, or its base64url part.
         token: String,
         #[command(flatten)]
         common: CommonArgs,
-        /// The issuer's trust bundle (PEM: issuing CA, token-signing and TSA certificates).
+        /// The issuer's trust bundle: a PEM file, a URL, or `online` (`<issuer>/trust`).
         #[arg(long)]
-        bundle: Option<PathBuf>,
+        bundle: Option<String>,
     },
 }
 
@@ -104,61 +107,100 @@ fn read_bounded(path: &Path, max: u64, what: &str) -> Result<Vec<u8>, Fatal> {
     Ok(bytes)
 }
 
-/// The trust anchor, the authenticated status list and the instant, from the common options.
+fn is_remote(source: &str) -> bool {
+    source == "online" || source.starts_with("http://") || source.starts_with("https://")
+}
+
+/// The status information for a certificate whose list is `named_uri` (from its token).
+enum Acquired {
+    None,
+    Unavailable(String),
+    List(Box<SignedStatusList>),
+}
+
+/// Everything needed to judge, from the common options.
 struct Judging {
     root: TrustRoot,
-    status_list: Option<ccr_pki::status_list::SignedStatusList>,
     at: OffsetDateTime,
+    /// `--at` was given: a what-if instant rather than the device clock.
+    explicit_at: bool,
+    fetcher: Fetcher,
 }
 
 fn judging(common: &CommonArgs) -> Result<Judging, Fatal> {
     let root_pem = read_bounded(&common.trust, 64 * 1024, "trust anchor")?;
     let root = TrustRoot::from_pem(&root_pem)
         .map_err(|e| Fatal(format!("{}: {e}", common.trust.display())))?;
-    let explicit_at = common
-        .at
-        .as_deref()
-        .map(|text| {
-            OffsetDateTime::parse(text, &Rfc3339)
-                .map_err(|e| Fatal(format!("--at {text:?} is not RFC 3339: {e}")))
-        })
-        .transpose()?;
-    let status_list = match common.status.as_deref() {
-        None => None,
-        Some(source)
-            if source == "online"
-                || source.starts_with("http://")
-                || source.starts_with("https://") =>
-        {
-            return Err(Fatal(format!(
-                "--status {source}: fetching status lists is not available in this version; pass a file from `issuer export-trust`"
-            )));
-        }
-        Some(path) => {
-            let bytes = read_bounded(Path::new(path), MAX_STATUS_FILE_BYTES, "status list")?;
-            Some(status::authenticate(&bytes, &root).map_err(|e| Fatal(format!("{path}: {e}")))?)
-        }
+    let at = match common.at.as_deref() {
+        Some(text) => OffsetDateTime::parse(text, &Rfc3339)
+            .map_err(|e| Fatal(format!("--at {text:?} is not RFC 3339: {e}")))?,
+        None => OffsetDateTime::now_utc(),
     };
-    let now = OffsetDateTime::now_utc();
-    // The signed clock floor: a device clock earlier than a signed iat is wrong.
-    if let Some(list) = status_list
-        .as_ref()
-        .filter(|l| explicit_at.is_none() && now + CLOCK_SKEW < l.issued_at)
-    {
-        return Err(Fatal(format!(
-            "this device's clock ({now}) is earlier than the status list's signed time ({}); correct the clock",
-            list.issued_at
-        )));
-    }
+    let fetcher = Fetcher::new(
+        common
+            .cache_dir
+            .clone()
+            .unwrap_or_else(Fetcher::default_dir),
+    );
     Ok(Judging {
         root,
-        status_list,
-        at: explicit_at.unwrap_or(now),
+        at,
+        explicit_at: common.at.is_some(),
+        fetcher,
     })
+}
+
+impl Judging {
+    /// Reads or fetches the status list. A file that cannot be read or authenticated is a
+    /// usage error; a list that cannot be fetched leaves the status unknown, with the reason.
+    fn status(&self, source: Option<&str>, named_uri: Option<&str>) -> Result<Acquired, Fatal> {
+        let Some(source) = source else {
+            return Ok(Acquired::None);
+        };
+        if is_remote(source) {
+            // The trusted time never goes back behind a signed time already seen.
+            self.fetcher.check_clock(self.at).map_err(Fatal)?;
+            let url = if source == "online" {
+                match named_uri {
+                    Some(uri) => uri,
+                    None => {
+                        return Ok(Acquired::Unavailable(
+                            "the certificate names no status list".into(),
+                        ));
+                    }
+                }
+            } else {
+                source
+            };
+            return Ok(match self.fetcher.status_list(url, &self.root, self.at) {
+                Ok((list, _)) => Acquired::List(Box::new(list)),
+                Err(why) => Acquired::Unavailable(why),
+            });
+        }
+        let bytes = read_bounded(Path::new(source), MAX_STATUS_FILE_BYTES, "status list")?;
+        let list = status::authenticate(&bytes, &self.root)
+            .map_err(|e| Fatal(format!("{source}: {e}")))?;
+        if self.at + fetch::CLOCK_SKEW < list.issued_at && !self.explicit_at {
+            return Err(Fatal(format!(
+                "this device's clock ({}) is earlier than the status list's signed time ({}); correct the clock",
+                self.at, list.issued_at
+            )));
+        }
+        Ok(Acquired::List(Box::new(list)))
+    }
+}
+
+fn status_input(acquired: &Acquired) -> StatusInput<'_> {
+    match acquired {
+        Acquired::None => StatusInput::None,
+        Acquired::Unavailable(why) => StatusInput::Unavailable(why),
+        Acquired::List(list) => StatusInput::List(list),
+    }
 }
 
 fn run(command: &Command) -> Result<Report, Fatal> {
     let judging = judging(command.common())?;
+    let status_source = command.common().status.as_deref();
     match command {
         Command::Check { file, limits, .. } => {
             let pdf_limits = Limits {
@@ -170,9 +212,17 @@ fn run(command: &Command) -> Result<Report, Fatal> {
             };
             // Read one byte past the limit so an oversize file is reported as such, never loaded.
             let bytes = read_bounded(file, limits.max_file_bytes, "certificate")?;
+            // `online` needs the list's URI before the checks; it is authenticated by the
+            // list's own signature and matched against the verified token later.
+            let named_uri = (status_source == Some("online"))
+                .then(|| ccr_pki::pades::inspect(&bytes, &pdf_limits).ok())
+                .flatten()
+                .and_then(|doc| ccr_pki::token::parse(&doc.token).ok())
+                .map(|t| t.claims_unverified().status.uri.clone());
+            let acquired = judging.status(status_source, named_uri.as_deref())?;
             let ctx = CheckContext {
                 root: &judging.root,
-                status_list: judging.status_list.as_ref(),
+                status: status_input(&acquired),
                 at: judging.at,
                 limits: &pdf_limits,
             };
@@ -181,18 +231,41 @@ fn run(command: &Command) -> Result<Report, Fatal> {
         Command::Token { token, bundle, .. } => {
             let bytes = ccr_pki::token::from_url_or_text(token)
                 .map_err(|e| Fatal(format!("the token argument: {e}")))?;
-            let bundle = match bundle {
-                Some(path) => {
-                    let pem = read_bounded(path, 256 * 1024, "trust bundle")?;
-                    ccr_pki::hierarchy::pem_chain_to_der(&pem)
-                        .map_err(|e| Fatal(format!("{}: {e}", path.display())))?
+            let named_uri = ccr_pki::token::parse(&bytes)
+                .ok()
+                .map(|t| t.claims_unverified().status.uri.clone());
+            let bundle_pem = match bundle.as_deref() {
+                None => None,
+                Some(source) if is_remote(source) => {
+                    let url = if source == "online" {
+                        named_uri
+                            .as_deref()
+                            .and_then(fetch::issuer_base)
+                            .map(|base| format!("{base}/trust"))
+                            .ok_or_else(|| {
+                                Fatal("the token names no issuer to fetch the bundle from".into())
+                            })?
+                    } else {
+                        source.to_owned()
+                    };
+                    Some(judging.fetcher.bundle(&url, judging.at).map_err(Fatal)?)
                 }
+                Some(path) => Some(read_bounded(
+                    Path::new(path),
+                    MAX_STATUS_FILE_BYTES,
+                    "trust bundle",
+                )?),
+            };
+            let bundle = match bundle_pem {
+                Some(pem) => ccr_pki::hierarchy::pem_chain_to_der(&pem)
+                    .map_err(|e| Fatal(format!("the trust bundle: {e}")))?,
                 None => Vec::new(),
             };
+            let acquired = judging.status(status_source, named_uri.as_deref())?;
             let limits = Limits::default();
             let ctx = CheckContext {
                 root: &judging.root,
-                status_list: judging.status_list.as_ref(),
+                status: status_input(&acquired),
                 at: judging.at,
                 limits: &limits,
             };
@@ -217,6 +290,9 @@ fn human(report: &Report) -> String {
             "certificate {} for {} (valid until {until})",
             cert.number, cert.name_latin
         );
+    }
+    if let Some(age) = report.status.as_ref().and_then(|s| s.age_seconds) {
+        let _ = writeln!(out, "status list age: {age} s");
     }
     for check in &report.checks {
         let mark = match check.outcome {

@@ -1,0 +1,204 @@
+//! Issue 3 must-show 1: issue → `issuer serve` → `verifier check --status online` says VALID →
+//! revoke → REVOKED once the cached copy is older than its ttl; suspend → SUSPENDED →
+//! reinstate → VALID; re-issue → old SUPERSEDED, new VALID; a list past `exp` →
+//! STATUS_UNKNOWN; a clock set back before a seen `iat` → refused. The verifier's clock is
+//! injected with `--at`, so the test takes seconds, not minutes.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use ccr_tests::{Report, Workspace, bin_command, fixture, verifier};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Kills the server when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A raw HTTP/1.1 GET, returning the status code and the head.
+fn http_get(port: u16, path: &str, extra_header: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{extra_header}\r\n"
+    )
+    .ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let code = text.split_whitespace().nth(1)?.parse().ok()?;
+    let head = text.split("\r\n\r\n").next().unwrap_or_default().to_owned();
+    Some((code, head))
+}
+
+fn start(ws: &Workspace, port: u16) -> Server {
+    let mut cmd = bin_command("issuer");
+    cmd.arg("serve")
+        .arg("--home")
+        .arg(&ws.home)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let server = Server(cmd.spawn().expect("spawn issuer serve"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if http_get(port, "/healthz", "").is_some_and(|(code, _)| code == 200) {
+            return server;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("issuer serve did not answer /healthz within 20 s");
+}
+
+fn check_online(pdf: &Path, root: &Path, cache: &Path, at: OffsetDateTime) -> Report {
+    Report::parse(check_online_raw(pdf, root, cache, at))
+}
+
+/// Waits until the server's list differs from `etag` (republished), up to 10 s.
+fn wait_for_republish(port: u16, etag: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Some((200, head)) = http_get(port, "/status/1", "") {
+            let now = etag_of(&head);
+            if now != etag {
+                return now;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("the status list was not republished within 10 s");
+}
+
+fn etag_of(head: &str) -> String {
+    head.lines()
+        .find_map(|l| {
+            l.strip_prefix("etag: ")
+                .or_else(|| l.strip_prefix("ETag: "))
+        })
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn status_changes_reach_the_verifier_once_its_copy_is_older_than_ttl() {
+    let port = free_port();
+    let ws = Workspace::with_init_args(&["--public-url", &format!("http://127.0.0.1:{port}")]);
+    // Republish within a second of a change, for a quick test (default 20 s, SPEC max 60 s).
+    let config = ws.home.join("issuer.toml");
+    let text = std::fs::read_to_string(&config)
+        .expect("config")
+        .replace("status_poll_seconds = 20", "status_poll_seconds = 1");
+    std::fs::write(&config, text).expect("config");
+
+    let a = ws.issue(&fixture("chan-tai-man.json"));
+    let b = ws.issue(&fixture("portuguese-name.json"));
+    let trust = ws.export_trust();
+    let _server = start(&ws, port);
+    let cache = ws.file("verifier-cache");
+    let t0 = OffsetDateTime::now_utc();
+    // Each step judges five minutes and a bit later than the last, so the cached list is
+    // always older than its 300 s ttl and is fetched again.
+    let step = |n: i64| t0 + time::Duration::seconds(310 * n);
+
+    let (code, head) = http_get(port, "/status/1", "").expect("status list");
+    assert_eq!(code, 200, "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("cache-control: public, max-age=300"),
+        "{head}"
+    );
+    let etag = etag_of(&head);
+    assert!(!etag.is_empty(), "an ETag is sent: {head}");
+    let (code, _) =
+        http_get(port, "/status/1", &format!("If-None-Match: {etag}\r\n")).expect("conditional");
+    assert_eq!(code, 304, "an unchanged list answers 304");
+
+    check_online(&a.pdf, &trust.root, &cache, t0).assert_verdict("VALID");
+
+    ws.revoke(&a.number, "test revocation").assert_success();
+    let etag = wait_for_republish(port, &etag);
+    // Within the ttl the cached copy is authoritative: no request, still VALID.
+    check_online(&a.pdf, &trust.root, &cache, t0 + time::Duration::seconds(5))
+        .assert_verdict("VALID");
+    let revoked = check_online(&a.pdf, &trust.root, &cache, step(1));
+    revoked.assert_verdict("REVOKED");
+    assert!(
+        revoked.json["status"]["age_seconds"].as_i64().is_some(),
+        "the report shows the list's age"
+    );
+
+    ws.issuer("suspend", [b.number.as_str(), "--reason", "enquiry"])
+        .assert_success();
+    let etag = wait_for_republish(port, &etag);
+    check_online(&b.pdf, &trust.root, &cache, step(2)).assert_verdict("SUSPENDED");
+
+    ws.issuer("reinstate", [b.number.as_str(), "--reason", "cleared"])
+        .assert_success();
+    let etag = wait_for_republish(port, &etag);
+    check_online(&b.pdf, &trust.root, &cache, step(3)).assert_verdict("VALID");
+
+    let b2_pdf = ws.file("b2.pdf");
+    let out = ws.issuer(
+        "reissue",
+        [
+            b.number.as_str(),
+            "--reason",
+            "name corrected",
+            "--out",
+            b2_pdf.to_str().expect("utf-8"),
+        ],
+    );
+    out.assert_success();
+    wait_for_republish(port, &etag);
+    check_online(&b.pdf, &trust.root, &cache, step(4)).assert_verdict("SUPERSEDED");
+    check_online(&b2_pdf, &trust.root, &cache, step(4)).assert_verdict("VALID");
+
+    // Two hours on, every list the issuer can serve was signed now and is past its exp.
+    check_online(&b2_pdf, &trust.root, &cache, t0 + time::Duration::hours(2))
+        .assert_verdict("STATUS_UNKNOWN");
+
+    // A clock set back before a signed iat already seen is refused, with a clear message.
+    let back = check_online_raw(&b2_pdf, &trust.root, &cache, t0 - time::Duration::hours(1));
+    assert_eq!(back.code, Some(2), "{back}");
+    assert!(
+        back.stderr
+            .contains("earlier than a status list already seen"),
+        "{back}"
+    );
+}
+
+fn check_online_raw(pdf: &Path, root: &Path, cache: &Path, at: OffsetDateTime) -> ccr_tests::Out {
+    let at = at.format(&Rfc3339).expect("format");
+    verifier([
+        "check".as_ref(),
+        pdf.as_os_str(),
+        "--trust".as_ref(),
+        root.as_os_str(),
+        "--status".as_ref(),
+        "online".as_ref(),
+        "--cache-dir".as_ref(),
+        cache.as_os_str(),
+        "--at".as_ref(),
+        at.as_ref(),
+        "--json".as_ref(),
+    ])
+}
