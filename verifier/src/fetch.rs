@@ -154,10 +154,8 @@ impl Fetcher {
             .ok()
             .map(OffsetDateTime::from)
             .is_some_and(|at| now - at < BUNDLE_MAX_AGE && at <= now + CLOCK_SKEW);
-        if fresh {
-            if let Ok(bytes) = std::fs::read(&path) {
-                return Ok(bytes);
-            }
+        if let Some(bytes) = fresh.then(|| std::fs::read(&path).ok()).flatten() {
+            return Ok(bytes);
         }
         match get(url) {
             Ok(bytes) => {
