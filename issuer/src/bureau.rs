@@ -305,7 +305,22 @@ impl Bureau {
         std::fs::write(&bundle_path, bundle).map_err(|e| io(&bundle_path, e))?;
         written.push(bundle_path);
         let now = OffsetDateTime::now_utc();
-        for list_id in self.store.status_list_ids().await? {
+        let list_ids = self.store.status_list_ids().await?;
+        let certificates: [(&str, &[u8]); 3] = [
+            ("issuing-ca", &pki.issuing_ca_der),
+            ("token-signing", &pki.token_signer_der),
+            ("time-stamping", &pki.tsa_der),
+        ];
+        let lists = list_ids
+            .iter()
+            .map(|id| self.config.status_list_uri(*id))
+            .collect();
+        let json_path = dir.join("bundle.json");
+        let bundle =
+            ccr_pki::bundle::TrustBundle::new(&self.config.public_url, now, &certificates, lists);
+        std::fs::write(&json_path, bundle.to_json()).map_err(|e| io(&json_path, e))?;
+        written.push(json_path);
+        for list_id in list_ids {
             let bytes = self.signed_status_list(list_id, now).await?;
             let path = dir.join(format!("status-{list_id}.cwt"));
             std::fs::write(&path, bytes).map_err(|e| io(&path, e))?;

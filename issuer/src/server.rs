@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use time::OffsetDateTime;
 
+use ccr_pki::bundle::TrustBundle;
 use ccr_pki::hierarchy::der_to_pem;
 
 use crate::bureau::{Bureau, BureauError};
@@ -162,7 +163,47 @@ async fn status_list(
         .into_response()
 }
 
+/// The trust bundle as JSON (`schemas/trust-bundle.schema.json`).
 async fn trust(State(state): State<Arc<PublicState>>) -> Response {
+    let lists = match state.bureau.store().status_list_ids().await {
+        Ok(ids) => ids
+            .into_iter()
+            .map(|id| state.bureau.config().status_list_uri(id))
+            .collect(),
+        Err(_) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, "registry unavailable\n").into_response();
+        }
+    };
+    let pki = state.bureau.engine().pki();
+    let certificates: [(&str, &[u8]); 3] = [
+        ("issuing-ca", &pki.issuing_ca_der),
+        ("token-signing", &pki.token_signer_der),
+        ("time-stamping", &pki.tsa_der),
+    ];
+    let bundle = TrustBundle::new(
+        &state.bureau.config().public_url,
+        OffsetDateTime::now_utc(),
+        &certificates,
+        lists,
+    );
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        bundle.to_json(),
+    )
+        .into_response()
+}
+
+/// The same certificates as a PEM chain, for tools such as openssl.
+async fn trust_pem(State(state): State<Arc<PublicState>>) -> Response {
     (
         [
             (
@@ -215,6 +256,7 @@ pub fn router(state: Arc<PublicState>) -> Router {
     Router::new()
         .route("/status/{list}", get(status_list))
         .route("/trust", get(trust))
+        .route("/trust.pem", get(trust_pem))
         .route("/crl/{name}", get(crl))
         .route("/healthz", get(health))
         .with_state(state)

@@ -3,6 +3,7 @@
 //! No I/O policy lives here: callers decide where keys, certificates and documents are stored.
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 pub mod cades;
 pub mod chain;
 pub mod document;

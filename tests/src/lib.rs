@@ -331,7 +331,7 @@ pub fn python_with(modules: &[&str]) -> Option<PathBuf> {
                 modules.join(", "),
                 python.display()
             ),
-            "pip install pyhanko pyhanko-cli cwt pycose cbor2 into .venv; see .ci/run",
+            "pip install pyhanko pyhanko-cli cwt pycose cbor2 jsonschema into .venv; see .ci/run",
         )
     }
 }

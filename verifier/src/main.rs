@@ -80,7 +80,7 @@ enum Command {
         token: String,
         #[command(flatten)]
         common: CommonArgs,
-        /// The issuer's trust bundle: a PEM file, a URL, or `online` (`<issuer>/trust`).
+        /// The issuer's trust bundle (JSON or PEM): a file, a URL, or `online` (`<issuer>/trust`).
         #[arg(long)]
         bundle: Option<String>,
     },
@@ -257,7 +257,7 @@ fn run(command: &Command) -> Result<Report, Fatal> {
                 )?),
             };
             let bundle = match bundle_pem {
-                Some(pem) => ccr_pki::hierarchy::pem_chain_to_der(&pem)
+                Some(bytes) => ccr_pki::bundle::TrustBundle::certificates_from_bytes(&bytes)
                     .map_err(|e| Fatal(format!("the trust bundle: {e}")))?,
                 None => Vec::new(),
             };
