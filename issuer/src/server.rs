@@ -260,6 +260,17 @@ pub fn router(state: Arc<PublicState>) -> Router {
         .route("/crl/{name}", get(crl))
         .route("/healthz", get(health))
         .with_state(state)
+        .layer(axum::middleware::map_response(allow_any_origin))
+}
+
+/// Everything here is public and unauthenticated: verification pages of any department
+/// (another origin) may fetch status lists and the bundle straight from the browser, so the
+/// token never has to pass through a server.
+async fn allow_any_origin(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
 }
 
 /// Serves until the process is stopped.
