@@ -79,9 +79,12 @@ impl Bureau {
         let config = home.config()?;
         let pki = home.load_pki()?;
         let url = database_url.map_or_else(|| home.sqlite_url(), str::to_owned);
-        if !url.starts_with("sqlite:") {
+        if !["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|p| url.starts_with(p))
+        {
             return Err(BureauError::Usage(format!(
-                "unsupported database URL {url:?}: only sqlite:// is available yet"
+                "unsupported database URL {url:?}: use sqlite://… or postgres://…"
             )));
         }
         let store = Store::open(&url).await?;

@@ -1,11 +1,14 @@
 //! The registry: certificate numbers, status-list positions, statuses and their history.
 //!
-//! SQLite is the embedded default. Queries are checked at run time with `$N` placeholders
-//! (which SQLite accepts too), so a PostgreSQL implementation can share them.
+//! SQLite is the embedded default, PostgreSQL the choice for scale. Every query is written
+//! once, checked at run time, with `$N` placeholders (which SQLite accepts too); the
+//! [`on_pool!`] and [`on_tx!`] macros run that one text on whichever backend is open, so the
+//! two can never drift apart. Each backend has its own migrations folder.
 
 use rand::Rng;
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Postgres, Sqlite, SqlitePool, Transaction};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -53,10 +56,44 @@ pub struct Reservation {
     pub index: u32,
 }
 
+/// The open database.
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// An open transaction on either backend.
+#[derive(Debug)]
+enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs `$body` with `$p` bound to the pool of whichever backend is open.
+macro_rules! on_pool {
+    ($pool:expr, |$p:ident| $body:expr) => {
+        match $pool {
+            Pool::Sqlite($p) => $body,
+            Pool::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$t` bound to the transaction of whichever backend is open.
+macro_rules! on_tx {
+    ($tx:expr, |$t:ident| $body:expr) => {
+        match $tx {
+            Tx::Sqlite($t) => $body,
+            Tx::Postgres($t) => $body,
+        }
+    };
+}
+
 /// The registry.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: Pool,
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -66,14 +103,22 @@ fn rfc3339(t: OffsetDateTime) -> String {
 /// An issuance in progress: the transaction commits only when the document is finished.
 #[derive(Debug)]
 pub struct PendingIssuance {
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: Tx,
     /// The reserved number and status position.
     pub reservation: Reservation,
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database at `url`.
+    /// Opens and migrates the database at `url`: `sqlite://…` (created if missing) or
+    /// `postgres://…`.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
+            sqlx::migrate!("migrations/postgres").run(&pool).await?;
+            return Ok(Self {
+                pool: Pool::Postgres(pool),
+            });
+        }
         let options: SqliteConnectOptions = url.parse()?;
         let options = options
             .create_if_missing(true)
@@ -85,7 +130,16 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool: Pool::Sqlite(pool),
+        })
+    }
+
+    async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
     }
 
     /// Starts an issuance: reserves the next certificate number of `year` and a random free
@@ -96,82 +150,86 @@ impl Store {
         list_size: u32,
         now: OffsetDateTime,
     ) -> Result<PendingIssuance, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO certificate_sequences (year, last_seq) VALUES ($1, 1) \
-             ON CONFLICT (year) DO UPDATE SET last_seq = certificate_sequences.last_seq + 1 \
-             RETURNING last_seq",
-        )
-        .bind(year)
-        .fetch_one(&mut *tx)
-        .await?;
-        let number = format!("CR-{year}-{seq:06}");
-
-        let current: Option<(i64, i64)> =
-            sqlx::query_as("SELECT id, size FROM status_lists ORDER BY id DESC LIMIT 1")
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (mut list_id, mut size) = current.unwrap_or_default();
-        let used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM certificates WHERE list_id = $1")
-            .bind(list_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if list_id == 0 || used >= size {
-            list_id += 1;
-            size = i64::from(list_size);
-            sqlx::query("INSERT INTO status_lists (id, size, created_at) VALUES ($1, $2, $3)")
-                .bind(list_id)
-                .bind(size)
-                .bind(rfc3339(now))
-                .execute(&mut *tx)
-                .await?;
-        }
-        let size_u32 = u32::try_from(size).map_err(|_| StoreError::Corrupt("list size".into()))?;
-        let mut index = None;
-        for _ in 0..INDEX_ATTEMPTS {
-            let candidate = rand::rng().random_range(0..size_u32);
-            let taken: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM certificates WHERE list_id = $1 AND list_index = $2",
+        let mut tx = self.begin().await?;
+        let reservation = on_tx!(&mut tx, |t| {
+            let seq: i64 = sqlx::query_scalar(
+                "INSERT INTO certificate_sequences (year, last_seq) VALUES ($1, 1) \
+                 ON CONFLICT (year) DO UPDATE SET last_seq = certificate_sequences.last_seq + 1 \
+                 RETURNING last_seq",
             )
-            .bind(list_id)
-            .bind(i64::from(candidate))
-            .fetch_optional(&mut *tx)
+            .bind(year)
+            .fetch_one(&mut **t)
             .await?;
-            if taken.is_none() {
-                index = Some(candidate);
-                break;
+            let number = format!("CR-{year}-{seq:06}");
+
+            let current: Option<(i64, i64)> =
+                sqlx::query_as("SELECT id, size FROM status_lists ORDER BY id DESC LIMIT 1")
+                    .fetch_optional(&mut **t)
+                    .await?;
+            let (mut list_id, mut size) = current.unwrap_or_default();
+            let used: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM certificates WHERE list_id = $1")
+                    .bind(list_id)
+                    .fetch_one(&mut **t)
+                    .await?;
+            if list_id == 0 || used >= size {
+                list_id += 1;
+                size = i64::from(list_size);
+                sqlx::query("INSERT INTO status_lists (id, size, created_at) VALUES ($1, $2, $3)")
+                    .bind(list_id)
+                    .bind(size)
+                    .bind(rfc3339(now))
+                    .execute(&mut **t)
+                    .await?;
             }
-        }
-        let index =
-            index.ok_or_else(|| StoreError::Corrupt("no free status index found".into()))?;
-        Ok(PendingIssuance {
-            tx,
-            reservation: Reservation {
+            let size_u32 =
+                u32::try_from(size).map_err(|_| StoreError::Corrupt("list size".into()))?;
+            let mut index = None;
+            for _ in 0..INDEX_ATTEMPTS {
+                let candidate = rand::rng().random_range(0..size_u32);
+                let taken: Option<i64> = sqlx::query_scalar(
+                    "SELECT list_index FROM certificates WHERE list_id = $1 AND list_index = $2",
+                )
+                .bind(list_id)
+                .bind(i64::from(candidate))
+                .fetch_optional(&mut **t)
+                .await?;
+                if taken.is_none() {
+                    index = Some(candidate);
+                    break;
+                }
+            }
+            let index =
+                index.ok_or_else(|| StoreError::Corrupt("no free status index found".into()))?;
+            Ok::<_, StoreError>(Reservation {
                 number,
                 list_id,
                 index,
-            },
-        })
+            })
+        })?;
+        Ok(PendingIssuance { tx, reservation })
     }
 
     /// All statuses of list `list_id` as a status list, with its size.
     pub async fn status_list(&self, list_id: i64) -> Result<StatusList, StoreError> {
-        let size: i64 = sqlx::query_scalar("SELECT size FROM status_lists WHERE id = $1")
-            .bind(list_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("no status list {list_id}")))?;
+        let size: Option<i64> = on_pool!(&self.pool, |p| {
+            sqlx::query_scalar("SELECT size FROM status_lists WHERE id = $1")
+                .bind(list_id)
+                .fetch_optional(p)
+                .await?
+        });
+        let size = size.ok_or_else(|| StoreError::Corrupt(format!("no status list {list_id}")))?;
         let size = u32::try_from(size).map_err(|_| StoreError::Corrupt("list size".into()))?;
         let mut list = StatusList::new(size).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let rows = sqlx::query(
-            "SELECT list_index, status FROM certificates WHERE list_id = $1 AND status <> 0",
-        )
-        .bind(list_id)
-        .fetch_all(&self.pool)
-        .await?;
-        for row in rows {
-            let idx: i64 = row.try_get(0)?;
-            let code: i64 = row.try_get(1)?;
+        let rows: Vec<(i64, i64)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT list_index, status FROM certificates WHERE list_id = $1 AND status <> 0",
+            )
+            .bind(list_id)
+            .fetch_all(p)
+            .await?
+        });
+        for (idx, code) in rows {
             let status = u8::try_from(code)
                 .ok()
                 .and_then(Status::from_code)
@@ -186,20 +244,22 @@ impl Store {
     /// A value that changes whenever a status changes or a list is added: the publisher
     /// re-signs when it moves.
     pub async fn change_marker(&self) -> Result<(i64, i64), StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT (SELECT COALESCE(MAX(id), 0) FROM status_events), (SELECT COUNT(*) FROM status_lists)",
-        )
-        .fetch_one(&self.pool)
-        .await?)
+        Ok(on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT (SELECT COALESCE(MAX(id), 0) FROM status_events), (SELECT COUNT(*) FROM status_lists)",
+            )
+            .fetch_one(p)
+            .await?
+        }))
     }
 
     /// The ids of all status lists.
     pub async fn status_list_ids(&self) -> Result<Vec<i64>, StoreError> {
-        Ok(
+        Ok(on_pool!(&self.pool, |p| {
             sqlx::query_scalar("SELECT id FROM status_lists ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?,
-        )
+                .fetch_all(p)
+                .await?
+        }))
     }
 
     /// Changes a certificate's status and records who, when and why. Returns its list id.
@@ -211,7 +271,7 @@ impl Store {
         reason: &str,
         now: OffsetDateTime,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let list_id = change_status_in(
             &mut tx,
             &StatusChange {
@@ -223,17 +283,19 @@ impl Store {
             },
         )
         .await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(list_id)
     }
 
     /// The embedded certificate data JSON of a certificate.
     pub async fn certificate_data(&self, number: &str) -> Result<Vec<u8>, StoreError> {
-        sqlx::query_scalar("SELECT data_json FROM certificates WHERE number = $1")
-            .bind(number)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::UnknownCertificate(number.to_owned()))
+        let data: Option<Vec<u8>> = on_pool!(&self.pool, |p| {
+            sqlx::query_scalar("SELECT data_json FROM certificates WHERE number = $1")
+                .bind(number)
+                .fetch_optional(p)
+                .await?
+        });
+        data.ok_or_else(|| StoreError::UnknownCertificate(number.to_owned()))
     }
 }
 
@@ -253,16 +315,14 @@ pub struct StatusChange<'a> {
 }
 
 /// Applies an allowed status change inside `tx` and appends it to the history.
-async fn change_status_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    change: &StatusChange<'_>,
-) -> Result<i64, StoreError> {
+async fn change_status_in(tx: &mut Tx, change: &StatusChange<'_>) -> Result<i64, StoreError> {
     let number = change.number;
-    let row: Option<(i64, i64)> =
+    let row: Option<(i64, i64)> = on_tx!(&mut *tx, |t| {
         sqlx::query_as("SELECT status, list_id FROM certificates WHERE number = $1")
             .bind(number)
-            .fetch_optional(&mut **tx)
-            .await?;
+            .fetch_optional(&mut **t)
+            .await?
+    });
     let (current, list_id) =
         row.ok_or_else(|| StoreError::UnknownCertificate(number.to_owned()))?;
     let current = u8::try_from(current)
@@ -287,22 +347,24 @@ async fn change_status_in(
             wanted: change.wanted.name(),
         });
     }
-    sqlx::query("UPDATE certificates SET status = $1 WHERE number = $2")
-        .bind(i64::from(change.wanted.code()))
+    on_tx!(&mut *tx, |t| {
+        sqlx::query("UPDATE certificates SET status = $1 WHERE number = $2")
+            .bind(i64::from(change.wanted.code()))
+            .bind(number)
+            .execute(&mut **t)
+            .await?;
+        sqlx::query(
+            "INSERT INTO status_events (number, old_status, new_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
         .bind(number)
-        .execute(&mut **tx)
+        .bind(i64::from(current.code()))
+        .bind(i64::from(change.wanted.code()))
+        .bind(change.actor)
+        .bind(change.reason)
+        .bind(rfc3339(change.now))
+        .execute(&mut **t)
         .await?;
-    sqlx::query(
-        "INSERT INTO status_events (number, old_status, new_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(number)
-    .bind(i64::from(current.code()))
-    .bind(i64::from(change.wanted.code()))
-    .bind(change.actor)
-    .bind(change.reason)
-    .bind(rfc3339(change.now))
-    .execute(&mut **tx)
-    .await?;
+    });
     Ok(list_id)
 }
 
@@ -325,21 +387,24 @@ impl PendingIssuance {
     /// Records the certificate inside the transaction (not yet committed).
     pub async fn record(&mut self, record: &IssuedRecord<'_>) -> Result<(), StoreError> {
         let digest = ring_sha256_hex(record.pdf);
-        sqlx::query(
-            "INSERT INTO certificates (number, list_id, list_index, status, issued_at, valid_until, data_json, token, pdf, pdf_sha256) \
-             VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&self.reservation.number)
-        .bind(self.reservation.list_id)
-        .bind(i64::from(self.reservation.index))
-        .bind(rfc3339(record.issued_at))
-        .bind(rfc3339(record.valid_until))
-        .bind(record.data_json)
-        .bind(record.token)
-        .bind(record.pdf)
-        .bind(digest)
-        .execute(&mut *self.tx)
-        .await?;
+        let reservation = &self.reservation;
+        on_tx!(&mut self.tx, |t| {
+            sqlx::query(
+                "INSERT INTO certificates (number, list_id, list_index, status, issued_at, valid_until, data_json, token, pdf, pdf_sha256) \
+                 VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&reservation.number)
+            .bind(reservation.list_id)
+            .bind(i64::from(reservation.index))
+            .bind(rfc3339(record.issued_at))
+            .bind(rfc3339(record.valid_until))
+            .bind(record.data_json)
+            .bind(record.token)
+            .bind(record.pdf)
+            .bind(digest)
+            .execute(&mut **t)
+            .await?;
+        });
         Ok(())
     }
 
@@ -351,8 +416,13 @@ impl PendingIssuance {
 
     /// Makes the issuance durable.
     pub async fn commit(self) -> Result<(), StoreError> {
-        Ok(self.tx.commit().await?)
+        commit(self.tx).await
     }
+}
+
+async fn commit(tx: Tx) -> Result<(), StoreError> {
+    on_tx!(tx, |t| t.commit().await?);
+    Ok(())
 }
 
 fn ring_sha256_hex(bytes: &[u8]) -> String {
