@@ -130,6 +130,7 @@ impl Bureau {
     /// the registry row and the output file appear together or not at all.
     pub async fn issue(
         &self,
+        actor: &str,
         request_json: &[u8],
         issued_at: OffsetDateTime,
         out: Option<&Path>,
@@ -141,7 +142,7 @@ impl Bureau {
             .map_err(|e| BureauError::Usage(e.to_string()))?;
         let template = self.requested_data(&request, issued_at);
         self.engine.check_renderable(&template)?;
-        self.issue_from(template, out, None).await
+        self.issue_from(actor, template, out, None).await
     }
 
     /// Re-issues a certificate (same holder, usage, records and transfer; new number, status
@@ -173,7 +174,7 @@ impl Bureau {
             reason: reason.trim(),
             now,
         };
-        let issued = self.issue_from(template, out, Some(change)).await?;
+        let issued = self.issue_from(actor, template, out, Some(change)).await?;
         Ok(issued)
     }
 
@@ -181,6 +182,7 @@ impl Bureau {
     /// it (superseding a predecessor if asked) and writes `out`: all or nothing.
     async fn issue_from(
         &self,
+        actor: &str,
         mut data: CertificateData,
         out: Option<&Path>,
         supersedes: Option<StatusChange<'_>>,
@@ -200,6 +202,7 @@ impl Bureau {
         let signed = self.engine.produce(&data, now)?;
         pending
             .record(&IssuedRecord {
+                actor,
                 issued_at: data.issued_at,
                 valid_until: data.valid_until,
                 data_json: &signed.data_json,
@@ -289,6 +292,13 @@ impl Bureau {
         let temp = write_temp(&path, &bytes)?;
         std::fs::rename(&temp, &path).map_err(|e| io(&path, e))?;
         Ok(path)
+    }
+
+    /// Checks the audit log's hash chain; returns the number of entries.
+    pub async fn verify_audit(&self) -> Result<usize, BureauError> {
+        let entries = self.store.audit_entries().await?;
+        crate::audit::verify_chain(&entries)
+            .map_err(|e| BureauError::Usage(format!("the audit log is broken: {e}")))
     }
 
     /// Writes `root.pem`, `bundle.pem` and a freshly signed `status-<list>.cwt` per list.

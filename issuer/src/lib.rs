@@ -2,6 +2,7 @@
 //! operations the command line and the HTTP service share.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod bureau;
 pub mod config;
 pub mod engine;

@@ -93,6 +93,11 @@ enum Command {
         #[arg(long)]
         database: Option<String>,
     },
+    /// Check the audit log's hash chain (exit 1 and the first broken entry if it is broken).
+    AuditVerify {
+        #[command(flatten)]
+        home: HomeArg,
+    },
     /// Write root.pem, bundle.pem and the signed status lists for offline verifiers.
     ExportTrust {
         /// The output folder.
@@ -138,7 +143,9 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
                 message: e.to_string(),
             })?;
             let bureau = Bureau::open(Home::locate(home.home), None).await?;
-            let issued = bureau.issue(&bytes, issued_at, Some(&out)).await?;
+            let issued = bureau
+                .issue(&cli_actor(), &bytes, issued_at, Some(&out))
+                .await?;
             println!("wrote {} ({} bytes)", out.display(), issued.pdf.len());
             println!("{}", issued.number);
         }
@@ -174,6 +181,11 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
                 issued.pdf.len()
             );
             println!("{}", issued.number);
+        }
+        Command::AuditVerify { home } => {
+            let bureau = Bureau::open(Home::locate(home.home), None).await?;
+            let count = bureau.verify_audit().await?;
+            println!("audit log intact: {count} entries, hash chain verified");
         }
         Command::Revoke(args) => change(args, Status::Revoked).await?,
         Command::Suspend(args) => change(args, Status::Suspended).await?,

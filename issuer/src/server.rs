@@ -267,9 +267,10 @@ pub fn router(state: Arc<PublicState>) -> Router {
 /// (another origin) may fetch status lists and the bundle straight from the browser, so the
 /// token never has to pass through a server.
 async fn allow_any_origin(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     response
 }
 

@@ -287,6 +287,33 @@ impl Store {
         Ok(list_id)
     }
 
+    /// The whole audit log, in order.
+    pub async fn audit_entries(&self) -> Result<Vec<crate::audit::AuditEntry>, StoreError> {
+        type Row = (i64, String, String, String, String, String, String, String);
+        let rows: Vec<Row> = on_pool!(&self.pool, |p| {
+            sqlx::query_as("SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit_log ORDER BY id")
+                .fetch_all(p)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, at, actor, action, subject, detail, prev_hash, hash)| {
+                    crate::audit::AuditEntry {
+                        id,
+                        at,
+                        actor,
+                        action,
+                        subject,
+                        detail,
+                        prev_hash,
+                        hash,
+                    }
+                },
+            )
+            .collect())
+    }
+
     /// The embedded certificate data JSON of a certificate.
     pub async fn certificate_data(&self, number: &str) -> Result<Vec<u8>, StoreError> {
         let data: Option<Vec<u8>> = on_pool!(&self.pool, |p| {
@@ -365,12 +392,60 @@ async fn change_status_in(tx: &mut Tx, change: &StatusChange<'_>) -> Result<i64,
         .execute(&mut **t)
         .await?;
     });
+    let detail = serde_json::json!({ "from": current.name(), "to": change.wanted.name(), "reason": change.reason }).to_string();
+    let action = format!("certificate.{}", change.wanted.name().to_ascii_lowercase());
+    append_audit(tx, change.actor, &action, number, &detail, change.now).await?;
     Ok(list_id)
+}
+
+/// Appends an entry to the hash-chained audit log inside `tx`.
+async fn append_audit(
+    tx: &mut Tx,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    if let Tx::Postgres(t) = tx {
+        // Concurrent writers would read the same chain head; serialise them.
+        sqlx::query("SELECT pg_advisory_xact_lock(7413)")
+            .execute(&mut **t)
+            .await?;
+    }
+    let head: Option<(i64, String)> = on_tx!(&mut *tx, |t| {
+        sqlx::query_as("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut **t)
+            .await?
+    });
+    let (prev_id, prev_hash) = head.unwrap_or_else(|| (0, crate::audit::GENESIS.to_owned()));
+    let id = prev_id + 1;
+    let at = rfc3339(now);
+    let hash = crate::audit::entry_hash(id, &at, actor, action, subject, detail, &prev_hash);
+    on_tx!(&mut *tx, |t| {
+        sqlx::query(
+            "INSERT INTO audit_log (id, at, actor, action, subject, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(&at)
+        .bind(actor)
+        .bind(action)
+        .bind(subject)
+        .bind(detail)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .execute(&mut **t)
+        .await?;
+    });
+    Ok(())
 }
 
 /// What is recorded for an issued certificate.
 #[derive(Debug)]
 pub struct IssuedRecord<'a> {
+    /// Who issued it.
+    pub actor: &'a str,
     /// Issue instant.
     pub issued_at: OffsetDateTime,
     /// Validity end.
@@ -388,6 +463,12 @@ impl PendingIssuance {
     pub async fn record(&mut self, record: &IssuedRecord<'_>) -> Result<(), StoreError> {
         let digest = ring_sha256_hex(record.pdf);
         let reservation = &self.reservation;
+        let detail = serde_json::json!({
+            "list_id": reservation.list_id,
+            "index": reservation.index,
+            "pdf_sha256": digest,
+        })
+        .to_string();
         on_tx!(&mut self.tx, |t| {
             sqlx::query(
                 "INSERT INTO certificates (number, list_id, list_index, status, issued_at, valid_until, data_json, token, pdf, pdf_sha256) \
@@ -401,11 +482,20 @@ impl PendingIssuance {
             .bind(record.data_json)
             .bind(record.token)
             .bind(record.pdf)
-            .bind(digest)
+            .bind(&digest)
             .execute(&mut **t)
             .await?;
         });
-        Ok(())
+        let number = reservation.number.clone();
+        append_audit(
+            &mut self.tx,
+            record.actor,
+            "certificate.issued",
+            &number,
+            &detail,
+            record.issued_at,
+        )
+        .await
     }
 
     /// Marks the certificate this one replaces as SUPERSEDED, in the same transaction, so the

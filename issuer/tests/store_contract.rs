@@ -6,6 +6,7 @@
 use sqlx::Connection;
 use time::OffsetDateTime;
 
+use ccr_issuer::audit::{ChainBreak, verify_chain};
 use ccr_issuer::store::{IssuedRecord, StatusChange, Store, StoreError};
 use ccr_pki::status_list::Status;
 
@@ -66,6 +67,7 @@ async fn issue(store: &Store, year: i32) -> (String, i64, u32) {
     let r = pending.reservation.clone();
     pending
         .record(&IssuedRecord {
+            actor: "test",
             issued_at: now,
             valid_until: now,
             data_json: b"{}",
@@ -162,6 +164,7 @@ async fn contract(store: &Store) {
         .expect("begin");
     pending
         .record(&IssuedRecord {
+            actor: "test",
             issued_at: now,
             valid_until: now,
             data_json: b"{}",
@@ -177,6 +180,14 @@ async fn contract(store: &Store) {
         Some(Status::Superseded)
     );
     assert_eq!(store.certificate_data(&second).await.expect("data"), b"{}");
+
+    // Every state change left one audit entry, chained: 4 issuances, 3 status changes and
+    // the supersession; nothing from the rolled-back attempts.
+    let entries = store.audit_entries().await.expect("audit");
+    assert_eq!(verify_chain(&entries), Ok(8), "{entries:#?}");
+    assert_eq!(entries[3].action, "certificate.suspended");
+    assert_eq!(entries[3].actor, "officer:a");
+    assert!(entries[3].detail.contains("enquiry"));
 }
 
 #[tokio::test]
@@ -186,7 +197,29 @@ async fn the_contract_holds_on_sqlite() {
         "sqlite://{}?mode=rwc",
         dir.path().join("r.sqlite").display()
     );
-    contract(&Store::open(&url).await.expect("open")).await;
+    let store = Store::open(&url).await.expect("open");
+    contract(&store).await;
+    let mut raw = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("raw connection");
+    sqlx::query("UPDATE audit_log SET detail = '{}' WHERE id = 2")
+        .execute(&mut raw)
+        .await
+        .expect("tamper");
+    let entries = store.audit_entries().await.expect("audit");
+    assert_eq!(verify_chain(&entries), Err(ChainBreak::Content(2)));
+    sqlx::query("DELETE FROM audit_log WHERE id = 2")
+        .execute(&mut raw)
+        .await
+        .expect("delete");
+    let entries = store.audit_entries().await.expect("audit");
+    assert_eq!(
+        verify_chain(&entries),
+        Err(ChainBreak::Gap {
+            previous: 1,
+            found: 3
+        })
+    );
 }
 
 #[tokio::test]
@@ -196,6 +229,16 @@ async fn the_contract_holds_on_postgresql() {
     };
     let store = Store::open(&url).await.expect("open postgres");
     contract(&store).await;
+    let mut raw = sqlx::PgConnection::connect(&url)
+        .await
+        .expect("raw connection");
+    sqlx::query("UPDATE audit_log SET actor = 'nobody' WHERE id = 5")
+        .execute(&mut raw)
+        .await
+        .expect("tamper");
+    let entries = store.audit_entries().await.expect("audit");
+    assert_eq!(verify_chain(&entries), Err(ChainBreak::Content(5)));
+    drop(raw);
     drop(store);
     db.drop_now().await;
 }
