@@ -1,14 +1,18 @@
 //! Status lists and trust bundles fetched from the issuer, cached by their own freshness
 //! rules (SPEC §5), and the signed clock floor.
 //!
-//! The cache is the verifier's only state and is disposable: one file per URL (named by the
-//! SHA-256 of the URL) holding the last authenticated copy, and `clock-floor` holding the
-//! newest signed `iat` seen. A list younger than its `ttl` is used without a request; an
-//! older one is refetched, and kept only if the fetch fails (then "status as of" applies
-//! until its `exp`).
+//! The freshness rules live in [`Fetcher`]; where the copies are kept is a [`CacheStore`]:
+//! [`DiskCache`] for the command line (a process per check, so the cache must outlive it) and
+//! [`MemoryCache`] for `verifier serve` (no writes to disk; a restart only costs requests).
+//!
+//! A list younger than its `ttl` is used without a request; an older one is refetched, and
+//! kept only if the fetch fails (then "status as of" applies until its `exp`).
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -27,10 +31,180 @@ pub const BUNDLE_MAX_AGE: time::Duration = time::Duration::hours(1);
 /// How far a clock may lag a signed time before it is refused.
 pub const CLOCK_SKEW: time::Duration = time::Duration::seconds(60);
 
-/// Fetches and caches the issuer's published documents.
+/// Where fetched copies are kept. Implementations only store and load; every freshness
+/// decision is the [`Fetcher`]'s, so the command line and the service judge alike.
+pub trait CacheStore: Send + Sync + std::fmt::Debug {
+    /// The last list stored for `url`, authenticated against `root`.
+    fn status_list(&self, url: &str, root: &TrustRoot) -> Option<Arc<SignedStatusList>>;
+    /// Keeps an authenticated list fetched from `url` (its signed bytes and its reading).
+    fn put_status_list(&self, url: &str, bytes: &[u8], list: &Arc<SignedStatusList>);
+    /// The document (trust bundle) stored for `url`, and when it was stored.
+    fn document(&self, url: &str) -> Option<(Vec<u8>, OffsetDateTime)>;
+    /// Keeps a document fetched from `url` at `now`.
+    fn put_document(&self, url: &str, bytes: &[u8], now: OffsetDateTime);
+    /// The newest signed time seen.
+    fn clock_floor(&self) -> Option<OffsetDateTime>;
+    /// Records a signed time seen (the store keeps the newest).
+    fn raise_clock_floor(&self, seen: OffsetDateTime);
+}
+
+/// The command line's cache: one file per URL (named by the SHA-256 of the URL) holding the
+/// last authenticated copy, and `clock-floor` holding the newest signed `iat` seen. Files are
+/// re-authenticated when read: the folder is not trusted.
+#[derive(Debug, Clone)]
+pub struct DiskCache {
+    dir: PathBuf,
+}
+
+impl DiskCache {
+    /// A cache in `dir` (created when first written).
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    fn path_for(&self, url: &str) -> PathBuf {
+        use sha2::Digest;
+        self.dir
+            .join(hex::encode(sha2::Sha256::digest(url.as_bytes())))
+    }
+
+    fn floor_path(&self) -> PathBuf {
+        self.dir.join("clock-floor")
+    }
+
+    fn store(&self, path: &Path, bytes: &[u8]) {
+        // A cache that cannot be written only costs a request next time.
+        if std::fs::create_dir_all(&self.dir).is_ok() {
+            let temp = path.with_extension(format!("{}.tmp", std::process::id()));
+            if std::fs::write(&temp, bytes).is_ok() && std::fs::rename(&temp, path).is_err() {
+                let _ = std::fs::remove_file(&temp);
+            }
+        }
+    }
+}
+
+impl CacheStore for DiskCache {
+    fn status_list(&self, url: &str, root: &TrustRoot) -> Option<Arc<SignedStatusList>> {
+        let bytes = std::fs::read(self.path_for(url)).ok()?;
+        status::authenticate(&bytes, root).ok().map(Arc::new)
+    }
+
+    fn put_status_list(&self, url: &str, bytes: &[u8], _list: &Arc<SignedStatusList>) {
+        self.store(&self.path_for(url), bytes);
+    }
+
+    fn document(&self, url: &str) -> Option<(Vec<u8>, OffsetDateTime)> {
+        let path = self.path_for(url);
+        let stored = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+        Some((std::fs::read(&path).ok()?, OffsetDateTime::from(stored)))
+    }
+
+    fn put_document(&self, url: &str, bytes: &[u8], _now: OffsetDateTime) {
+        // The file's mtime records when it was stored.
+        self.store(&self.path_for(url), bytes);
+    }
+
+    fn clock_floor(&self) -> Option<OffsetDateTime> {
+        let text = std::fs::read_to_string(self.floor_path()).ok()?;
+        OffsetDateTime::from_unix_timestamp(text.trim().parse().ok()?).ok()
+    }
+
+    fn raise_clock_floor(&self, seen: OffsetDateTime) {
+        if self.clock_floor().is_none_or(|floor| floor < seen) {
+            let path = self.floor_path();
+            self.store(&path, seen.unix_timestamp().to_string().as_bytes());
+        }
+    }
+}
+
+/// Most entries a [`MemoryCache`] map holds before it starts over. Lists are stored only once
+/// authenticated, but bundles come from URLs that unauthenticated tokens name (when no issuer
+/// is configured), so the maps must not grow without bound.
+pub const MAX_MEMORY_ENTRIES: usize = 256;
+
+/// Largest document a [`MemoryCache`] keeps (a trust bundle is far smaller).
+pub const MAX_MEMORY_DOCUMENT_BYTES: usize = ccr_pki::bundle::MAX_BUNDLE_BYTES;
+
+/// A document's bytes and when they were stored.
+type StoredDocument = (Arc<[u8]>, OffsetDateTime);
+
+/// The service's cache: authenticated lists kept as read (no re-authentication per request),
+/// bundles with the time they were fetched, and the clock floor; nothing touches the disk.
+#[derive(Debug)]
+pub struct MemoryCache {
+    lists: RwLock<HashMap<String, Arc<SignedStatusList>>>,
+    documents: RwLock<HashMap<String, StoredDocument>>,
+    /// Unix seconds; `i64::MIN` until a signed time is seen.
+    floor: AtomicI64,
+}
+
+impl Default for MemoryCache {
+    fn default() -> Self {
+        Self {
+            lists: RwLock::default(),
+            documents: RwLock::default(),
+            floor: AtomicI64::new(i64::MIN),
+        }
+    }
+}
+
+fn bounded_insert<V>(map: &RwLock<HashMap<String, V>>, key: &str, value: V) {
+    let mut map = map.write().unwrap_or_else(PoisonError::into_inner);
+    if map.len() >= MAX_MEMORY_ENTRIES && !map.contains_key(key) {
+        map.clear();
+    }
+    map.insert(key.to_owned(), value);
+}
+
+impl CacheStore for MemoryCache {
+    fn status_list(&self, url: &str, _root: &TrustRoot) -> Option<Arc<SignedStatusList>> {
+        // Only authenticated lists are ever stored.
+        self.lists
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(url)
+            .cloned()
+    }
+
+    fn put_status_list(&self, url: &str, _bytes: &[u8], list: &Arc<SignedStatusList>) {
+        bounded_insert(&self.lists, url, Arc::clone(list));
+    }
+
+    fn document(&self, url: &str) -> Option<(Vec<u8>, OffsetDateTime)> {
+        self.documents
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(url)
+            .map(|(bytes, at)| (bytes.to_vec(), *at))
+    }
+
+    fn put_document(&self, url: &str, bytes: &[u8], now: OffsetDateTime) {
+        if bytes.len() <= MAX_MEMORY_DOCUMENT_BYTES {
+            bounded_insert(&self.documents, url, (Arc::from(bytes), now));
+        }
+    }
+
+    fn clock_floor(&self) -> Option<OffsetDateTime> {
+        match self.floor.load(Ordering::Relaxed) {
+            i64::MIN => None,
+            secs => OffsetDateTime::from_unix_timestamp(secs).ok(),
+        }
+    }
+
+    fn raise_clock_floor(&self, seen: OffsetDateTime) {
+        self.floor
+            .fetch_max(seen.unix_timestamp(), Ordering::Relaxed);
+    }
+}
+
+/// Fetches the issuer's published documents through a [`CacheStore`].
 #[derive(Debug, Clone)]
 pub struct Fetcher {
-    cache_dir: PathBuf,
+    store: Arc<dyn CacheStore>,
+    timeout: Duration,
+    /// Held while refreshing, so that many requests finding the same copy stale make one
+    /// fetch, not one each.
+    refresh: Arc<Mutex<()>>,
 }
 
 /// Where a status list came from.
@@ -44,13 +218,18 @@ pub enum Origin {
     StaleCache,
 }
 
-/// GETs `url` with the request and size limits.
+/// GETs `url` with the default request timeout and the size limit.
 pub fn get(url: &str) -> Result<Vec<u8>, String> {
+    get_within(url, REQUEST_TIMEOUT)
+}
+
+/// GETs `url`, giving up after `timeout`, reading at most [`MAX_RESPONSE_BYTES`].
+pub fn get_within(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(format!("{url}: only http and https URLs are fetched"));
     }
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(REQUEST_TIMEOUT))
+        .timeout_global(Some(timeout))
         .build()
         .into();
     let response = agent.get(url).call().map_err(|e| format!("{url}: {e}"))?;
@@ -69,10 +248,37 @@ pub fn get(url: &str) -> Result<Vec<u8>, String> {
     Ok(body)
 }
 
+/// A cached list is fresh at `now` while younger than its ttl (and not from the future).
+fn is_fresh(list: &SignedStatusList, now: OffsetDateTime) -> bool {
+    let age = now - list.issued_at;
+    age >= time::Duration::ZERO
+        && age.whole_seconds() < i64::try_from(list.ttl_seconds).unwrap_or(i64::MAX)
+}
+
 impl Fetcher {
-    /// A fetcher caching in `dir` (created if missing).
+    /// A fetcher caching on disk in `dir` (created if missing): the command line's.
     pub fn new(dir: PathBuf) -> Self {
-        Self { cache_dir: dir }
+        Self::with_store(Arc::new(DiskCache::new(dir)))
+    }
+
+    /// A fetcher caching in memory only: the service's.
+    pub fn in_memory() -> Self {
+        Self::with_store(Arc::new(MemoryCache::default()))
+    }
+
+    /// A fetcher over any store.
+    pub fn with_store(store: Arc<dyn CacheStore>) -> Self {
+        Self {
+            store,
+            timeout: REQUEST_TIMEOUT,
+            refresh: Arc::default(),
+        }
+    }
+
+    /// Gives up on a request after `timeout` instead of [`REQUEST_TIMEOUT`].
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// The default cache folder: `$XDG_CACHE_HOME/ccr-verifier` or `~/.cache/ccr-verifier`.
@@ -84,22 +290,6 @@ impl Fetcher {
             .join("ccr-verifier")
     }
 
-    fn path_for(&self, url: &str) -> PathBuf {
-        use sha2::Digest;
-        self.cache_dir
-            .join(hex::encode(sha2::Sha256::digest(url.as_bytes())))
-    }
-
-    fn store(&self, path: &Path, bytes: &[u8]) {
-        // A cache that cannot be written only costs a request next time.
-        if std::fs::create_dir_all(&self.cache_dir).is_ok() {
-            let temp = path.with_extension(format!("{}.tmp", std::process::id()));
-            if std::fs::write(&temp, bytes).is_ok() && std::fs::rename(&temp, path).is_err() {
-                let _ = std::fs::remove_file(&temp);
-            }
-        }
-    }
-
     /// The status list at `url`, authenticated against `root`, as fresh as the rules allow
     /// at `now`.
     pub fn status_list(
@@ -108,26 +298,38 @@ impl Fetcher {
         root: &TrustRoot,
         now: OffsetDateTime,
     ) -> Result<(SignedStatusList, Origin), String> {
-        let path = self.path_for(url);
-        let cached = std::fs::read(&path)
-            .ok()
-            .and_then(|bytes| status::authenticate(&bytes, root).ok());
-        let cached = cached.filter(|list| list.uri == url);
-        if let Some(list) = &cached {
-            let age = now - list.issued_at;
-            if age >= time::Duration::ZERO
-                && age.whole_seconds() < i64::try_from(list.ttl_seconds).unwrap_or(i64::MAX)
-            {
-                self.raise_floor(list.issued_at);
-                return Ok((list.clone(), Origin::FreshCache));
-            }
+        self.shared_status_list(url, root, now)
+            .map(|(list, origin)| (Arc::unwrap_or_clone(list), origin))
+    }
+
+    /// Like [`Fetcher::status_list`], sharing the cached copy instead of cloning it.
+    pub fn shared_status_list(
+        &self,
+        url: &str,
+        root: &TrustRoot,
+        now: OffsetDateTime,
+    ) -> Result<(Arc<SignedStatusList>, Origin), String> {
+        let cached = || {
+            self.store
+                .status_list(url, root)
+                .filter(|list| list.uri == url)
+        };
+        if let Some(list) = cached().filter(|list| is_fresh(list, now)) {
+            self.store.raise_clock_floor(list.issued_at);
+            return Ok((list, Origin::FreshCache));
         }
-        let fetched = get(url).and_then(|bytes| {
+        let _refreshing = self.refresh.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another caller may have refreshed the copy while this one waited.
+        let cached = cached();
+        if let Some(list) = cached.as_ref().filter(|list| is_fresh(list, now)) {
+            return Ok((Arc::clone(list), Origin::FreshCache));
+        }
+        let fetched = get_within(url, self.timeout).and_then(|bytes| {
             let list = status::authenticate(&bytes, root)?;
             if list.uri != url {
                 return Err(format!("{url} served the status list of {}", list.uri));
             }
-            Ok((list, bytes))
+            Ok((Arc::new(list), bytes))
         });
         match (fetched, cached) {
             (Ok((list, bytes)), cached) => {
@@ -136,9 +338,9 @@ impl Fetcher {
                     .as_ref()
                     .is_none_or(|c| c.issued_at <= list.issued_at)
                 {
-                    self.store(&path, &bytes);
+                    self.store.put_status_list(url, &bytes, &list);
                 }
-                self.raise_floor(list.issued_at);
+                self.store.raise_clock_floor(list.issued_at);
                 Ok((list, Origin::Network))
             }
             (Err(_), Some(list)) => Ok((list, Origin::StaleCache)),
@@ -146,41 +348,30 @@ impl Fetcher {
         }
     }
 
-    /// The PEM trust bundle at `url` (cached for [`BUNDLE_MAX_AGE`]).
+    /// The trust bundle at `url` (cached for [`BUNDLE_MAX_AGE`]).
     pub fn bundle(&self, url: &str, now: OffsetDateTime) -> Result<Vec<u8>, String> {
-        let path = self.path_for(url);
-        let fresh = std::fs::metadata(&path)
-            .and_then(|m| m.modified())
-            .ok()
-            .map(OffsetDateTime::from)
-            .is_some_and(|at| now - at < BUNDLE_MAX_AGE && at <= now + CLOCK_SKEW);
-        if let Some(bytes) = fresh.then(|| std::fs::read(&path).ok()).flatten() {
+        let fresh =
+            |stored: &OffsetDateTime| now - *stored < BUNDLE_MAX_AGE && *stored <= now + CLOCK_SKEW;
+        if let Some((bytes, _)) = self.store.document(url).filter(|(_, at)| fresh(at)) {
             return Ok(bytes);
         }
-        match get(url) {
+        let _refreshing = self.refresh.lock().unwrap_or_else(PoisonError::into_inner);
+        let cached = self.store.document(url);
+        if let Some((bytes, _)) = cached.as_ref().filter(|(_, at)| fresh(at)) {
+            return Ok(bytes.clone());
+        }
+        match get_within(url, self.timeout) {
             Ok(bytes) => {
-                self.store(&path, &bytes);
+                self.store.put_document(url, &bytes, now);
                 Ok(bytes)
             }
-            Err(e) => std::fs::read(&path).map_err(|_| e),
+            Err(e) => cached.map(|(bytes, _)| bytes).ok_or(e),
         }
-    }
-
-    fn floor_path(&self) -> PathBuf {
-        self.cache_dir.join("clock-floor")
     }
 
     /// The newest signed time seen so far.
     pub fn clock_floor(&self) -> Option<OffsetDateTime> {
-        let text = std::fs::read_to_string(self.floor_path()).ok()?;
-        OffsetDateTime::from_unix_timestamp(text.trim().parse().ok()?).ok()
-    }
-
-    fn raise_floor(&self, seen: OffsetDateTime) {
-        if self.clock_floor().is_none_or(|floor| floor < seen) {
-            let path = self.floor_path();
-            self.store(&path, seen.unix_timestamp().to_string().as_bytes());
-        }
+        self.store.clock_floor()
     }
 
     /// Refuses a clock earlier than the newest signed time seen (SPEC §5).
@@ -198,4 +389,47 @@ impl Fetcher {
 /// The issuer's base URL from a status list URI (`<base>/status/<list>`).
 pub fn issuer_base(status_uri: &str) -> Option<&str> {
     status_uri.rsplit_once("/status/").map(|(base, _)| base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_floor_only_rises() {
+        let cache = MemoryCache::default();
+        assert!(cache.clock_floor().is_none());
+        let t = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
+        cache.raise_clock_floor(t);
+        cache.raise_clock_floor(t - time::Duration::hours(1));
+        assert_eq!(cache.clock_floor(), Some(t));
+    }
+
+    #[test]
+    fn memory_documents_are_bounded() {
+        let cache = MemoryCache::default();
+        let now = OffsetDateTime::now_utc();
+        for i in 0..MAX_MEMORY_ENTRIES + 10 {
+            cache.put_document(&format!("http://h/{i}"), b"x", now);
+        }
+        let len = cache
+            .documents
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        assert!(len <= MAX_MEMORY_ENTRIES);
+        cache.put_document("http://big", &vec![0; MAX_MEMORY_DOCUMENT_BYTES + 1], now);
+        assert!(cache.document("http://big").is_none());
+    }
+
+    #[test]
+    fn a_stale_bundle_is_served_when_the_issuer_is_unreachable() {
+        let fetcher = Fetcher::in_memory().with_timeout(Duration::from_secs(2));
+        // Port 9 (discard) on loopback: nothing listens in a test environment.
+        let url = "http://127.0.0.1:9/trust";
+        let long_ago = OffsetDateTime::now_utc() - time::Duration::hours(2);
+        fetcher.store.put_document(url, b"old", long_ago);
+        let got = fetcher.bundle(url, OffsetDateTime::now_utc());
+        assert_eq!(got.as_deref(), Ok(&b"old"[..]));
+    }
 }

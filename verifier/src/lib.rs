@@ -5,4 +5,5 @@
 pub mod check;
 pub mod fetch;
 pub mod report;
+pub mod server;
 pub mod status;

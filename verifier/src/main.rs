@@ -17,6 +17,11 @@ use ccr_verifier::fetch::{self, Fetcher};
 use ccr_verifier::report::{Outcome, Report, Verdict};
 use ccr_verifier::status;
 
+/// Most verifications `serve` may run at once (each may hold a body in memory).
+const MAX_CONCURRENT: usize = 100_000;
+/// Longest time `serve` may allow one verification (a day).
+const MAX_TIMEOUT_MS: u64 = 86_400_000;
+
 /// Largest status list or bundle file read.
 const MAX_STATUS_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -74,6 +79,8 @@ enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
+    /// Run the stateless verification service and page (SPEC §6–§8).
+    Serve(ServeArgs),
     /// Verify a QR token alone (the paper certificate's path).
     Token {
         /// The token: the URL read from the QR code, or its base64url part.
@@ -86,10 +93,51 @@ enum Command {
     },
 }
 
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// The root certificate (PEM), the one trust anchor.
+    #[arg(long)]
+    trust: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    listen: std::net::SocketAddr,
+    /// The issuer's public base URL: the trust bundle is `<issuer>/trust`, and only its status
+    /// lists are fetched. Without it, both come from the issuer each certificate names.
+    #[arg(long)]
+    issuer: Option<String>,
+    /// Largest request body, in bytes (413 beyond).
+    #[arg(long, default_value_t = 10 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Most verifications in flight (429 beyond, never queued).
+    #[arg(long, default_value_t = 64)]
+    max_concurrent: usize,
+    /// Time allowed per verification, in milliseconds (503 beyond).
+    #[arg(long, default_value_t = 5000)]
+    timeout_ms: u64,
+    /// Worker threads of the HTTP runtime (default: one per CPU).
+    #[arg(long, env = "VERIFIER_THREADS")]
+    threads: Option<usize>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+impl LimitArgs {
+    fn pdf_limits(&self) -> Limits {
+        Limits {
+            max_file_bytes: self.max_file_bytes,
+            max_nesting: self.max_nesting,
+            max_objects: self.max_objects,
+            max_decompressed_bytes: self.max_decompressed_bytes,
+            ..Limits::default()
+        }
+    }
+}
+
 impl Command {
-    fn common(&self) -> &CommonArgs {
+    fn common(&self) -> Option<&CommonArgs> {
         match self {
-            Self::Check { common, .. } | Self::Token { common, .. } => common,
+            Self::Check { common, .. } | Self::Token { common, .. } => Some(common),
+            Self::Serve(_) => None,
         }
     }
 }
@@ -198,18 +246,13 @@ fn status_input(acquired: &Acquired) -> StatusInput<'_> {
     }
 }
 
-fn run(command: &Command) -> Result<Report, Fatal> {
-    let judging = judging(command.common())?;
-    let status_source = command.common().status.as_deref();
+fn run(command: &Command, common: &CommonArgs) -> Result<Report, Fatal> {
+    let judging = judging(common)?;
+    let status_source = common.status.as_deref();
     match command {
+        Command::Serve(_) => Err(Fatal("`serve` does not produce a report".into())),
         Command::Check { file, limits, .. } => {
-            let pdf_limits = Limits {
-                max_file_bytes: limits.max_file_bytes,
-                max_nesting: limits.max_nesting,
-                max_objects: limits.max_objects,
-                max_decompressed_bytes: limits.max_decompressed_bytes,
-                ..Limits::default()
-            };
+            let pdf_limits = limits.pdf_limits();
             // Read one byte past the limit so an oversize file is reported as such, never loaded.
             let bytes = read_bounded(file, limits.max_file_bytes, "certificate")?;
             // `online` needs the list's URI before the checks; it is authenticated by the
@@ -311,10 +354,68 @@ fn emit(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
+/// `verifier serve`: runs until stopped; exit code 2 if it cannot start.
+fn serve(args: &ServeArgs) -> ExitCode {
+    let started = (|| {
+        let pem = read_bounded(&args.trust, 64 * 1024, "trust anchor")?;
+        let root = TrustRoot::from_pem(&pem)
+            .map_err(|e| Fatal(format!("{}: {e}", args.trust.display())))?;
+        let issuer = match args.issuer.as_deref().map(|u| u.trim_end_matches('/')) {
+            Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                return Err(Fatal(format!("--issuer {url:?} is not an http(s) URL")));
+            }
+            other => other.map(str::to_owned),
+        };
+        if !(1..=MAX_CONCURRENT).contains(&args.max_concurrent)
+            || args.max_body_bytes == 0
+            || !(1..=MAX_TIMEOUT_MS).contains(&args.timeout_ms)
+        {
+            return Err(Fatal(format!(
+                "--max-concurrent must be 1 to {MAX_CONCURRENT}, --timeout-ms 1 to \
+                 {MAX_TIMEOUT_MS}, and --max-body-bytes positive"
+            )));
+        }
+        let config = ccr_verifier::server::Config {
+            root,
+            issuer,
+            max_body_bytes: args.max_body_bytes,
+            max_concurrent: args.max_concurrent,
+            timeout: std::time::Duration::from_millis(args.timeout_ms),
+            limits: args.limits.pdf_limits(),
+        };
+        let mut runtime = tokio::runtime::Builder::new_multi_thread();
+        if let Some(threads) = args.threads.filter(|n| *n > 0) {
+            runtime.worker_threads(threads);
+        }
+        // Blocking threads run the verifications, which the semaphore already bounds; the
+        // margin serves the trust endpoint.
+        runtime.max_blocking_threads(args.max_concurrent.saturating_add(8));
+        let runtime = runtime
+            .enable_all()
+            .build()
+            .map_err(|e| Fatal(format!("cannot start the runtime: {e}")))?;
+        runtime
+            .block_on(ccr_verifier::server::bind_and_serve(config, args.listen))
+            .map_err(|e| Fatal(format!("cannot serve on {}: {e}", args.listen)))
+    })();
+    match started {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Fatal(message)) => {
+            eprintln!("verifier: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let json = cli.command.common().json;
-    match run(&cli.command) {
+    let common = match (&cli.command, cli.command.common()) {
+        (Command::Serve(args), _) => return serve(args),
+        (_, Some(common)) => common,
+        (_, None) => return ExitCode::from(2),
+    };
+    let json = common.json;
+    match run(&cli.command, common) {
         Ok(report) => {
             if json {
                 match serde_json::to_string_pretty(&report) {

@@ -1,0 +1,879 @@
+//! `verifier serve`: the stateless verification service and page (SPEC §6–§8).
+//!
+//! - `POST /api/v1/verify` (a PDF body) and `POST /api/v1/verify-token` answer the same JSON
+//!   report as `verifier check --json` / `verifier token --json`, with the status list named
+//!   in the certificate fetched from the issuer and cached in memory by its own ttl/exp.
+//! - `GET /api/v1/trust` gives the browser the token-signing keys (from the issuer's bundle,
+//!   only those chaining to the configured root), so a QR token is verified in the browser.
+//! - The page (`/`, `/verify`, `/assets/…`), `/healthz`, `/metrics`, `/api/openapi.json`.
+//!
+//! Limits (SPEC §8): a body over `max_body_bytes` is refused while being read (413); more
+//! than `max_concurrent` verifications in flight are refused at once (429), never queued;
+//! a verification over `timeout` answers 503. Nothing is written to disk: the caches are the
+//! only state, so any number of instances answer alike.
+
+mod metrics;
+mod trust;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{MatchedPath, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http_body_util::BodyExt as _;
+use serde::Deserialize;
+use serde_json::json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use ccr_pki::chain::TrustRoot;
+use ccr_pki::pdf::Limits;
+use ccr_pki::status_list::SignedStatusList;
+
+use crate::check::{CheckContext, StatusInput, check_pdf, check_token};
+use crate::fetch::{self, Fetcher};
+use crate::report::{Report, Verdict};
+
+pub use metrics::Metrics;
+pub use trust::{TokenSigner, TrustAnswer};
+
+const INDEX_HTML: &str = include_str!("../web/index.html");
+const VERIFY_JS: &str = include_str!("../web/verify.js");
+const STYLE_CSS: &str = include_str!("../web/style.css");
+const OPENAPI_JSON: &str = include_str!("../openapi.json");
+const REPORT_SCHEMA: &str = include_str!("../../schemas/verification-report.schema.json");
+
+/// Largest `verify-token` body: a token URL is at most 4 KiB, so this is generous.
+const MAX_TOKEN_BODY_BYTES: usize = 64 * 1024;
+
+/// Largest first allocation for a body.
+const MAX_PREALLOCATION: usize = 16 * 1024 * 1024;
+
+/// The routes, as metric labels (a fixed set, so arbitrary paths cannot grow the metrics).
+const ROUTES: [&str; 11] = [
+    "/",
+    "/verify",
+    "/assets/verify.js",
+    "/assets/style.css",
+    "/api/v1/verify",
+    "/api/v1/verify-token",
+    "/api/v1/trust",
+    "/api/openapi.json",
+    "/healthz",
+    "/metrics",
+    "unmatched",
+];
+
+/// How `verifier serve` is configured.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The one trust anchor.
+    pub root: TrustRoot,
+    /// The issuer's public base URL (no trailing slash): the bundle comes from `<issuer>/trust`
+    /// and status lists are fetched only under `<issuer>/status/`. Without it, both come from
+    /// the issuer a certificate names.
+    pub issuer: Option<String>,
+    /// Largest request body, enforced while reading.
+    pub max_body_bytes: usize,
+    /// Most verifications in flight; more are refused with 429.
+    pub max_concurrent: usize,
+    /// Time allowed per verification (reading the body included); then 503.
+    pub timeout: Duration,
+    /// PDF parsing limits.
+    pub limits: Limits,
+}
+
+/// Shared state: configuration and caches, nothing else.
+#[derive(Debug)]
+struct AppState {
+    config: Config,
+    fetcher: Fetcher,
+    permits: Arc<Semaphore>,
+    metrics: Metrics,
+    csp: HeaderValue,
+    openapi: String,
+    /// The status list the last verified certificate named (a hint, see `verify_pdf`).
+    last_list: RwLock<Option<Arc<str>>>,
+}
+
+/// An error answer: `{"error": "..."}`; never carries internal details.
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    }
+
+    fn too_large(limit: &BodyLimit) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body exceeds the limit of {} bytes ({})",
+                limit.bytes, limit.name
+            ),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+            axum::Json(json!({ "error": self.message })),
+        )
+            .into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+/// The origin (`scheme://host[:port]`) of a URL, for the page's `connect-src`.
+fn origin(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = rest.get(..end).filter(|h| !h.is_empty())?;
+    url.get(..scheme.len() + 3 + host.len())
+}
+
+fn content_security_policy(issuer: Option<&str>) -> HeaderValue {
+    // The issuer's origin is allowed for the browser to fetch status lists itself (QR path);
+    // a value that cannot be a header is left out rather than weakening the policy.
+    let connect = issuer
+        .and_then(origin)
+        .filter(|o| o.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| "'self'".to_owned(), |o| format!("'self' {o}"));
+    let policy = format!(
+        "default-src 'self'; connect-src {connect}; img-src 'self' data:; style-src 'self'; \
+         script-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    );
+    HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static(
+        "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    ))
+}
+
+/// The service's router.
+pub fn router(config: Config) -> Router {
+    let fetch_timeout = config.timeout.min(fetch::REQUEST_TIMEOUT);
+    let state = Arc::new(AppState {
+        csp: content_security_policy(config.issuer.as_deref()),
+        fetcher: Fetcher::in_memory().with_timeout(fetch_timeout),
+        permits: Arc::new(Semaphore::new(config.max_concurrent)),
+        metrics: Metrics::default(),
+        openapi: openapi_document(),
+        last_list: RwLock::default(),
+        config,
+    });
+    Router::new()
+        .route("/", get(page))
+        .route("/verify", get(page))
+        .route("/assets/verify.js", get(script))
+        .route("/assets/style.css", get(style))
+        .route("/api/v1/verify", post(verify_pdf))
+        .route("/api/v1/verify-token", post(verify_token))
+        .route("/api/v1/trust", get(trust))
+        .route("/api/openapi.json", get(openapi))
+        .route("/healthz", get(health))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            headers_and_metrics,
+        ))
+        .with_state(state)
+}
+
+/// Serves on `listener` until Ctrl-C.
+pub async fn serve(config: Config, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, router(config))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}
+
+/// Binds `listen` and serves until Ctrl-C.
+pub async fn bind_and_serve(config: Config, listen: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    eprintln!(
+        "verifier: serving on http://{} (issuer {})",
+        listener.local_addr()?,
+        config
+            .issuer
+            .as_deref()
+            .unwrap_or("named by each certificate")
+    );
+    serve(config, listener).await
+}
+
+/// Security headers on every answer, and the request counter by route and status.
+async fn headers_and_metrics(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|m| ROUTES.iter().find(|r| **r == m.as_str()))
+        .copied()
+        .unwrap_or("unmatched");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, state.csp.clone());
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    state.metrics.request(route, response.status().as_u16());
+    response
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn page() -> Response {
+    asset("text/html; charset=utf-8", INDEX_HTML)
+}
+
+async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", VERIFY_JS)
+}
+
+async fn style() -> Response {
+    asset("text/css; charset=utf-8", STYLE_CSS)
+}
+
+/// The OpenAPI document with the report schema of `schemas/` put in, so the two cannot drift.
+fn openapi_document() -> String {
+    let mut doc: serde_json::Value = match serde_json::from_str(OPENAPI_JSON) {
+        Ok(doc) => doc,
+        Err(_) => return OPENAPI_JSON.to_owned(),
+    };
+    if let (Ok(mut schema), Some(slot)) = (
+        serde_json::from_str::<serde_json::Value>(REPORT_SCHEMA),
+        doc.pointer_mut("/components/schemas/VerificationReport"),
+    ) {
+        if let Some(map) = schema.as_object_mut() {
+            // The dialect is OpenAPI 3.1's default (2020-12); the examples are for the schema.
+            map.remove("$schema");
+            map.remove("examples");
+        }
+        *slot = schema;
+    }
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| OPENAPI_JSON.to_owned())
+}
+
+async fn openapi(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        state.openapi.clone(),
+    )
+        .into_response()
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let in_flight = state
+        .config
+        .max_concurrent
+        .saturating_sub(state.permits.available_permits());
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        state.metrics.render(in_flight),
+    )
+        .into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such resource")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed on this resource (see the Allow header)",
+    )
+}
+
+/// The query of `POST /api/v1/verify`.
+#[derive(Debug, Deserialize)]
+struct VerifyQuery {
+    /// Judge at this instant (RFC 3339) instead of the server's clock.
+    at: Option<String>,
+}
+
+/// The body of `POST /api/v1/verify-token`.
+#[derive(Debug, Deserialize)]
+struct TokenRequest {
+    /// The URL read from the QR code, or its base64url part.
+    token: String,
+    /// Judge at this instant (RFC 3339) instead of the server's clock.
+    #[serde(default)]
+    at: Option<String>,
+}
+
+fn parse_at(at: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
+    at.map(|text| {
+        OffsetDateTime::parse(text, &Rfc3339).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("`at` is not an RFC 3339 date-time: {e}"),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// Refuses a multipart form upload (it would only be MALFORMED, hiding the caller's
+/// mistake). Any other type is read as the PDF: `curl --data-binary` sends the file's bytes
+/// unchanged under `application/x-www-form-urlencoded`.
+fn check_pdf_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let essence = value
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if essence.starts_with("multipart/") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the PDF itself as the body (Content-Type: application/pdf), not a form",
+        ));
+    }
+    Ok(())
+}
+
+/// A body size limit and how the error names it.
+#[derive(Debug, Clone, Copy)]
+struct BodyLimit {
+    bytes: usize,
+    name: &'static str,
+}
+
+/// Refuses at once a body whose declared length is over `limit`.
+fn check_declared_length(headers: &HeaderMap, limit: &BodyLimit) -> Result<usize, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit.bytes as u64 => Err(ApiError::too_large(limit)),
+        Some(n) => Ok(usize::try_from(n).unwrap_or(0)),
+        None => Ok(0),
+    }
+}
+
+/// Reads the body, failing as soon as it passes `limit`: never more than `limit` bytes are
+/// held, whatever the client sends.
+async fn read_body(body: Body, limit: BodyLimit, declared: usize) -> Result<Vec<u8>, ApiError> {
+    let mut body = body;
+    // The declared length only sizes the first allocation, and never past a few MiB: the
+    // limit, not the client, bounds the memory.
+    let mut bytes = Vec::with_capacity(declared.min(limit.bytes).min(MAX_PREALLOCATION));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read",
+            )
+        })?;
+        if let Ok(data) = frame.into_data() {
+            if bytes.len().saturating_add(data.len()) > limit.bytes {
+                return Err(ApiError::too_large(&limit));
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    Ok(bytes)
+}
+
+/// Takes a verification slot, or refuses at once.
+fn take_permit(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
+    Arc::clone(&state.permits).try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "more than {} verifications in flight (--max-concurrent); retry shortly",
+                state.config.max_concurrent
+            ),
+        )
+    })
+}
+
+/// The verdict as the report spells it, for metric labels.
+fn verdict_name(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Malformed => "MALFORMED",
+        Verdict::InvalidSignature => "INVALID_SIGNATURE",
+        Verdict::Modified => "MODIFIED",
+        Verdict::Untrusted => "UNTRUSTED",
+        Verdict::Mismatch => "MISMATCH",
+        Verdict::Revoked => "REVOKED",
+        Verdict::Superseded => "SUPERSEDED",
+        Verdict::Suspended => "SUSPENDED",
+        Verdict::Expired => "EXPIRED",
+        Verdict::NotYetValid => "NOT_YET_VALID",
+        Verdict::StatusUnknown => "STATUS_UNKNOWN",
+        Verdict::Valid => "VALID",
+    }
+}
+
+/// Runs a verification on the blocking pool before `deadline`. The permit travels with the
+/// work, so a verification that outlives its deadline still counts against the limit.
+async fn run_verification<F>(
+    state: &Arc<AppState>,
+    kind: &'static str,
+    permit: OwnedSemaphorePermit,
+    deadline: tokio::time::Instant,
+    work: F,
+) -> Result<Report, ApiError>
+where
+    F: FnOnce(&AppState) -> Result<Report, ApiError> + Send + 'static,
+{
+    let worker_state = Arc::clone(state);
+    let started = Instant::now();
+    let handle = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work(&worker_state)
+    });
+    match tokio::time::timeout_at(deadline, handle).await {
+        Err(_) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the verification took longer than the limit of {} ms (--timeout-ms); retry later",
+                state.config.timeout.as_millis()
+            ),
+        )),
+        Ok(Err(e)) => {
+            // A panic in the checks is a bug: logged here, never shown to the caller.
+            eprintln!("verifier: a verification task failed: {e}");
+            Err(ApiError::internal())
+        }
+        Ok(Ok(result)) => {
+            if let Ok(report) = &result {
+                state
+                    .metrics
+                    .verification(kind, verdict_name(report.verdict), started.elapsed());
+            }
+            result
+        }
+    }
+}
+
+fn report_response(report: &Report) -> Response {
+    (
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        axum::Json(report),
+    )
+        .into_response()
+}
+
+/// `POST /api/v1/verify`: the body is the PDF.
+async fn verify_pdf(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<VerifyQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let Query(query) =
+        query.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.body_text()))?;
+    let at = parse_at(query.at.as_deref())?;
+    check_pdf_content_type(&headers)?;
+    let limit = BodyLimit {
+        bytes: state.config.max_body_bytes,
+        name: "--max-body-bytes",
+    };
+    let declared = check_declared_length(&headers, &limit)?;
+    let permit = take_permit(&state)?;
+    let deadline = tokio::time::Instant::now() + state.config.timeout;
+    let bytes = tokio::time::timeout_at(deadline, read_body(body, limit, declared))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "the upload took longer than the time allowed per request (--timeout-ms)",
+            )
+        })??;
+    let report = run_verification(&state, "pdf", permit, deadline, move |state| {
+        Ok(state.verify_pdf(&bytes, at))
+    })
+    .await?;
+    Ok(report_response(&report))
+}
+
+/// `POST /api/v1/verify-token`: `{"token": "...", "at": "..."}`.
+async fn verify_token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let limit = if state.config.max_body_bytes < MAX_TOKEN_BODY_BYTES {
+        BodyLimit {
+            bytes: state.config.max_body_bytes,
+            name: "--max-body-bytes",
+        }
+    } else {
+        BodyLimit {
+            bytes: MAX_TOKEN_BODY_BYTES,
+            name: "the largest token request",
+        }
+    };
+    let declared = check_declared_length(&headers, &limit)?;
+    let permit = take_permit(&state)?;
+    let deadline = tokio::time::Instant::now() + state.config.timeout;
+    let bytes = tokio::time::timeout_at(deadline, read_body(body, limit, declared))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request took longer than the time allowed (--timeout-ms)",
+            )
+        })??;
+    // The content type is not insisted on: the body must parse, which is what matters.
+    let request: TokenRequest = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "the body must be JSON {{\"token\": \"<URL or base64url>\", \"at\": \"<RFC 3339, optional>\"}}: {e}"
+            ),
+        )
+    })?;
+    let at = parse_at(request.at.as_deref())?;
+    let token = ccr_pki::token::from_url_or_text(&request.token).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("`token` is not a verification URL or base64url token: {e}"),
+        )
+    })?;
+    let report = run_verification(&state, "token", permit, deadline, move |state| {
+        state.verify_token(&token, at)
+    })
+    .await?;
+    Ok(report_response(&report))
+}
+
+/// `GET /api/v1/trust`.
+async fn trust(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let Some(issuer) = state.config.issuer.clone() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "this verifier was started without --issuer, so it publishes no token signers",
+        ));
+    };
+    let worker_state = Arc::clone(&state);
+    let handle = tokio::task::spawn_blocking(move || {
+        let now = OffsetDateTime::now_utc();
+        let certificates = worker_state.bundle(&format!("{issuer}/trust"), now)?;
+        Ok::<_, ApiError>(TrustAnswer {
+            issuer,
+            token_signers: trust::token_signers(&worker_state.config.root, &certificates, now),
+            status_list_ttl_seconds: ccr_pki::status_list::DEFAULT_TTL_SECONDS,
+        })
+    });
+    let answer = match tokio::time::timeout(state.config.timeout, handle).await {
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the issuer's trust bundle could not be fetched in time",
+            ));
+        }
+        Ok(Err(e)) => {
+            eprintln!("verifier: a trust task failed: {e}");
+            return Err(ApiError::internal());
+        }
+        Ok(Ok(answer)) => answer?,
+    };
+    Ok((
+        [(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=300"),
+        )],
+        axum::Json(answer),
+    )
+        .into_response())
+}
+
+/// What is known of a certificate's status list.
+enum Acquired {
+    Unavailable(String),
+    List(Arc<SignedStatusList>),
+}
+
+impl Acquired {
+    fn input(&self) -> StatusInput<'_> {
+        match self {
+            Self::Unavailable(why) => StatusInput::Unavailable(why),
+            Self::List(list) => StatusInput::List(list),
+        }
+    }
+}
+
+impl AppState {
+    /// The instant to judge at: the caller's `at` (a what-if), else the clock, never
+    /// earlier than the newest signed time seen (SPEC §5). Called after the status list is
+    /// acquired, so a list signed by a clock slightly ahead of ours is not "from the future".
+    fn judging_time(&self, at: Option<OffsetDateTime>) -> OffsetDateTime {
+        at.unwrap_or_else(|| {
+            let now = OffsetDateTime::now_utc();
+            self.fetcher
+                .clock_floor()
+                .map_or(now, |floor| now.max(floor))
+        })
+    }
+
+    /// The status list at `uri` (named by the certificate), as `verifier … --status online`.
+    fn status(&self, uri: Option<&str>, at: Option<OffsetDateTime>) -> Acquired {
+        let Some(uri) = uri else {
+            return Acquired::Unavailable("the certificate names no status list".into());
+        };
+        if let Some(issuer) = &self.config.issuer {
+            // Only the configured issuer is contacted: an uploaded file cannot make the
+            // service fetch arbitrary URLs.
+            let published = uri
+                .strip_prefix(issuer.as_str())
+                .is_some_and(|rest| rest.starts_with("/status/"));
+            if !published {
+                return Acquired::Unavailable(format!(
+                    "{uri} is not a status list of the configured issuer {issuer}"
+                ));
+            }
+        }
+        let now = self.judging_time(at);
+        match self.fetcher.shared_status_list(uri, &self.config.root, now) {
+            Ok((list, _)) => Acquired::List(list),
+            Err(why) => Acquired::Unavailable(why),
+        }
+    }
+
+    /// The certificates of the bundle at `url` (DER).
+    fn bundle(&self, url: &str, now: OffsetDateTime) -> Result<Vec<Vec<u8>>, ApiError> {
+        let bytes = self.fetcher.bundle(url, now).map_err(|why| {
+            eprintln!("verifier: trust bundle: {why}");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the issuer's trust bundle could not be fetched from {url}"),
+            )
+        })?;
+        ccr_pki::bundle::TrustBundle::certificates_from_bytes(&bytes).map_err(|why| {
+            eprintln!("verifier: trust bundle: {why}");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the trust bundle at {url} is unreadable"),
+            )
+        })
+    }
+
+    /// Verifies a PDF as `verifier check --status online` does.
+    fn verify_pdf(&self, bytes: &[u8], at: Option<OffsetDateTime>) -> Report {
+        // The list is needed before the checks, but finding its URI means reading the file
+        // twice. Most certificates name the list the previous one named, so that list is
+        // tried first: the checks compare it with the verified token's reference, and on a
+        // difference the file is checked again with the list the token names. The answer
+        // is the same either way; only the work differs.
+        let guess = self
+            .last_list
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(guess) = guess
+            && let acquired @ Acquired::List(_) = self.status(Some(&guess), at)
+        {
+            let report = self.check_pdf_with(bytes, &acquired, at);
+            let named = report.status.as_ref().map(|s| s.list.clone());
+            match named {
+                Some(named) if named != *guess => {
+                    return self.check_pdf_named(bytes, Some(&named), at);
+                }
+                _ => return report,
+            }
+        }
+        // The URI from the unverified token: the list is authenticated by its own signature
+        // and matched against the verified token by the checks.
+        let named = ccr_pki::pades::inspect(bytes, &self.config.limits)
+            .ok()
+            .and_then(|doc| ccr_pki::token::parse(&doc.token).ok())
+            .map(|t| t.claims_unverified().status.uri.clone());
+        self.check_pdf_named(bytes, named.as_deref(), at)
+    }
+
+    /// Checks with the list at `uri`, remembering it for the next file if the token names it.
+    fn check_pdf_named(
+        &self,
+        bytes: &[u8],
+        uri: Option<&str>,
+        at: Option<OffsetDateTime>,
+    ) -> Report {
+        let acquired = self.status(uri, at);
+        let report = self.check_pdf_with(bytes, &acquired, at);
+        if let (Acquired::List(list), Some(status)) = (&acquired, &report.status)
+            && list.uri == status.list
+        {
+            *self
+                .last_list
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = Some(Arc::from(list.uri.as_str()));
+        }
+        report
+    }
+
+    fn check_pdf_with(
+        &self,
+        bytes: &[u8],
+        acquired: &Acquired,
+        at: Option<OffsetDateTime>,
+    ) -> Report {
+        let ctx = CheckContext {
+            root: &self.config.root,
+            status: acquired.input(),
+            at: self.judging_time(at),
+            limits: &self.config.limits,
+        };
+        check_pdf(bytes, &ctx)
+    }
+
+    /// Verifies a QR token as `verifier token --bundle online --status online` does.
+    fn verify_token(&self, token: &[u8], at: Option<OffsetDateTime>) -> Result<Report, ApiError> {
+        let named_uri = ccr_pki::token::parse(token)
+            .ok()
+            .map(|t| t.claims_unverified().status.uri.clone());
+        let bundle_url = match &self.config.issuer {
+            Some(issuer) => Some(format!("{issuer}/trust")),
+            None => named_uri
+                .as_deref()
+                .and_then(fetch::issuer_base)
+                .map(|base| format!("{base}/trust")),
+        };
+        let bundle = match bundle_url {
+            // An unreadable token has no issuer: the checks report it MALFORMED.
+            None => Vec::new(),
+            Some(url) => self.bundle(&url, OffsetDateTime::now_utc())?,
+        };
+        let acquired = self.status(named_uri.as_deref(), at);
+        let limits = Limits::default();
+        let ctx = CheckContext {
+            root: &self.config.root,
+            status: acquired.input(),
+            at: self.judging_time(at),
+            limits: &limits,
+        };
+        Ok(check_token(token, &bundle, &ctx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        assert_eq!(
+            origin("http://127.0.0.1:8080/x"),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(origin("https://dsi.gov.mo"), Some("https://dsi.gov.mo"));
+        assert_eq!(origin("ftp://x"), None);
+        assert_eq!(origin("http://"), None);
+    }
+
+    #[test]
+    fn the_policy_names_the_issuer() {
+        let csp = content_security_policy(Some("http://127.0.0.1:8080"));
+        let csp = csp.to_str().unwrap_or_default();
+        assert!(
+            csp.contains("connect-src 'self' http://127.0.0.1:8080;"),
+            "{csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        let csp = content_security_policy(Some("http://bad host\n"));
+        assert!(
+            csp.to_str()
+                .is_ok_and(|c| c.contains("connect-src 'self';"))
+        );
+    }
+
+    #[test]
+    fn the_openapi_document_carries_the_report_schema() {
+        let doc: serde_json::Value = serde_json::from_str(&openapi_document()).unwrap_or_default();
+        assert!(
+            doc["openapi"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("3.1."))
+        );
+        let report = &doc["components"]["schemas"]["VerificationReport"];
+        assert!(
+            report["properties"]["verdict"]["enum"].is_array(),
+            "{report}"
+        );
+        for route in ROUTES.iter().filter(|r| **r != "unmatched") {
+            assert!(doc["paths"][route].is_object(), "{route} is not documented");
+        }
+    }
+
+    #[test]
+    fn every_route_is_a_metric_label() {
+        for route in [
+            "/",
+            "/verify",
+            "/api/v1/verify",
+            "/api/v1/verify-token",
+            "/api/v1/trust",
+            "/metrics",
+        ] {
+            assert!(ROUTES.contains(&route));
+        }
+    }
+}
