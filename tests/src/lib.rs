@@ -807,3 +807,102 @@ impl Report {
             .unwrap_or_else(|| panic!("no check about the status list in the report:\n{self}"))
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Services started by the tests (`issuer serve`, `verifier serve`)
+
+/// A server process, killed when the test ends, however it ends.
+#[derive(Debug)]
+pub struct Server(pub std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A TCP port free on loopback right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A raw HTTP/1.1 GET with extra header lines (each ending in `\r\n`): the status code and
+/// the head, or `None` when nothing answers.
+pub fn http_get(port: u16, path: &str, extra_headers: &str) -> Option<(u16, String)> {
+    use std::io::Write as _;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{extra_headers}\r\n"
+    )
+    .ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let code = text.split_whitespace().nth(1)?.parse().ok()?;
+    let head = text.split("\r\n\r\n").next().unwrap_or_default().to_owned();
+    Some((code, head))
+}
+
+/// Spawns `cmd` (output discarded) and waits until `/healthz` on `port` answers 200.
+#[track_caller]
+pub fn spawn_until_healthy(mut cmd: Command, port: u16, what: &str) -> Server {
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut server = Server(cmd.spawn().unwrap_or_else(|e| panic!("spawn {what}: {e}")));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if http_get(port, "/healthz", "").is_some_and(|(code, _)| code == 200) {
+            return server;
+        }
+        if let Ok(Some(status)) = server.0.try_wait() {
+            panic!("{what} exited early ({status})");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what} did not answer /healthz within 30 s");
+}
+
+/// `issuer serve --home <ws home> --listen 127.0.0.1:<port>`, once healthy.
+#[track_caller]
+pub fn start_issuer_serve(ws: &Workspace, port: u16) -> Server {
+    let mut cmd = bin_command("issuer");
+    cmd.arg("serve")
+        .arg("--home")
+        .arg(&ws.home)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"));
+    spawn_until_healthy(cmd, port, "issuer serve")
+}
+
+/// The `ETag` of a response head (header names compared case-insensitively).
+pub fn etag_of(head: &str) -> String {
+    head.lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("etag")
+                .then(|| value.trim().to_owned())
+        })
+        .unwrap_or_default()
+}
+
+/// Waits (up to 15 s) until the issuer's `/status/1` differs from `etag`; returns the new one.
+#[track_caller]
+pub fn wait_for_republish(port: u16, etag: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if let Some((200, head)) = http_get(port, "/status/1", "") {
+            let now = etag_of(&head);
+            if now != etag {
+                return now;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("the status list was not republished within 15 s");
+}

@@ -19,93 +19,20 @@
 //! Skipped (with a printed reason) when node, the npm packages (`npm ci --prefix
 //! tests/browser`) or Chromium are missing, unless `CCR_REQUIRE_ORACLES=1`.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ccr_tests::{Out, Report, Workspace, bin_command, fixture, missing_oracle, pdf, verifier};
+use ccr_tests::{
+    Out, Report, Workspace, bin_command, etag_of, fixture, free_port, http_get, missing_oracle,
+    pdf, spawn_until_healthy, verifier, wait_for_republish,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-
-/// Kills a server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-/// A raw HTTP/1.1 GET: the status code and the head.
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).ok()?;
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let code = text.split_whitespace().nth(1)?.parse().ok()?;
-    let head = text.split("\r\n\r\n").next().unwrap_or_default().to_owned();
-    Some((code, head))
-}
-
-fn spawn_until_healthy(mut cmd: Command, port: u16, what: &str) -> Server {
-    cmd.stdout(Stdio::null()).stderr(Stdio::null());
-    let mut server = Server(cmd.spawn().unwrap_or_else(|e| panic!("spawn {what}: {e}")));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if http_get(port, "/healthz").is_some_and(|(code, _)| code == 200) {
-            return server;
-        }
-        if let Ok(Some(status)) = server.0.try_wait() {
-            panic!("{what} exited early ({status})");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("{what} did not answer /healthz within 30 s");
-}
-
-fn etag_of(head: &str) -> String {
-    head.lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("etag")
-                .then(|| value.trim().to_owned())
-        })
-        .unwrap_or_default()
-}
-
-/// Waits until the issuer's list differs from `etag` (republished), up to 15 s.
-fn wait_for_republish(port: u16, etag: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if let Some((200, head)) = http_get(port, "/status/1")
-            && etag_of(&head) != etag
-        {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("the status list was not republished within 15 s");
-}
 
 // ---------------------------------------------------------------------------------------------
 // The browser driver
@@ -524,7 +451,7 @@ fn the_verification_page_in_chromium() {
     let later = t0_secs + later_by;
     let shown = ws.file("shown-valid");
     let go = ws.file("revoked");
-    let (_, head) = http_get(iport, "/status/1").expect("status list");
+    let (_, head) = http_get(iport, "/status/1", "").expect("status list");
     let etag = etag_of(&head);
     let scenario = json!({
         "base": vbase,

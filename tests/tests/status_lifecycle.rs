@@ -4,98 +4,17 @@
 //! STATUS_UNKNOWN; a clock set back before a seen `iat` → refused. The verifier's clock is
 //! injected with `--at`, so the test takes seconds, not minutes.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
 
-use ccr_tests::{Report, Workspace, bin_command, fixture, verifier};
+use ccr_tests::{
+    Report, Workspace, etag_of, fixture, free_port, http_get, start_issuer_serve, verifier,
+    wait_for_republish,
+};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-/// A raw HTTP/1.1 GET, returning the status code and the head.
-fn http_get(port: u16, path: &str, extra_header: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{extra_header}\r\n"
-    )
-    .ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).ok()?;
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let code = text.split_whitespace().nth(1)?.parse().ok()?;
-    let head = text.split("\r\n\r\n").next().unwrap_or_default().to_owned();
-    Some((code, head))
-}
-
-fn start(ws: &Workspace, port: u16) -> Server {
-    let mut cmd = bin_command("issuer");
-    cmd.arg("serve")
-        .arg("--home")
-        .arg(&ws.home)
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let server = Server(cmd.spawn().expect("spawn issuer serve"));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if http_get(port, "/healthz", "").is_some_and(|(code, _)| code == 200) {
-            return server;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("issuer serve did not answer /healthz within 20 s");
-}
-
 fn check_online(pdf: &Path, root: &Path, cache: &Path, at: OffsetDateTime) -> Report {
     Report::parse(check_online_raw(pdf, root, cache, at))
-}
-
-/// Waits until the server's list differs from `etag` (republished), up to 10 s.
-fn wait_for_republish(port: u16, etag: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Some((200, head)) = http_get(port, "/status/1", "") {
-            let now = etag_of(&head);
-            if now != etag {
-                return now;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("the status list was not republished within 10 s");
-}
-
-fn etag_of(head: &str) -> String {
-    head.lines()
-        .find_map(|l| {
-            l.strip_prefix("etag: ")
-                .or_else(|| l.strip_prefix("ETag: "))
-        })
-        .unwrap_or_default()
-        .to_owned()
 }
 
 #[test]
@@ -112,7 +31,7 @@ fn status_changes_reach_the_verifier_once_its_copy_is_older_than_ttl() {
     let a = ws.issue(&fixture("chan-tai-man.json"));
     let b = ws.issue(&fixture("portuguese-name.json"));
     let trust = ws.export_trust();
-    let _server = start(&ws, port);
+    let _server = start_issuer_serve(&ws, port);
     let cache = ws.file("verifier-cache");
     let t0 = OffsetDateTime::now_utc();
     // Each step judges five minutes and a bit later than the last, so the cached list is

@@ -16,32 +16,16 @@ use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ccr_tests::{Report, Workspace, bin_command, fixture, pdf, verifier};
+use ccr_tests::{
+    Report, Server, Workspace, bin_command, fixture, free_port, pdf, spawn_until_healthy,
+    start_issuer_serve, verifier,
+};
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
 
 /// An HTTP answer.
 #[derive(Debug)]
@@ -143,34 +127,6 @@ fn get(port: u16, path: &str) -> Answer {
     http(port, "GET", path, &[], b"")
 }
 
-fn wait_healthy(port: u16, what: &str, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() && get(port, "/healthz").status == 200 {
-            return;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited early: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("{what} did not answer /healthz within 30 s");
-}
-
-fn start_issuer(ws: &Workspace, port: u16) -> Server {
-    let mut cmd = bin_command("issuer");
-    cmd.arg("serve")
-        .arg("--home")
-        .arg(&ws.home)
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut server = Server(cmd.spawn().expect("spawn issuer serve"));
-    wait_healthy(port, "issuer serve", &mut server.0);
-    server
-}
-
 /// `verifier serve --trust <root> [--issuer <issuer>] <extra>` on `port`.
 fn start_verifier(root: &Path, issuer: Option<&str>, port: u16, extra: &[&str]) -> Server {
     let mut cmd = bin_command("verifier");
@@ -179,15 +135,11 @@ fn start_verifier(root: &Path, issuer: Option<&str>, port: u16, extra: &[&str]) 
         .arg(root)
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .args(extra);
     if let Some(issuer) = issuer {
         cmd.arg("--issuer").arg(issuer);
     }
-    let mut server = Server(cmd.spawn().expect("spawn verifier serve"));
-    wait_healthy(port, "verifier serve", &mut server.0);
-    server
+    spawn_until_healthy(cmd, port, "verifier serve")
 }
 
 fn post_pdf(port: u16, bytes: &[u8], at: Option<&str>) -> Answer {
@@ -341,7 +293,7 @@ fn the_service_agrees_with_the_cli_and_a_restart_or_second_instance_answers_the_
         .expect("format");
 
     // The issuer signs every list as it starts, so the changes above are published.
-    let _issuer = start_issuer(&ws, issuer_port);
+    let _issuer = start_issuer_serve(&ws, issuer_port);
     let port = free_port();
     let service = start_verifier(&trust.root, Some(&issuer_url), port, &[]);
 
@@ -743,14 +695,14 @@ fn without_issuer_each_certificate_is_judged_by_the_list_it_names() {
     );
     let ws = Workspace::with_init_args(&["--public-url", &url1]);
     let first = ws.issue(&fixture("chan-tai-man.json"));
-    let _issuer1 = start_issuer(&ws, p1);
+    let _issuer1 = start_issuer_serve(&ws, p1);
     let config = ws.home.join("issuer.toml");
     let text = std::fs::read_to_string(&config)
         .expect("config")
         .replace(&url1, &url2);
     std::fs::write(&config, text).expect("config");
     let second = ws.issue(&fixture("portuguese-name.json"));
-    let _issuer2 = start_issuer(&ws, p2);
+    let _issuer2 = start_issuer_serve(&ws, p2);
     let trust = ws.export_trust();
 
     let port = free_port();
