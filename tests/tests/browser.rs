@@ -3,8 +3,9 @@
 //! `verifier serve` against a live `issuer serve`.
 //!
 //! a. Uploading a PDF (file input or drop zone) shows the same verdict as `verifier check
-//!    --status online`, for a valid, a tampered (one byte flipped), a revoked, a malformed
-//!    (text) and an untrusted (another PKI's) file.
+//!    --status online`, for the whole table of issue 5: valid, expired (issued 100 days ago),
+//!    revoked, suspended, superseded (re-issued), tampered (one byte flipped), malformed (text)
+//!    and untrusted (another PKI's) files.
 //! b. The QR landing page (`<verifier>/verify#<token>`) verifies the token in the browser:
 //!    VALID; after `issuer revoke` and the list's republication the page's in-memory copy still
 //!    answers within its ttl (no new fetch), and once the page's clock (`?now=`, moved without a
@@ -332,8 +333,33 @@ fn the_verification_page_in_chromium() {
     let qr = ws.issue(&fixture("chan-tai-man.json"));
     let valid = ws.issue(&fixture("portuguese-name.json"));
     let revoked = ws.issue(&fixture("hkscs-name.json"));
-    // Revoked before any server starts, so no cache anywhere holds an older list.
+    // Revoked, suspended and superseded before any server starts, so no cache anywhere holds
+    // an older list.
     ws.revoke(&revoked.number, "test revocation");
+    let suspended = ws.issue(&fixture("vietnamese-name.json"));
+    ws.issuer(
+        "suspend",
+        [suspended.number.as_str(), "--reason", "enquiry"],
+    )
+    .assert_success();
+    let superseded = ws.issue(&fixture("transfer-dsal.json"));
+    let replacement = ws.file("replacement.pdf");
+    ws.issuer(
+        "reissue",
+        [
+            superseded.number.as_str(),
+            "--reason",
+            "name corrected",
+            "--out",
+            replacement.to_str().expect("utf-8 path"),
+        ],
+    )
+    .assert_success();
+    // Issued 100 days ago: past its validity now, with no clock injected anywhere.
+    let long_ago = (OffsetDateTime::now_utc() - time::Duration::days(100))
+        .format(&Rfc3339)
+        .expect("format");
+    let expired = ws.issue_with(&fixture("with-records.json"), &["--issued-at", &long_ago]);
     let trust = ws.export_trust();
     // A certificate from another (development) PKI: validly signed, not by the bureau's. Its
     // status URL points at a closed port.
@@ -368,10 +394,13 @@ fn the_verification_page_in_chromium() {
     let malformed = ws.file("notes.txt");
     std::fs::write(&malformed, "This is a text file, not a certificate.\n").expect("write");
 
-    let cases: [(&str, &Path, &str); 5] = [
+    let cases: [(&str, &Path, &str); 8] = [
         ("valid", &valid.pdf, "VALID"),
-        ("tampered", &tampered, "INVALID_SIGNATURE"),
+        ("expired", &expired.pdf, "EXPIRED"),
         ("revoked", &revoked.pdf, "REVOKED"),
+        ("suspended", &suspended.pdf, "SUSPENDED"),
+        ("superseded", &superseded.pdf, "SUPERSEDED"),
+        ("tampered", &tampered, "INVALID_SIGNATURE"),
         ("malformed", &malformed, "MALFORMED"),
         ("untrusted", &foreign.pdf, "UNTRUSTED"),
     ];
@@ -388,7 +417,8 @@ fn the_verification_page_in_chromium() {
         steps.push(json!({ how: file }));
         let mut expect = json!({"expect": cli.verdict()});
         if *name != "untrusted" {
-            expect["fields"] = json!(*name == "valid" || *name == "revoked");
+            // Authenticated certificates show their fields; broken files show none.
+            expect["fields"] = json!(!matches!(*name, "tampered" | "malformed"));
         }
         steps.push(expect);
     }
