@@ -58,6 +58,18 @@ fn rand_suffix() -> u64 {
     u64::try_from(nanos % 1_000_000_000).unwrap_or_default()
 }
 
+/// What the contract records for a certificate (the content does not matter to the store).
+fn placeholder_record(now: OffsetDateTime) -> IssuedRecord<'static> {
+    IssuedRecord {
+        actor: "test",
+        issued_at: now,
+        valid_until: now,
+        data_json: b"{}",
+        token: b"t",
+        pdf: b"%PDF",
+    }
+}
+
 async fn issue(store: &Store, year: i32) -> (String, i64, u32) {
     let now = OffsetDateTime::now_utc();
     let mut pending = store
@@ -66,14 +78,7 @@ async fn issue(store: &Store, year: i32) -> (String, i64, u32) {
         .expect("begin");
     let r = pending.reservation.clone();
     pending
-        .record(&IssuedRecord {
-            actor: "test",
-            issued_at: now,
-            valid_until: now,
-            data_json: b"{}",
-            token: b"t",
-            pdf: b"%PDF",
-        })
+        .record(&placeholder_record(now))
         .await
         .expect("record");
     pending.commit().await.expect("commit");
@@ -163,14 +168,7 @@ async fn contract(store: &Store) {
         .await
         .expect("begin");
     pending
-        .record(&IssuedRecord {
-            actor: "test",
-            issued_at: now,
-            valid_until: now,
-            data_json: b"{}",
-            token: b"t",
-            pdf: b"%PDF",
-        })
+        .record(&placeholder_record(now))
         .await
         .expect("record");
     pending.supersede(&change).await.expect("supersede");

@@ -906,3 +906,23 @@ pub fn wait_for_republish(port: u16, etag: &str) -> String {
     }
     panic!("the status list was not republished within 15 s");
 }
+
+/// `verifier check <pdf> --trust <root> --status online --cache-dir <cache> [--at <at>] --json`.
+pub fn check_online_out(pdf: &Path, root: &Path, cache: &Path, at: Option<OffsetDateTime>) -> Out {
+    let mut args: Vec<OsString> = vec![
+        "check".into(),
+        pdf.into(),
+        "--trust".into(),
+        root.into(),
+        "--status".into(),
+        "online".into(),
+        "--cache-dir".into(),
+        cache.into(),
+    ];
+    if let Some(at) = at {
+        args.push("--at".into());
+        args.push(at.format(&Rfc3339).expect("format").into());
+    }
+    args.push("--json".into());
+    verifier(args)
+}

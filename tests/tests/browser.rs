@@ -251,17 +251,7 @@ impl Drop for Running {
 // ---------------------------------------------------------------------------------------------
 
 fn check_online(pdf: &Path, root: &Path, cache: &Path) -> Report {
-    Report::parse(verifier([
-        "check".as_ref(),
-        pdf.as_os_str(),
-        "--trust".as_ref(),
-        root.as_os_str(),
-        "--status".as_ref(),
-        "online".as_ref(),
-        "--cache-dir".as_ref(),
-        cache.as_os_str(),
-        "--json".as_ref(),
-    ]))
+    Report::parse(ccr_tests::check_online_out(pdf, root, cache, None))
 }
 
 fn token_online(url: &str, root: &Path, cache: &Path, at: OffsetDateTime) -> Report {

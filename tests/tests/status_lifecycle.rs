@@ -7,14 +7,13 @@
 use std::path::Path;
 
 use ccr_tests::{
-    Report, Workspace, etag_of, fixture, free_port, http_get, start_issuer_serve, verifier,
+    Report, Workspace, etag_of, fixture, free_port, http_get, start_issuer_serve,
     wait_for_republish,
 };
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 fn check_online(pdf: &Path, root: &Path, cache: &Path, at: OffsetDateTime) -> Report {
-    Report::parse(check_online_raw(pdf, root, cache, at))
+    Report::parse(ccr_tests::check_online_out(pdf, root, cache, Some(at)))
 }
 
 #[test]
@@ -96,28 +95,16 @@ fn status_changes_reach_the_verifier_once_its_copy_is_older_than_ttl() {
         .assert_verdict("STATUS_UNKNOWN");
 
     // A clock set back before a signed iat already seen is refused, with a clear message.
-    let back = check_online_raw(&b2_pdf, &trust.root, &cache, t0 - time::Duration::hours(1));
+    let back = ccr_tests::check_online_out(
+        &b2_pdf,
+        &trust.root,
+        &cache,
+        Some(t0 - time::Duration::hours(1)),
+    );
     assert_eq!(back.code, Some(2), "{back}");
     assert!(
         back.stderr
             .contains("earlier than a status list already seen"),
         "{back}"
     );
-}
-
-fn check_online_raw(pdf: &Path, root: &Path, cache: &Path, at: OffsetDateTime) -> ccr_tests::Out {
-    let at = at.format(&Rfc3339).expect("format");
-    verifier([
-        "check".as_ref(),
-        pdf.as_os_str(),
-        "--trust".as_ref(),
-        root.as_os_str(),
-        "--status".as_ref(),
-        "online".as_ref(),
-        "--cache-dir".as_ref(),
-        cache.as_os_str(),
-        "--at".as_ref(),
-        at.as_ref(),
-        "--json".as_ref(),
-    ])
 }

@@ -373,22 +373,8 @@ fn schema_matches_the_json_form() {
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../../../schemas/status-list.schema.json"))
             .expect("schema");
-    let mut required: Vec<&str> = schema["required"]
-        .as_array()
-        .expect("required")
-        .iter()
-        .filter_map(|v| v.as_str())
-        .collect();
-    required.sort_unstable();
     let json = serde_json::to_value(sample(4096)).expect("json");
-    let mut keys: Vec<&str> = json
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    assert_eq!(keys, required);
+    crate::test_support::assert_keys_are_the_required_ones(&schema, &json);
     let example = &schema["examples"][0];
     let lst = example["list"]["lst"].as_str().expect("lst");
     let list = StatusList::decompress(&URL_SAFE_NO_PAD.decode(lst).expect("b64"), 131_072)

@@ -535,22 +535,8 @@ fn schema_matches_the_json_form() {
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../../../schemas/token-claims.schema.json"))
             .expect("schema");
-    let mut required: Vec<&str> = schema["required"]
-        .as_array()
-        .expect("required")
-        .iter()
-        .filter_map(|v| v.as_str())
-        .collect();
-    required.sort_unstable();
     let json = serde_json::to_value(TokenClaims::from_certificate(&long(), b"{}")).expect("json");
-    let mut keys: Vec<&str> = json
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    assert_eq!(keys, required);
+    crate::test_support::assert_keys_are_the_required_ones(&schema, &json);
     for example in schema["examples"].as_array().expect("examples") {
         let claims: TokenClaims = serde_json::from_value(example.clone()).expect("example reads");
         assert_eq!(&serde_json::to_value(&claims).expect("json"), example);
