@@ -11,10 +11,11 @@ use ccr_pki::status_list::{SignedStatusList, Status, sign_status_list};
 use ccr_pki::token;
 use ccr_pki::validity;
 
-use crate::config::Config;
+use crate::config::{CodedEntry, Config};
 use crate::engine::{Engine, EngineError};
 use crate::home::{Home, HomeError};
-use crate::request::{CertificateRequest, RequestError, ValidRequest};
+use crate::request::{CertificateRequest, RequestError, ValidRequest, doc_key};
+use crate::store::jobs::ClaimedJob;
 use crate::store::{IssuedRecord, StatusChange, Store, StoreError};
 
 /// Everything that can stop an operation; each variant has a message for the operator.
@@ -61,7 +62,7 @@ pub struct Bureau {
     home: Home,
     config: Config,
     store: Store,
-    engine: Engine,
+    engine: std::sync::Arc<Engine>,
 }
 
 /// What one issuance produced.
@@ -88,7 +89,10 @@ impl Bureau {
             )));
         }
         let store = Store::open(&url).await?;
-        let engine = Engine::new(pki, &config.verify_url)?;
+        store
+            .seed_departments(&config.departments, OffsetDateTime::now_utc())
+            .await?;
+        let engine = std::sync::Arc::new(Engine::new(pki, &config.verify_url)?);
         Ok(Self {
             home,
             config,
@@ -105,6 +109,99 @@ impl Bureau {
     /// The issuance engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The home folder.
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    /// The registered departments that accept transfers, as coded entries.
+    pub async fn active_departments(&self) -> Result<Vec<CodedEntry>, BureauError> {
+        Ok(self
+            .store
+            .departments()
+            .await?
+            .into_iter()
+            .filter(|d| d.active)
+            .map(|d| CodedEntry {
+                code: d.code,
+                zh: d.name_zh,
+                pt: d.name_pt,
+                en: d.name_en,
+            })
+            .collect())
+    }
+
+    /// Checks that a valid request's certificate can be printed (every character has a glyph)
+    /// before anything is recorded.
+    pub fn check_printable(
+        &self,
+        request: &ValidRequest,
+        now: OffsetDateTime,
+    ) -> Result<(), BureauError> {
+        let template = self.requested_data(request, now);
+        Ok(self.engine.check_renderable(&template)?)
+    }
+
+    /// Runs one claimed issuance job: the job's reservation (made once, kept across
+    /// retries), the signed document, and the certificate recorded with the job marked
+    /// done. `pause` holds the job between reservation and rendering (fault-injection tests
+    /// kill the process there). Returns the certificate number.
+    pub async fn run_job(
+        &self,
+        job: &ClaimedJob,
+        pause: Option<std::time::Duration>,
+    ) -> Result<String, BureauError> {
+        let app = self
+            .store
+            .application(&job.application_id)
+            .await?
+            .ok_or_else(|| BureauError::Usage(format!("job {}: no application", job.id)))?;
+        let request = crate::workflow::certificate_request(&app)?;
+        let now = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .map_err(|e| BureauError::Usage(e.to_string()))?;
+        let departments = self.active_departments().await?;
+        let valid = request.validate(&self.config, &departments, now)?;
+        let mut data = self.requested_data(&valid, now);
+        let year = now.to_offset(validity::MACAO).year();
+        let reservation = self
+            .store
+            .reserve_for_job(&job.id, year, self.config.status_list_size, now)
+            .await?;
+        if let Some(pause) = pause {
+            tokio::time::sleep(pause).await;
+        }
+        data.number = reservation.number.clone();
+        data.status = StatusReference {
+            uri: self.config.status_list_uri(reservation.list_id),
+            idx: reservation.index,
+        };
+        let engine = std::sync::Arc::clone(&self.engine);
+        let doc_key = doc_key(&data.holder.document);
+        let transfer_to = data.transfer_to.as_ref().map(|d| d.code.clone());
+        let (issued_at, valid_until) = (data.issued_at, data.valid_until);
+        let signed = tokio::task::spawn_blocking(move || engine.produce(&data, now))
+            .await
+            .map_err(|e| BureauError::Usage(format!("rendering task failed: {e}")))??;
+        self.store
+            .complete_job(
+                job,
+                &reservation,
+                &IssuedRecord {
+                    actor: "issuer:jobs",
+                    issued_at,
+                    valid_until,
+                    data_json: &signed.data_json,
+                    token: &signed.token,
+                    pdf: &signed.pdf,
+                    doc_key: &doc_key,
+                    transfer_to: transfer_to.as_deref(),
+                },
+            )
+            .await?;
+        Ok(reservation.number)
     }
 
     /// The certificate data a valid request asks for, before a number and status position
@@ -136,7 +233,12 @@ impl Bureau {
         out: Option<&Path>,
     ) -> Result<Issued, BureauError> {
         let now = OffsetDateTime::now_utc();
-        let request = CertificateRequest::from_json(request_json)?.validate(&self.config, now)?;
+        let departments = self.active_departments().await?;
+        let request = CertificateRequest::from_json(request_json)?.validate(
+            &self.config,
+            &departments,
+            now,
+        )?;
         let issued_at = issued_at
             .replace_nanosecond(0)
             .map_err(|e| BureauError::Usage(e.to_string()))?;
@@ -208,6 +310,8 @@ impl Bureau {
                 data_json: &signed.data_json,
                 token: &signed.token,
                 pdf: &signed.pdf,
+                doc_key: &doc_key(&data.holder.document),
+                transfer_to: data.transfer_to.as_ref().map(|d| d.code.as_str()),
             })
             .await?;
         let superseded_list = match &supersedes {

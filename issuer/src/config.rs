@@ -53,8 +53,147 @@ pub struct Config {
     pub authority: Trilingual,
     /// Usages of the certificate.
     pub usages: Vec<CodedEntry>,
-    /// Departments that may receive transfer copies.
+    /// Departments that may receive transfer copies (seeds the department registry).
     pub departments: Vec<CodedEntry>,
+    /// The online application (SPEC §2).
+    #[serde(default)]
+    pub application: ApplicationConfig,
+    /// Pluggable providers: identity, face match, SMS, payment.
+    #[serde(default)]
+    pub providers: ProvidersConfig,
+    /// Working days, holidays and collection times.
+    #[serde(default)]
+    pub calendar: crate::calendar::CalendarConfig,
+    /// The production identity provider (`providers.identity = "oidc"`).
+    #[serde(default)]
+    pub oidc: Option<crate::oidc::OidcConfig>,
+}
+
+/// Rules and limits of the online application.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApplicationConfig {
+    /// Standard fee per certificate, in avos (1 MOP = 100 avos).
+    pub standard_fee_avos: i64,
+    /// Express fee per certificate, in avos.
+    pub express_fee_avos: i64,
+    /// Most certificates in one application.
+    pub max_quantity: i64,
+    /// Collection sites for paper certificates.
+    pub collection_sites: Vec<CodedEntry>,
+    /// Largest JSON request body.
+    pub max_json_bytes: usize,
+    /// Largest upload body (face image, supporting documents; base64 inside JSON).
+    pub max_upload_bytes: usize,
+    /// Largest single supporting document or face image, decoded.
+    pub max_document_bytes: usize,
+    /// Most supporting documents in one request.
+    pub max_documents: usize,
+    /// Applicant session lifetime, minutes.
+    pub applicant_session_minutes: i64,
+    /// Staff session lifetime, minutes.
+    pub staff_session_minutes: i64,
+    /// Department session lifetime, minutes.
+    pub department_session_minutes: i64,
+    /// Issuance workers running at once.
+    pub issuance_workers: usize,
+    /// How long a worker holds a claimed job before another may take it over, seconds
+    /// (after a crash, the job waits at most this long).
+    pub issuance_lease_seconds: i64,
+}
+
+impl Default for ApplicationConfig {
+    fn default() -> Self {
+        let site = |code: &str, zh: &str, pt: &str, en: &str| CodedEntry {
+            code: code.into(),
+            zh: zh.into(),
+            pt: pt.into(),
+            en: en.into(),
+        };
+        Self {
+            standard_fee_avos: 5_000,
+            express_fee_avos: 15_000,
+            max_quantity: 10,
+            collection_sites: vec![
+                site(
+                    "DSI_HQ",
+                    "身份證明局總部（中華廣場）",
+                    "Sede da DSI (Edifício China Plaza)",
+                    "DSI headquarters (China Plaza)",
+                ),
+                site(
+                    "CSG_AREIA_PRETA",
+                    "澳門政府綜合服務中心（黑沙環）",
+                    "Centro de Serviços da RAEM (Areia Preta)",
+                    "Macao Government Services Centre (Areia Preta)",
+                ),
+                site(
+                    "CSG_ISLANDS",
+                    "離島政府綜合服務中心",
+                    "Centro de Serviços da RAEM das Ilhas",
+                    "Government Services Centre in the Islands",
+                ),
+                site(
+                    "SMART_LOCKER",
+                    "政府自助服務站「智能櫃」",
+                    "Cacifo inteligente do Governo",
+                    "Government Smart Locker (Smart Collect)",
+                ),
+            ],
+            max_json_bytes: 64 * 1024,
+            max_upload_bytes: 8 * 1024 * 1024,
+            max_document_bytes: 2 * 1024 * 1024,
+            max_documents: 5,
+            applicant_session_minutes: 30,
+            staff_session_minutes: 8 * 60,
+            department_session_minutes: 60,
+            issuance_workers: 2,
+            issuance_lease_seconds: 60,
+        }
+    }
+}
+
+/// Which implementation serves each pluggable part. `development` providers are for the
+/// embedded default only: they accept anyone who claims an identity, pass any face image
+/// and keep SMS messages in a readable outbox.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvidersConfig {
+    /// `development` or `oidc`.
+    pub identity: String,
+    /// `development` (production face-match services plug in here).
+    pub face: String,
+    /// `outbox` (kept for reading in development) or `webhook`.
+    pub sms: String,
+    /// For `sms = "webhook"`: where each message is POSTed as JSON.
+    pub sms_webhook_url: Option<String>,
+    /// `sandbox` (the built-in test gateway).
+    pub payment: String,
+    /// Callbacks older than this are refused (replay window), seconds.
+    pub payment_callback_tolerance_seconds: i64,
+}
+
+impl Default for ProvidersConfig {
+    fn default() -> Self {
+        Self {
+            identity: "development".into(),
+            face: "development".into(),
+            sms: "outbox".into(),
+            sms_webhook_url: None,
+            payment: "sandbox".into(),
+            payment_callback_tolerance_seconds: 300,
+        }
+    }
+}
+
+impl ProvidersConfig {
+    /// Whether any development provider is configured (announced at start-up).
+    pub fn any_development(&self) -> bool {
+        self.identity == "development"
+            || self.face == "development"
+            || self.sms == "outbox"
+            || self.payment == "sandbox"
+    }
 }
 
 fn default_status_poll_seconds() -> u64 {
@@ -78,7 +217,65 @@ impl Config {
                 "status_list_size must be a multiple of 4 and at least {MIN_STATUS_LIST_SIZE}"
             ));
         }
+        config.check_application()?;
         Ok(config)
+    }
+
+    fn check_application(&self) -> Result<(), String> {
+        let a = &self.application;
+        if !(1..=1_000).contains(&a.max_quantity) {
+            return Err("application.max_quantity must be between 1 and 1000".into());
+        }
+        if a.standard_fee_avos < 0 || a.express_fee_avos < 0 {
+            return Err("fees cannot be negative".into());
+        }
+        if !(1..=3_600).contains(&a.issuance_lease_seconds) {
+            return Err("application.issuance_lease_seconds must be between 1 and 3600".into());
+        }
+        if a.issuance_workers == 0 || a.issuance_workers > 64 {
+            return Err("application.issuance_workers must be between 1 and 64".into());
+        }
+        let p = &self.providers;
+        if !["development", "oidc"].contains(&p.identity.as_str()) {
+            return Err(format!(
+                "providers.identity {:?}: use development or oidc",
+                p.identity
+            ));
+        }
+        if p.identity == "oidc" && self.oidc.is_none() {
+            return Err("providers.identity = \"oidc\" needs an [oidc] section".into());
+        }
+        if p.face != "development" {
+            return Err(format!(
+                "providers.face {:?}: only development is built in",
+                p.face
+            ));
+        }
+        match p.sms.as_str() {
+            "outbox" => {}
+            "webhook" if p.sms_webhook_url.is_some() => {}
+            other => {
+                return Err(format!(
+                    "providers.sms {other:?}: use outbox, or webhook with sms_webhook_url"
+                ));
+            }
+        }
+        if p.payment != "sandbox" {
+            return Err(format!(
+                "providers.payment {:?}: only sandbox is built in",
+                p.payment
+            ));
+        }
+        crate::calendar::Calendar::new(&self.calendar).map_err(|e| format!("calendar: {e}"))?;
+        Ok(())
+    }
+
+    /// The collection site with this code.
+    pub fn collection_site(&self, code: &str) -> Option<&CodedEntry> {
+        self.application
+            .collection_sites
+            .iter()
+            .find(|s| s.code == code)
     }
 
     /// The URI of status list `id`.
@@ -89,11 +286,6 @@ impl Config {
     /// The usage with this code.
     pub fn usage(&self, code: &str) -> Option<&CodedEntry> {
         self.usages.iter().find(|u| u.code == code)
-    }
-
-    /// The department with this code.
-    pub fn department(&self, code: &str) -> Option<&CodedEntry> {
-        self.departments.iter().find(|d| d.code == code)
     }
 }
 
@@ -172,6 +364,21 @@ code = "IPIM"
 zh = "澳門貿易投資促進局"
 pt = "Instituto de Promoção do Comércio e do Investimento de Macau"
 en = "Macao Trade and Investment Promotion Institute"
+
+# The online application (defaults shown; see README).
+[application]
+standard_fee_avos = 5000
+express_fee_avos = 15000
+max_quantity = 10
+
+# DEVELOPMENT providers: anyone may sign in by naming themselves, any face image passes,
+# SMS messages stay in a readable outbox, payments go through the built-in sandbox gateway.
+# Replace them before production (identity = "oidc" with an [oidc] section).
+[providers]
+identity = "development"
+face = "development"
+sms = "outbox"
+payment = "sandbox"
 "#
     )
 }

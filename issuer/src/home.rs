@@ -211,6 +211,24 @@ impl Home {
         Ok(())
     }
 
+    /// The payment sandbox's callback secret (`secrets/payment-sandbox.key`, mode 0600),
+    /// created on first use.
+    pub fn gateway_secret(&self) -> Result<Vec<u8>, HomeError> {
+        use rand::Rng;
+        let dir = self.dir.join("secrets");
+        let path = dir.join("payment-sandbox.key");
+        if !path.exists() {
+            if !dir.exists() {
+                create_private_dir(&dir)?;
+            }
+            let secret: [u8; 32] = rand::rng().random();
+            write_private_file(&path, hex::encode(secret).as_bytes())?;
+        }
+        let hex_text = ccr_pki::signer::read_private_file(&path)?;
+        hex::decode(hex_text.trim_ascii())
+            .map_err(|e| io_err(&path, format!("not a hex secret: {e}")))
+    }
+
     /// Reads the configuration.
     pub fn config(&self) -> Result<Config, HomeError> {
         let path = self.dir.join("issuer.toml");

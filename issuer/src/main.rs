@@ -93,6 +93,11 @@ enum Command {
         #[arg(long)]
         database: Option<String>,
     },
+    /// Manage staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
     /// Check the audit log's hash chain (exit 1 and the first broken entry if it is broken).
     AuditVerify {
         #[command(flatten)]
@@ -105,6 +110,23 @@ enum Command {
         out: PathBuf,
         #[command(flatten)]
         home: HomeArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Create a staff account; the password is read from standard input (first line).
+    Add {
+        /// Sign-in name.
+        username: String,
+        /// `clerk`, `officer` or `security_officer`.
+        #[arg(long)]
+        role: String,
+        #[command(flatten)]
+        home: HomeArg,
+        /// Registry database (default inside the home).
+        #[arg(long)]
+        database: Option<String>,
     },
 }
 
@@ -182,6 +204,50 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
             );
             println!("{}", issued.number);
         }
+        Command::Staff {
+            command:
+                StaffCommand::Add {
+                    username,
+                    role,
+                    home,
+                    database,
+                },
+        } => {
+            let role = ccr_issuer::auth::Role::parse(&role)
+                .filter(|r| r.is_staff())
+                .ok_or_else(|| {
+                    BureauError::Usage(format!(
+                        "--role {role:?}: use clerk, officer or security_officer"
+                    ))
+                })?;
+            let valid_name = (3..=64).contains(&username.len())
+                && username
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            if !valid_name {
+                return Err(BureauError::Usage(
+                    "the username must be 3 to 64 of a-z, A-Z, 0-9, '.', '_', '-'".into(),
+                ));
+            }
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .map_err(|e| BureauError::Usage(format!("cannot read the password: {e}")))?;
+            let hash = ccr_issuer::auth::hash_password(password.trim_end_matches(['\r', '\n']))
+                .map_err(BureauError::Usage)?;
+            let bureau = Bureau::open(Home::locate(home.home), database.as_deref()).await?;
+            bureau
+                .store()
+                .add_staff(
+                    &username,
+                    role.as_str(),
+                    &hash,
+                    &cli_actor(),
+                    OffsetDateTime::now_utc(),
+                )
+                .await?;
+            println!("created {} account {username}", role.as_str());
+        }
         Command::AuditVerify { home } => {
             let bureau = Bureau::open(Home::locate(home.home), None).await?;
             let count = bureau.verify_audit().await?;
@@ -211,7 +277,7 @@ async fn change(args: StatusArgs, status: Status) -> Result<(), BureauError> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {

@@ -1,12 +1,12 @@
 //! Certificate requests (SPEC §6, `schemas/certificate-request.schema.json`): parsing and the
 //! checks that must pass before anything is written.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
 use ccr_pki::document::{Coded, DocumentType, Holder, IdentityDocument, RecordEntry};
 
-use crate::config::Config;
+use crate::config::{CodedEntry, Config};
 
 /// Largest request accepted, in bytes.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
@@ -20,7 +20,7 @@ pub const MAX_RECORDS: usize = 50;
 pub const MAX_RECORD_FIELD_CHARS: usize = 300;
 
 /// Notification language.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     /// Chinese.
@@ -32,7 +32,7 @@ pub enum Language {
 }
 
 /// An identity document as requested.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentRequest {
     /// `BIR`, `TI` or `PASSPORT`.
@@ -43,7 +43,7 @@ pub struct DocumentRequest {
 }
 
 /// The holder as requested.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HolderRequest {
     /// Latin-script name.
@@ -57,7 +57,7 @@ pub struct HolderRequest {
 }
 
 /// A record entry as requested.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordRequest {
     /// The court.
@@ -73,7 +73,7 @@ pub struct RecordRequest {
 }
 
 /// A certificate request.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateRequest {
     /// The person.
@@ -169,6 +169,18 @@ fn check_text(path: &str, text: &str, max_chars: usize) -> Result<String, Reques
     Ok(trimmed.to_owned())
 }
 
+/// Checks record entry `i` (dates, lengths, normalisation), as printed on a certificate.
+pub fn check_record(i: usize, r: &RecordRequest) -> Result<RecordEntry, RequestError> {
+    let p = |f: &str| format!("records[{i}].{f}");
+    Ok(RecordEntry {
+        court: check_text(&p("court"), &r.court, MAX_RECORD_FIELD_CHARS)?,
+        case_number: check_text(&p("case_number"), &r.case_number, 64)?,
+        decision_date: parse_date(&p("decision_date"), &r.decision_date)?,
+        offence: check_text(&p("offence"), &r.offence, MAX_RECORD_FIELD_CHARS)?,
+        sentence: check_text(&p("sentence"), &r.sentence, MAX_RECORD_FIELD_CHARS)?,
+    })
+}
+
 impl CertificateRequest {
     /// Parses request JSON (bounded size).
     pub fn from_json(bytes: &[u8]) -> Result<Self, RequestError> {
@@ -181,10 +193,12 @@ impl CertificateRequest {
         serde_json::from_slice(bytes).map_err(|e| RequestError::Shape(e.to_string()))
     }
 
-    /// Checks every field against the configuration; `today` bounds the date of birth.
+    /// Checks every field against the configuration and the department registry; `today`
+    /// bounds the date of birth.
     pub fn validate(
         &self,
         config: &Config,
+        departments: &[CodedEntry],
         today: OffsetDateTime,
     ) -> Result<ValidRequest, RequestError> {
         let h = &self.holder;
@@ -226,9 +240,10 @@ impl CertificateRequest {
             .transfer_to
             .as_deref()
             .map(|dept| {
-                config
-                    .department(dept)
-                    .map(|d| d.to_coded())
+                departments
+                    .iter()
+                    .find(|d| d.code == dept)
+                    .map(CodedEntry::to_coded)
                     .ok_or_else(|| {
                         field(
                             "transfer_to",
@@ -250,16 +265,7 @@ impl CertificateRequest {
             .records
             .iter()
             .enumerate()
-            .map(|(i, r)| {
-                let p = |f: &str| format!("records[{i}].{f}");
-                Ok(RecordEntry {
-                    court: check_text(&p("court"), &r.court, MAX_RECORD_FIELD_CHARS)?,
-                    case_number: check_text(&p("case_number"), &r.case_number, 64)?,
-                    decision_date: parse_date(&p("decision_date"), &r.decision_date)?,
-                    offence: check_text(&p("offence"), &r.offence, MAX_RECORD_FIELD_CHARS)?,
-                    sentence: check_text(&p("sentence"), &r.sentence, MAX_RECORD_FIELD_CHARS)?,
-                })
-            })
+            .map(|(i, r)| check_record(i, r))
             .collect::<Result<Vec<_>, RequestError>>()?;
         Ok(ValidRequest {
             holder: Holder {
@@ -300,7 +306,7 @@ mod tests {
         let config = Config::from_toml(&default_toml("http://127.0.0.1:8080")).expect("config");
         let decomposed = "NGUYE\u{0302}\u{0303}N THI\u{0323} MINH KHAI";
         let valid = request(decomposed)
-            .validate(&config, OffsetDateTime::now_utc())
+            .validate(&config, &config.departments, OffsetDateTime::now_utc())
             .expect("valid");
         assert_eq!(valid.holder.name_latin, "NGUYỄN THỊ MINH KHAI");
     }
@@ -311,19 +317,53 @@ mod tests {
         let mut r = request("CHAN TAI MAN");
         r.usage = "SMUGGLING".into();
         let err = r
-            .validate(&config, OffsetDateTime::now_utc())
+            .validate(&config, &config.departments, OffsetDateTime::now_utc())
             .expect_err("unknown usage");
         assert!(err.to_string().starts_with("usage:"), "{err}");
         let mut r = request("CHAN TAI MAN");
         r.holder.date_of_birth = "1990-02-30".into();
         let err = r
-            .validate(&config, OffsetDateTime::now_utc())
+            .validate(&config, &config.departments, OffsetDateTime::now_utc())
             .expect_err("bad date");
         assert!(err.to_string().contains("holder.date_of_birth"), "{err}");
         assert!(
             request("   ")
-                .validate(&config, OffsetDateTime::now_utc())
+                .validate(&config, &config.departments, OffsetDateTime::now_utc())
                 .is_err()
         );
+    }
+}
+
+/// The key under which an identity document is looked up (previous applications, the record
+/// registry): the type code and the number's letters and digits, upper-cased, so that
+/// "1234567(8)" and "12345678" are the same document.
+pub fn doc_key(document: &ccr_pki::document::IdentityDocument) -> String {
+    let number: String = document
+        .number
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    format!("{}:{number}", document.kind.code())
+}
+
+impl Language {
+    /// The code used in requests.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Zh => "zh",
+            Self::Pt => "pt",
+            Self::En => "en",
+        }
+    }
+
+    /// Parses the code used in requests.
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "zh" => Some(Self::Zh),
+            "pt" => Some(Self::Pt),
+            "en" => Some(Self::En),
+            _ => None,
+        }
     }
 }

@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use ccr_pki::bundle::TrustBundle;
 use ccr_pki::hierarchy::der_to_pem;
 
+use crate::api::AppState;
 use crate::bureau::{Bureau, BureauError};
 
 /// Unchanged lists are re-signed this often (SPEC §4: at least every 15 minutes).
@@ -35,14 +36,14 @@ struct Published {
 /// Shared state of the public endpoints.
 #[derive(Debug)]
 pub struct PublicState {
-    bureau: Bureau,
+    bureau: Arc<Bureau>,
     lists: RwLock<HashMap<i64, Published>>,
     bundle_pem: String,
 }
 
 impl PublicState {
     /// Prepares the state (signs every list once).
-    pub async fn new(bureau: Bureau) -> Result<Arc<Self>, BureauError> {
+    pub async fn new(bureau: Arc<Bureau>) -> Result<Arc<Self>, BureauError> {
         let pki = bureau.engine().pki();
         let mut bundle_pem = String::new();
         for der in [&pki.issuing_ca_der, &pki.token_signer_der, &pki.tsa_der] {
@@ -274,15 +275,73 @@ async fn allow_any_origin(mut response: Response) -> Response {
     response
 }
 
-/// Serves until the process is stopped.
+/// Builds the application API's state: providers, the calendar, the gateway secret.
+pub async fn application_state(
+    bureau: Arc<Bureau>,
+    jobs: Arc<tokio::sync::Notify>,
+) -> Result<Arc<AppState>, BureauError> {
+    let config = bureau.config().clone();
+    let calendar = crate::calendar::Calendar::new(&config.calendar)
+        .map_err(|e| BureauError::Usage(format!("calendar: {e}")))?;
+    let gateway = crate::providers::GatewaySecret::new(&bureau.home().gateway_secret()?)
+        .map_err(BureauError::Usage)?;
+    let oidc = match (&config.providers.identity[..], config.oidc.clone()) {
+        ("oidc", Some(oidc)) => Some(
+            tokio::task::spawn_blocking(move || crate::oidc::OidcProvider::discover(&oidc))
+                .await
+                .map_err(|e| BureauError::Usage(e.to_string()))?
+                .map_err(|e| BureauError::Usage(format!("OIDC: {e}")))?,
+        ),
+        _ => None,
+    };
+    Ok(Arc::new(AppState {
+        bureau,
+        calendar,
+        gateway,
+        face: Box::new(crate::providers::DevelopmentFaceMatcher),
+        oidc,
+        sign_in: crate::auth::RateLimiter::new(
+            crate::api::accounts_limits::ATTEMPTS,
+            crate::api::accounts_limits::WINDOW,
+        ),
+        jobs,
+    }))
+}
+
+/// Serves until the process is stopped: the public endpoints, the application API, the
+/// issuance workers, the outbox dispatcher and the status-list publisher.
 pub async fn serve(bureau: Bureau, listen: SocketAddr) -> Result<(), BureauError> {
-    let state = PublicState::new(bureau).await?;
+    let bureau = Arc::new(bureau);
+    let providers = &bureau.config().providers;
+    if providers.any_development() {
+        eprintln!(
+            "issuer: DEVELOPMENT providers configured (identity {}, face {}, sms {}, payment {}): not for production",
+            providers.identity, providers.face, providers.sms, providers.payment
+        );
+    }
+    let sms: Arc<dyn crate::providers::Transport> = match providers.sms_webhook_url.as_deref() {
+        Some(url) if providers.sms == "webhook" => Arc::new(crate::providers::Webhook::new(url)),
+        _ => Arc::new(crate::providers::OutboxOnly),
+    };
+    let jobs = Arc::new(tokio::sync::Notify::new());
+    let app = application_state(Arc::clone(&bureau), Arc::clone(&jobs)).await?;
+    let state = PublicState::new(Arc::clone(&bureau)).await?;
     tokio::spawn(Arc::clone(&state).republish_forever());
+    for _ in 0..bureau.config().application.issuance_workers {
+        tokio::spawn(crate::jobs::issuance_worker(
+            Arc::clone(&bureau),
+            Arc::clone(&jobs),
+        ));
+    }
+    tokio::spawn(crate::jobs::dispatch_forever(Arc::clone(&bureau), sms));
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| BureauError::Usage(format!("cannot listen on {listen}: {e}")))?;
-    eprintln!("issuer: serving the public endpoints on http://{listen}");
-    axum::serve(listener, router(state))
+    eprintln!(
+        "issuer: serving on http://{listen} (API under /api/v1, OpenAPI at /api/openapi.json)"
+    );
+    let router = router(state).merge(crate::api::router(app));
+    axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

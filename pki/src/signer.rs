@@ -111,6 +111,13 @@ impl Signer for FileKey {
     }
 }
 
+/// Reads a secret file written by [`write_private_file`], refusing one that group or others
+/// can read.
+pub fn read_private_file(path: &Path) -> Result<Vec<u8>, Error> {
+    check_private_mode(path)?;
+    std::fs::read(path).map_err(|e| Error::Key(format!("cannot read {}: {e}", path.display())))
+}
+
 /// Writes `bytes` to a new file readable by its owner only (mode 0600), refusing to overwrite.
 pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write;

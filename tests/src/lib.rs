@@ -9,6 +9,7 @@
 //! - [`pdf`] finds the signature in a certificate PDF and tampers with it;
 //! - [`tools`] runs the external validators and reads their output.
 
+pub mod api;
 pub mod pdf;
 pub mod tools;
 
@@ -179,6 +180,16 @@ impl Out {
     /// Standard output followed by standard error.
     pub fn all_output(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// The transcript of a finished child (`command` unknown).
+    pub fn from_output(output: std::process::Output) -> Self {
+        Self {
+            command: String::from("(child)"),
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
     }
 
     /// The last non-empty line of standard output, trimmed.

@@ -43,6 +43,15 @@ pub enum StoreError {
     /// Stored data is inconsistent.
     #[error("registry data: {0}")]
     Corrupt(String),
+    /// The change conflicts with the current state (a repeated or concurrent request).
+    #[error("{0}")]
+    Conflict(String),
+    /// No such thing.
+    #[error("{0}")]
+    NotFound(String),
+    /// A rate or attempt limit refuses the request.
+    #[error("{0}")]
+    Limit(String),
 }
 
 /// A reserved position for a certificate being issued (inside an open transaction).
@@ -74,8 +83,8 @@ enum Tx {
 macro_rules! on_pool {
     ($pool:expr, |$p:ident| $body:expr) => {
         match $pool {
-            Pool::Sqlite($p) => $body,
-            Pool::Postgres($p) => $body,
+            $crate::store::Pool::Sqlite($p) => $body,
+            $crate::store::Pool::Postgres($p) => $body,
         }
     };
 }
@@ -84,11 +93,17 @@ macro_rules! on_pool {
 macro_rules! on_tx {
     ($tx:expr, |$t:ident| $body:expr) => {
         match $tx {
-            Tx::Sqlite($t) => $body,
-            Tx::Postgres($t) => $body,
+            $crate::store::Tx::Sqlite($t) => $body,
+            $crate::store::Tx::Postgres($t) => $body,
         }
     };
 }
+
+pub mod accounts;
+pub mod applications;
+pub mod jobs;
+pub mod outbox;
+pub mod records;
 
 /// The registry.
 #[derive(Debug, Clone)]
@@ -96,8 +111,39 @@ pub struct Store {
     pool: Pool,
 }
 
+/// Instants are stored as UTC RFC 3339 with exactly six fraction digits, so that comparing
+/// the text (leases, expiries) compares the instants.
+const STORED_INSTANT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+);
+
 fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
+    t.to_offset(time::UtcOffset::UTC)
+        .format(STORED_INSTANT)
+        .unwrap_or_default()
+}
+
+/// An instant in the stored form (UTC, six fraction digits).
+pub fn stored_instant(t: OffsetDateTime) -> String {
+    rfc3339(t)
+}
+
+/// Reads a stored instant.
+pub fn parse_time(text: &str) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|e| StoreError::Corrupt(format!("stored instant {text:?}: {e}")))
+}
+
+/// A new random identifier: a prefix and 80 random bits in Crockford base 32 (readable
+/// aloud at a counter, not guessable).
+pub fn random_id(prefix: &str) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let bits: u128 = rand::rng().random::<u128>() >> 48;
+    let text: String = (0..16)
+        .rev()
+        .map(|i| char::from(ALPHABET[((bits >> (i * 5)) & 31) as usize]))
+        .collect();
+    format!("{prefix}-{}-{}", &text[..8], &text[8..])
 }
 
 /// An issuance in progress: the transaction commits only when the document is finished.
@@ -151,62 +197,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<PendingIssuance, StoreError> {
         let mut tx = self.begin().await?;
-        let reservation = on_tx!(&mut tx, |t| {
-            let seq: i64 = sqlx::query_scalar(
-                "INSERT INTO certificate_sequences (year, last_seq) VALUES ($1, 1) \
-                 ON CONFLICT (year) DO UPDATE SET last_seq = certificate_sequences.last_seq + 1 \
-                 RETURNING last_seq",
-            )
-            .bind(year)
-            .fetch_one(&mut **t)
-            .await?;
-            let number = format!("CR-{year}-{seq:06}");
-
-            let current: Option<(i64, i64)> =
-                sqlx::query_as("SELECT id, size FROM status_lists ORDER BY id DESC LIMIT 1")
-                    .fetch_optional(&mut **t)
-                    .await?;
-            let (mut list_id, mut size) = current.unwrap_or_default();
-            let used: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM certificates WHERE list_id = $1")
-                    .bind(list_id)
-                    .fetch_one(&mut **t)
-                    .await?;
-            if list_id == 0 || used >= size {
-                list_id += 1;
-                size = i64::from(list_size);
-                sqlx::query("INSERT INTO status_lists (id, size, created_at) VALUES ($1, $2, $3)")
-                    .bind(list_id)
-                    .bind(size)
-                    .bind(rfc3339(now))
-                    .execute(&mut **t)
-                    .await?;
-            }
-            let size_u32 =
-                u32::try_from(size).map_err(|_| StoreError::Corrupt("list size".into()))?;
-            let mut index = None;
-            for _ in 0..INDEX_ATTEMPTS {
-                let candidate = rand::rng().random_range(0..size_u32);
-                let taken: Option<i64> = sqlx::query_scalar(
-                    "SELECT list_index FROM certificates WHERE list_id = $1 AND list_index = $2",
-                )
-                .bind(list_id)
-                .bind(i64::from(candidate))
-                .fetch_optional(&mut **t)
-                .await?;
-                if taken.is_none() {
-                    index = Some(candidate);
-                    break;
-                }
-            }
-            let index =
-                index.ok_or_else(|| StoreError::Corrupt("no free status index found".into()))?;
-            Ok::<_, StoreError>(Reservation {
-                number,
-                list_id,
-                index,
-            })
-        })?;
+        let reservation = reserve_in(&mut tx, year, list_size, now).await?;
         Ok(PendingIssuance { tx, reservation })
     }
 
@@ -289,29 +280,28 @@ impl Store {
 
     /// The whole audit log, in order.
     pub async fn audit_entries(&self) -> Result<Vec<crate::audit::AuditEntry>, StoreError> {
-        type Row = (i64, String, String, String, String, String, String, String);
-        let rows: Vec<Row> = on_pool!(&self.pool, |p| {
+        let rows: Vec<AuditRow> = on_pool!(&self.pool, |p| {
             sqlx::query_as("SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit_log ORDER BY id")
                 .fetch_all(p)
                 .await?
         });
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, at, actor, action, subject, detail, prev_hash, hash)| {
-                    crate::audit::AuditEntry {
-                        id,
-                        at,
-                        actor,
-                        action,
-                        subject,
-                        detail,
-                        prev_hash,
-                        hash,
-                    }
-                },
-            )
-            .collect())
+        Ok(rows.into_iter().map(audit_entry).collect())
+    }
+
+    /// Audit entries after `after`, at most `limit`, in order.
+    pub async fn audit_page(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::audit::AuditEntry>, StoreError> {
+        let rows: Vec<AuditRow> = on_pool!(&self.pool, |p| {
+            sqlx::query_as("SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(p)
+                .await?
+        });
+        Ok(rows.into_iter().map(audit_entry).collect())
     }
 
     /// The embedded certificate data JSON of a certificate.
@@ -323,6 +313,103 @@ impl Store {
                 .await?
         });
         data.ok_or_else(|| StoreError::UnknownCertificate(number.to_owned()))
+    }
+}
+
+/// Reserves, inside `tx`, the next certificate number of `year` and a random free index in
+/// the current status list (starting a new list when it is full). The reservation row makes
+/// the pair unique before any document exists.
+async fn reserve_in(
+    tx: &mut Tx,
+    year: i32,
+    list_size: u32,
+    now: OffsetDateTime,
+) -> Result<Reservation, StoreError> {
+    let seq: i64 = on_tx!(&mut *tx, |t| {
+        sqlx::query_scalar(
+            "INSERT INTO certificate_sequences (year, last_seq) VALUES ($1, 1) \
+             ON CONFLICT (year) DO UPDATE SET last_seq = certificate_sequences.last_seq + 1 \
+             RETURNING last_seq",
+        )
+        .bind(year)
+        .fetch_one(&mut **t)
+        .await?
+    });
+    let number = format!("CR-{year}-{seq:06}");
+    let current: Option<(i64, i64)> = on_tx!(&mut *tx, |t| {
+        sqlx::query_as("SELECT id, size FROM status_lists ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut **t)
+            .await?
+    });
+    let (mut list_id, mut size) = current.unwrap_or_default();
+    let used: i64 = on_tx!(&mut *tx, |t| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM reservations WHERE list_id = $1")
+            .bind(list_id)
+            .fetch_one(&mut **t)
+            .await?
+    });
+    if list_id == 0 || used >= size {
+        list_id += 1;
+        size = i64::from(list_size);
+        on_tx!(&mut *tx, |t| {
+            sqlx::query("INSERT INTO status_lists (id, size, created_at) VALUES ($1, $2, $3)")
+                .bind(list_id)
+                .bind(size)
+                .bind(rfc3339(now))
+                .execute(&mut **t)
+                .await?;
+        });
+    }
+    let size_u32 = u32::try_from(size).map_err(|_| StoreError::Corrupt("list size".into()))?;
+    let mut index = None;
+    for _ in 0..INDEX_ATTEMPTS {
+        let candidate = rand::rng().random_range(0..size_u32);
+        let taken: Option<i64> = on_tx!(&mut *tx, |t| {
+            sqlx::query_scalar(
+                "SELECT list_index FROM reservations WHERE list_id = $1 AND list_index = $2",
+            )
+            .bind(list_id)
+            .bind(i64::from(candidate))
+            .fetch_optional(&mut **t)
+            .await?
+        });
+        if taken.is_none() {
+            index = Some(candidate);
+            break;
+        }
+    }
+    let index = index.ok_or_else(|| StoreError::Corrupt("no free status index found".into()))?;
+    on_tx!(&mut *tx, |t| {
+        sqlx::query(
+            "INSERT INTO reservations (number, list_id, list_index, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&number)
+        .bind(list_id)
+        .bind(i64::from(index))
+        .bind(rfc3339(now))
+        .execute(&mut **t)
+        .await?;
+    });
+    Ok(Reservation {
+        number,
+        list_id,
+        index,
+    })
+}
+
+type AuditRow = (i64, String, String, String, String, String, String, String);
+
+fn audit_entry(row: AuditRow) -> crate::audit::AuditEntry {
+    let (id, at, actor, action, subject, detail, prev_hash, hash) = row;
+    crate::audit::AuditEntry {
+        id,
+        at,
+        actor,
+        action,
+        subject,
+        detail,
+        prev_hash,
+        hash,
     }
 }
 
@@ -456,46 +543,16 @@ pub struct IssuedRecord<'a> {
     pub token: &'a [u8],
     /// The PDF.
     pub pdf: &'a [u8],
+    /// The holder's identity document key (`TYPE:NUMBER`), for first-time checks.
+    pub doc_key: &'a str,
+    /// The receiving department of a transfer copy.
+    pub transfer_to: Option<&'a str>,
 }
 
 impl PendingIssuance {
     /// Records the certificate inside the transaction (not yet committed).
     pub async fn record(&mut self, record: &IssuedRecord<'_>) -> Result<(), StoreError> {
-        let digest = ring_sha256_hex(record.pdf);
-        let reservation = &self.reservation;
-        let detail = serde_json::json!({
-            "list_id": reservation.list_id,
-            "index": reservation.index,
-            "pdf_sha256": digest,
-        })
-        .to_string();
-        on_tx!(&mut self.tx, |t| {
-            sqlx::query(
-                "INSERT INTO certificates (number, list_id, list_index, status, issued_at, valid_until, data_json, token, pdf, pdf_sha256) \
-                 VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(&reservation.number)
-            .bind(reservation.list_id)
-            .bind(i64::from(reservation.index))
-            .bind(rfc3339(record.issued_at))
-            .bind(rfc3339(record.valid_until))
-            .bind(record.data_json)
-            .bind(record.token)
-            .bind(record.pdf)
-            .bind(&digest)
-            .execute(&mut **t)
-            .await?;
-        });
-        let number = reservation.number.clone();
-        append_audit(
-            &mut self.tx,
-            record.actor,
-            "certificate.issued",
-            &number,
-            &detail,
-            record.issued_at,
-        )
-        .await
+        insert_certificate(&mut self.tx, &self.reservation, record, None).await
     }
 
     /// Marks the certificate this one replaces as SUPERSEDED, in the same transaction, so the
@@ -510,12 +567,69 @@ impl PendingIssuance {
     }
 }
 
+/// The application copy a certificate is issued for.
+#[derive(Clone, Copy, Debug)]
+pub struct CopyOf<'a> {
+    /// The application.
+    pub application_id: &'a str,
+    /// Which copy (1-based).
+    pub copy_no: i64,
+}
+
+/// Inserts an issued certificate on its reservation and audits it, inside `tx`.
+async fn insert_certificate(
+    tx: &mut Tx,
+    reservation: &Reservation,
+    record: &IssuedRecord<'_>,
+    copy: Option<CopyOf<'_>>,
+) -> Result<(), StoreError> {
+    let digest = sha256_hex(record.pdf);
+    let detail = serde_json::json!({
+        "list_id": reservation.list_id,
+        "index": reservation.index,
+        "pdf_sha256": digest,
+        "application": copy.map(|c| c.application_id),
+    })
+    .to_string();
+    on_tx!(&mut *tx, |t| {
+        sqlx::query(
+            "INSERT INTO certificates (number, list_id, list_index, status, issued_at, valid_until, data_json, token, pdf, pdf_sha256, \
+             doc_key, transfer_to, application_id, copy_no) \
+             VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&reservation.number)
+        .bind(reservation.list_id)
+        .bind(i64::from(reservation.index))
+        .bind(rfc3339(record.issued_at))
+        .bind(rfc3339(record.valid_until))
+        .bind(record.data_json)
+        .bind(record.token)
+        .bind(record.pdf)
+        .bind(&digest)
+        .bind(record.doc_key)
+        .bind(record.transfer_to)
+        .bind(copy.map(|c| c.application_id))
+        .bind(copy.map(|c| c.copy_no))
+        .execute(&mut **t)
+        .await?;
+    });
+    append_audit(
+        tx,
+        record.actor,
+        "certificate.issued",
+        &reservation.number,
+        &detail,
+        record.issued_at,
+    )
+    .await
+}
+
 async fn commit(tx: Tx) -> Result<(), StoreError> {
     on_tx!(tx, |t| t.commit().await?);
     Ok(())
 }
 
-fn ring_sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }

@@ -1,0 +1,480 @@
+//! Sign-in (development identity provider, OIDC, staff passwords, department client
+//! credentials), the department registry and transfers, the audit log, and the development
+//! outbox reader.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::extract::{Body, Caller};
+use super::{ApiError, AppState, json};
+use crate::auth::{self, Role};
+use crate::store::accounts::Department;
+
+/// Sign-in attempts allowed per account name in [`SIGN_IN_WINDOW`].
+pub const SIGN_IN_ATTEMPTS: usize = 5;
+/// The sign-in rate window.
+pub const SIGN_IN_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+impl AppState {
+    /// Opens a session and answers with its token.
+    async fn session(
+        &self,
+        role: Role,
+        principal: &str,
+        minutes: i64,
+    ) -> Result<Response, ApiError> {
+        let (token, hash) = auth::new_token();
+        let now = OffsetDateTime::now_utc();
+        let expires = now + time::Duration::minutes(minutes);
+        self.store()
+            .create_session(&hash, role.as_str(), principal, now, expires)
+            .await?;
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "token": token,
+                "role": role.as_str(),
+                "principal": principal,
+                "expires_at": crate::store::stored_instant(expires),
+            }),
+        ))
+    }
+
+    fn limit(&self, key: &str) -> Result<(), ApiError> {
+        self.sign_in.hit(key).map_err(|retry| {
+            ApiError::limited(format!(
+                "too many sign-in attempts; try again in {} seconds",
+                retry.as_secs().max(1)
+            ))
+        })
+    }
+}
+
+/// Development sign-in.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevSignIn {
+    subject: String,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// `POST /api/v1/auth/dev/sign-in`: the DEVELOPMENT identity provider. Anyone may sign in as
+/// any subject; it exists only when `providers.identity = "development"`.
+pub async fn dev_sign_in(
+    State(state): State<Arc<AppState>>,
+    Body(body): Body<DevSignIn>,
+) -> Result<Response, ApiError> {
+    if state.bureau.config().providers.identity != "development" {
+        return Err(ApiError::not_found(
+            "the development identity provider is not configured",
+        ));
+    }
+    let subject = body.subject.trim();
+    if subject.is_empty() || subject.len() > 128 || subject.chars().any(char::is_control) {
+        return Err(ApiError::invalid("subject: 1 to 128 printable characters"));
+    }
+    let name = body
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    if name.is_some_and(|n| n.chars().count() > 200 || n.chars().any(char::is_control)) {
+        return Err(ApiError::invalid("name: at most 200 printable characters"));
+    }
+    let id = state
+        .store()
+        .applicant_for("development", subject, name, OffsetDateTime::now_utc())
+        .await?;
+    let minutes = state.bureau.config().application.applicant_session_minutes;
+    state.session(Role::Applicant, &id, minutes).await
+}
+
+/// `GET /api/v1/auth/oidc/start`: redirects to the identity provider.
+pub async fn oidc_start(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let provider = state
+        .oidc
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("no OIDC identity provider is configured"))?;
+    let now = OffsetDateTime::now_utc();
+    let (url, pending) = provider.start(now);
+    state
+        .store()
+        .put_oidc_login(
+            &pending.state,
+            &crate::store::accounts::OidcLogin {
+                nonce: pending.nonce.clone(),
+                code_verifier: pending.code_verifier.clone(),
+                created_at: crate::store::stored_instant(pending.created_at),
+            },
+        )
+        .await?;
+    Ok(Redirect::to(&url).into_response())
+}
+
+/// The identity provider's redirect back.
+#[derive(Debug, Deserialize)]
+pub struct OidcCallback {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// `GET /api/v1/auth/oidc/callback`: finishes the authorization-code flow (each `state`
+/// is good once) and opens an applicant session.
+pub async fn oidc_callback(
+    State(app): State<Arc<AppState>>,
+    Query(query): Query<OidcCallback>,
+) -> Result<Response, ApiError> {
+    if app.oidc.is_none() {
+        return Err(ApiError::not_found(
+            "no OIDC identity provider is configured",
+        ));
+    }
+    if let Some(error) = query.error {
+        let error: String = error
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(64)
+            .collect();
+        return Err(ApiError::unauthenticated(format!(
+            "the identity provider refused: {error}"
+        )));
+    }
+    let (Some(code), Some(returned_state)) = (query.code, query.state) else {
+        return Err(ApiError::bad_request("code and state are required"));
+    };
+    let login = app
+        .store()
+        .take_oidc_login(&returned_state)
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated("unknown or used sign-in state"))?;
+    let pending = crate::oidc::PendingLogin {
+        state: returned_state.clone(),
+        nonce: login.nonce,
+        code_verifier: login.code_verifier,
+        created_at: crate::store::parse_time(&login.created_at)?,
+    };
+    let worker = Arc::clone(&app);
+    let identity = tokio::task::spawn_blocking(move || {
+        let provider = worker
+            .oidc
+            .as_ref()
+            .ok_or(crate::oidc::OidcError::Expired)?;
+        provider.finish(&pending, &code, &returned_state, OffsetDateTime::now_utc())
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?
+    .map_err(|e| ApiError::unauthenticated(format!("sign-in failed: {e}")))?;
+    let id = app
+        .store()
+        .applicant_for(
+            &identity.issuer,
+            &identity.subject,
+            identity.name.as_deref(),
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
+    let minutes = app.bureau.config().application.applicant_session_minutes;
+    app.session(Role::Applicant, &id, minutes).await
+}
+
+/// Staff sign-in.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffSignIn {
+    username: String,
+    password: String,
+}
+
+/// `POST /api/v1/auth/staff/sign-in`: limited to [`SIGN_IN_ATTEMPTS`] per account name per
+/// [`SIGN_IN_WINDOW`]; an unknown name costs the same time as a wrong password.
+pub async fn staff_sign_in(
+    State(state): State<Arc<AppState>>,
+    Body(body): Body<StaffSignIn>,
+) -> Result<Response, ApiError> {
+    if body.username.len() > 64 || body.password.len() > 1_024 {
+        return Err(ApiError::invalid("username or password too long"));
+    }
+    let key = format!("staff:{}", body.username);
+    state.limit(&key)?;
+    let account = state.store().staff(&body.username).await?;
+    let hash = account.as_ref().map_or_else(
+        || auth::dummy_password_hash().to_owned(),
+        |a| a.password_hash.clone(),
+    );
+    let password = body.password;
+    let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let account = account
+        .filter(|a| matches && a.active)
+        .ok_or_else(|| ApiError::unauthenticated("wrong username or password"))?;
+    let role = Role::parse(&account.role)
+        .filter(|r| r.is_staff())
+        .ok_or_else(|| ApiError::internal(&"stored staff role"))?;
+    state.sign_in.clear(&key);
+    let minutes = state.bureau.config().application.staff_session_minutes;
+    state.session(role, &account.username, minutes).await
+}
+
+/// Department client credentials.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientCredentials {
+    client_id: String,
+    client_secret: String,
+}
+
+/// `POST /api/v1/auth/department/token`: a department's API session.
+pub async fn department_token(
+    State(state): State<Arc<AppState>>,
+    Body(body): Body<ClientCredentials>,
+) -> Result<Response, ApiError> {
+    if body.client_id.len() > 32 || body.client_secret.len() > 128 {
+        return Err(ApiError::invalid("client_id or client_secret too long"));
+    }
+    let key = format!("department:{}", body.client_id);
+    state.limit(&key)?;
+    let stored = state
+        .store()
+        .department_secret_hash(&body.client_id)
+        .await?;
+    let presented = auth::token_hash(&body.client_secret);
+    let valid = stored.is_some_and(|s| {
+        crate::store::applications::constant_time_eq(s.as_bytes(), presented.as_bytes())
+    });
+    if !valid {
+        return Err(ApiError::unauthenticated("unknown client or wrong secret"));
+    }
+    state.sign_in.clear(&key);
+    let minutes = state.bureau.config().application.department_session_minutes;
+    state
+        .session(Role::Department, &body.client_id, minutes)
+        .await
+}
+
+/// `POST /api/v1/auth/sign-out`: ends the caller's session.
+pub async fn sign_out(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    caller.require(&Role::ALL)?;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    state
+        .store()
+        .end_session(&auth::token_hash(token.trim()))
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /api/v1/me`: who the session belongs to.
+pub async fn me(caller: Caller) -> Result<Response, ApiError> {
+    let who = caller.require(&Role::ALL)?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "role": who.role.as_str(), "principal": who.id }),
+    ))
+}
+
+/// `GET /api/v1/departments` (security officer): the registry.
+pub async fn departments(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::SecurityOfficer])?;
+    Ok(json(StatusCode::OK, &state.store().departments().await?))
+}
+
+/// A department's registration.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentBody {
+    name_zh: String,
+    name_pt: String,
+    name_en: String,
+    active: bool,
+}
+
+/// `PUT /api/v1/departments/{code}` (security officer): registers or updates a department.
+pub async fn put_department(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(code): Path<String>,
+    Body(body): Body<DepartmentBody>,
+) -> Result<Response, ApiError> {
+    let officer = caller.require(&[Role::SecurityOfficer])?;
+    let code_ok = (2..=16).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if !code_ok {
+        return Err(ApiError::invalid("code: 2 to 16 of A-Z, 0-9 and _"));
+    }
+    for (field, name) in [
+        ("name_zh", &body.name_zh),
+        ("name_pt", &body.name_pt),
+        ("name_en", &body.name_en),
+    ] {
+        let n = name.trim();
+        if n.is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control) {
+            return Err(ApiError::invalid(format!(
+                "{field}: 1 to 200 printable characters"
+            )));
+        }
+    }
+    let department = Department {
+        code: code.clone(),
+        name_zh: body.name_zh.trim().into(),
+        name_pt: body.name_pt.trim().into(),
+        name_en: body.name_en.trim().into(),
+        active: body.active,
+        has_credentials: false,
+    };
+    state
+        .store()
+        .put_department(&department, &officer.actor(), OffsetDateTime::now_utc())
+        .await?;
+    let stored = state
+        .store()
+        .department(&code)
+        .await?
+        .ok_or_else(|| ApiError::internal(&"department vanished"))?;
+    Ok(json(StatusCode::OK, &stored))
+}
+
+/// `POST /api/v1/departments/{code}/credentials` (security officer): issues a new client
+/// secret, shown once; the old one and its sessions stop working.
+pub async fn department_credentials(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    let officer = caller.require(&[Role::SecurityOfficer])?;
+    let (secret, hash) = auth::new_token();
+    state
+        .store()
+        .set_department_secret(&code, &hash, &officer.actor(), OffsetDateTime::now_utc())
+        .await?;
+    Ok(json(
+        StatusCode::CREATED,
+        &serde_json::json!({ "client_id": code, "client_secret": secret }),
+    ))
+}
+
+/// `GET /api/v1/transfers` (department): certificates transferred to the caller, with their
+/// current status.
+pub async fn transfers(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    let department = caller.require(&[Role::Department])?;
+    let list: Vec<_> = state
+        .store()
+        .transfers_to(&department.id)
+        .await?
+        .iter()
+        .map(super::applicant::certificate_view)
+        .collect();
+    Ok(json(StatusCode::OK, &list))
+}
+
+/// `GET /api/v1/transfers/notifications` (department): messages for the caller, such as
+/// revocations of certificates it holds.
+pub async fn department_notifications(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    let department = caller.require(&[Role::Department])?;
+    let list: Vec<_> = state
+        .store()
+        .messages_to(&department.id, 100)
+        .await?
+        .into_iter()
+        .filter(|m| m.channel == "department")
+        .collect();
+    Ok(json(StatusCode::OK, &list))
+}
+
+/// Paging of the audit log.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    #[serde(default)]
+    after: Option<i64>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/audit` (security officer): entries after `after`, at most `limit` (≤ 500).
+pub async fn audit(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(query): Query<AuditQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::SecurityOfficer])?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("limit: between 1 and 500"));
+    }
+    let after = query.after.unwrap_or(0).max(0);
+    Ok(json(
+        StatusCode::OK,
+        &state.store().audit_page(after, limit).await?,
+    ))
+}
+
+/// `GET /api/v1/audit/verify` (security officer): checks the whole hash chain.
+pub async fn audit_verify(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::SecurityOfficer])?;
+    let entries = state.store().audit_entries().await?;
+    let body = match crate::audit::verify_chain(&entries) {
+        Ok(n) => serde_json::json!({ "intact": true, "entries": n }),
+        Err(e) => {
+            serde_json::json!({ "intact": false, "entries": entries.len(), "break": e.to_string() })
+        }
+    };
+    Ok(json(StatusCode::OK, &body))
+}
+
+/// Which messages to read.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxQuery {
+    recipient: String,
+}
+
+/// `GET /api/v1/dev/outbox?recipient=` (security officer, DEVELOPMENT SMS outbox only):
+/// the messages sent to a number, newest first.
+pub async fn dev_outbox(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(query): Query<OutboxQuery>,
+) -> Result<Response, ApiError> {
+    if state.bureau.config().providers.sms != "outbox" {
+        return Err(ApiError::not_found(
+            "the development SMS outbox is not configured",
+        ));
+    }
+    caller.require(&[Role::SecurityOfficer])?;
+    Ok(json(
+        StatusCode::OK,
+        &state.store().messages_to(&query.recipient, 50).await?,
+    ))
+}

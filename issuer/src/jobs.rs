@@ -1,0 +1,220 @@
+//! Background work of `issuer serve`: issuance workers that drain the durable job queue,
+//! the step that marks fully issued applications (and tells the applicant, or the
+//! department of a transfer), and the dispatcher that delivers the notification outbox.
+//!
+//! Everything here restarts from the registry: a killed process loses no job (its lease runs
+//! out and another worker takes it, with the same reserved number) and no message.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::bureau::Bureau;
+use crate::messages::{self, Event};
+use crate::providers::Transport;
+use crate::request::Language;
+use crate::store::applications::{Outgoing, SideEffect, Transition};
+use crate::workflow;
+
+/// Fault injection for crash tests: hold each job this many milliseconds between its
+/// reservation and its document (the test kills the process there). Never set in production.
+pub const FAULT_PAUSE_ENV: &str = "CCR_FAULT_PAUSE_AFTER_RESERVE_MS";
+
+/// Longest wait between two looks at the queue when nothing wakes the workers.
+const IDLE_POLL: Duration = Duration::from_secs(2);
+
+/// How long a claimed job is reserved for one worker before another may take it.
+pub fn lease(bureau: &Bureau) -> time::Duration {
+    time::Duration::seconds(bureau.config().application.issuance_lease_seconds)
+}
+
+fn fault_pause() -> Option<Duration> {
+    std::env::var(FAULT_PAUSE_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_millis)
+}
+
+/// One issuance worker: claims and runs jobs until the process ends.
+pub async fn issuance_worker(bureau: Arc<Bureau>, wake: Arc<tokio::sync::Notify>) {
+    let pause = fault_pause();
+    loop {
+        let now = OffsetDateTime::now_utc();
+        match bureau.store().claim_job(now, lease(&bureau)).await {
+            Ok(Some(job)) => {
+                if let Err(e) = bureau.run_job(&job, pause).await {
+                    // Back off: 2 s, 4 s, … up to 5 min; the reservation stays with the job.
+                    let backoff =
+                        2i64.saturating_pow(u32::try_from(job.attempts.min(8)).unwrap_or(8));
+                    let retry =
+                        OffsetDateTime::now_utc() + time::Duration::seconds(backoff.min(300));
+                    eprintln!(
+                        "issuer: issuance job {} failed (attempt {}): {e}",
+                        job.id, job.attempts
+                    );
+                    let _ = bureau
+                        .store()
+                        .fail_job(&job.id, &e.to_string(), retry)
+                        .await;
+                }
+                finish_applications(&bureau).await;
+            }
+            Ok(None) => {
+                finish_applications(&bureau).await;
+                let _ = tokio::time::timeout(IDLE_POLL, wake.notified()).await;
+            }
+            Err(e) => {
+                eprintln!("issuer: cannot read the issuance queue: {e}");
+                tokio::time::sleep(IDLE_POLL).await;
+            }
+        }
+    }
+}
+
+/// Marks every approved application whose jobs are all done as ISSUED, telling the
+/// applicant (download, or collection of paper) and the receiving department.
+pub async fn finish_applications(bureau: &Bureau) {
+    let Ok(ids) = bureau.store().finished_applications().await else {
+        return;
+    };
+    for id in ids {
+        if let Err(e) = finish(bureau, &id).await {
+            eprintln!("issuer: cannot mark application {id} issued: {e}");
+        }
+    }
+}
+
+async fn finish(bureau: &Bureau, id: &str) -> Result<(), crate::store::StoreError> {
+    let store = bureau.store();
+    let Some(app) = store.application(id).await? else {
+        return Ok(());
+    };
+    let certificates = store.certificates_of(id).await?;
+    let numbers: Vec<String> = certificates.iter().map(|c| c.number.clone()).collect();
+    let now = OffsetDateTime::now_utc();
+    let valid_until = certificates
+        .first()
+        .and_then(|c| crate::store::parse_time(&c.valid_until).ok())
+        .map_or(now.date(), |t| t.to_offset(crate::calendar::MACAO).date());
+    let language = app
+        .language
+        .as_deref()
+        .and_then(Language::parse)
+        .unwrap_or(Language::Zh);
+    let mut messages = Vec::new();
+    if let Some(mobile) = &app.mobile {
+        let site_name = app
+            .collection_site
+            .as_deref()
+            .and_then(|s| bureau.config().collection_site(s))
+            .map(|s| match language {
+                Language::Zh => s.zh.clone(),
+                Language::Pt => s.pt.clone(),
+                Language::En => s.en.clone(),
+            });
+        let event = match &site_name {
+            Some(site_name) if app.electronic == 0 => Event::ReadyForCollection {
+                reference: &app.id,
+                site_name,
+                from: now,
+                locker_deadline: (app.collection_site.as_deref()
+                    == Some(crate::calendar::SMART_LOCKER))
+                .then(|| crate::calendar::locker_deadline(now)),
+            },
+            _ => Event::CertificateIssued {
+                reference: &app.id,
+                numbers: &numbers,
+                valid_until,
+            },
+        };
+        let m = messages::render(&event, language);
+        messages.push(Outgoing {
+            channel: "sms",
+            recipient: mobile.clone(),
+            language: language.code(),
+            subject: m.subject,
+            body: m.body,
+            reference: app.id.clone(),
+        });
+        if let Some(department) = &app.transfer_to {
+            let name = store.department(department).await?.map_or_else(
+                || department.clone(),
+                |d| match language {
+                    Language::Zh => d.name_zh,
+                    Language::Pt => d.name_pt,
+                    Language::En => d.name_en,
+                },
+            );
+            let m = messages::render(
+                &Event::TransferredToDepartment {
+                    reference: &app.id,
+                    department_name: &name,
+                },
+                language,
+            );
+            messages.push(Outgoing {
+                channel: "sms",
+                recipient: mobile.clone(),
+                language: language.code(),
+                subject: m.subject,
+                body: m.body,
+                reference: app.id.clone(),
+            });
+        }
+    }
+    if let Some(department) = &app.transfer_to {
+        messages.push(Outgoing {
+            channel: "department",
+            recipient: department.clone(),
+            language: "en",
+            subject: "Certificate transferred".into(),
+            body: format!(
+                "DSI: certificate(s) {} of application {} were transferred to you; download them from /api/v1/transfers.",
+                numbers.join(", "),
+                app.id
+            ),
+            reference: app.id.clone(),
+        });
+    }
+    let step = Transition {
+        application_id: id,
+        from: &[workflow::APPROVED],
+        to: workflow::ISSUED,
+        set: Vec::new(),
+        actor: "issuer:jobs",
+        action: "application.issued",
+        detail: serde_json::json!({ "certificates": numbers }),
+        messages,
+        effect: SideEffect::None,
+        now,
+    };
+    match store.transition(&step).await {
+        Ok(()) | Err(crate::store::StoreError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Delivers undelivered SMS messages through `sms`, forever. Department messages stay in
+/// the outbox until the department reads them.
+pub async fn dispatch_forever(bureau: Arc<Bureau>, sms: Arc<dyn Transport>) {
+    loop {
+        match bureau.store().undelivered("sms", 50).await {
+            Ok(batch) => {
+                for message in batch {
+                    let transport = Arc::clone(&sms);
+                    let delivery = message.clone();
+                    let outcome = tokio::task::spawn_blocking(move || transport.deliver(&delivery))
+                        .await
+                        .unwrap_or_else(|e| Err(e.to_string()));
+                    let _ = bureau
+                        .store()
+                        .mark_delivery(message.id, outcome, OffsetDateTime::now_utc())
+                        .await;
+                }
+            }
+            Err(e) => eprintln!("issuer: cannot read the outbox: {e}"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

@@ -1,0 +1,383 @@
+//! Accounts and sessions: applicants (known by their identity provider's subject), staff
+//! (password hashes), departments (the registry and their client-secret hashes), bearer
+//! sessions (token hashes) and pending OIDC logins.
+
+use time::OffsetDateTime;
+
+use super::{StoreError, append_audit, rfc3339};
+use crate::store::Store;
+
+/// A staff account as stored.
+#[derive(Clone, Debug)]
+pub struct StaffAccount {
+    /// Sign-in name.
+    pub username: String,
+    /// `clerk`, `officer` or `security_officer`.
+    pub role: String,
+    /// PHC string of the password hash.
+    pub password_hash: String,
+    /// Whether the account may sign in.
+    pub active: bool,
+}
+
+/// A registered department.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Department {
+    /// Its code, e.g. `DSAL`.
+    pub code: String,
+    /// Traditional Chinese name.
+    pub name_zh: String,
+    /// Portuguese name.
+    pub name_pt: String,
+    /// English name.
+    pub name_en: String,
+    /// Whether it accepts transfers.
+    pub active: bool,
+    /// Whether it has API credentials.
+    pub has_credentials: bool,
+}
+
+/// A live session.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// The role name.
+    pub role: String,
+    /// Applicant id, staff username or department code.
+    pub principal: String,
+    /// When it ends.
+    pub expires_at: String,
+}
+
+/// A pending OIDC login.
+#[derive(Clone, Debug)]
+pub struct OidcLogin {
+    /// Nonce expected in the ID token.
+    pub nonce: String,
+    /// PKCE verifier.
+    pub code_verifier: String,
+    /// When the login started.
+    pub created_at: String,
+}
+
+type DepartmentRow = (String, String, String, String, i64, Option<String>);
+
+fn department(row: DepartmentRow) -> Department {
+    let (code, name_zh, name_pt, name_en, active, secret) = row;
+    Department {
+        code,
+        name_zh,
+        name_pt,
+        name_en,
+        active: active != 0,
+        has_credentials: secret.is_some(),
+    }
+}
+
+impl Store {
+    /// The applicant known to `provider` as `subject`, created on first sign-in.
+    pub async fn applicant_for(
+        &self,
+        provider: &str,
+        subject: &str,
+        name: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<String, StoreError> {
+        let id = super::random_id("P");
+        let found: String = on_pool!(&self.pool, |p| {
+            sqlx::query_scalar(
+                "INSERT INTO applicants (id, provider, subject, name, created_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (provider, subject) DO UPDATE SET name = COALESCE(excluded.name, applicants.name) \
+                 RETURNING id",
+            )
+            .bind(&id)
+            .bind(provider)
+            .bind(subject)
+            .bind(name)
+            .bind(rfc3339(now))
+            .fetch_one(p)
+            .await?
+        });
+        Ok(found)
+    }
+
+    /// Creates a staff account (refuses an existing name).
+    pub async fn add_staff(
+        &self,
+        username: &str,
+        role: &str,
+        password_hash: &str,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let inserted = on_tx!(&mut tx, |t| {
+            sqlx::query(
+                "INSERT INTO staff (username, role, password_hash, active, created_at) VALUES ($1, $2, $3, 1, $4) \
+                 ON CONFLICT (username) DO NOTHING",
+            )
+            .bind(username)
+            .bind(role)
+            .bind(password_hash)
+            .bind(rfc3339(now))
+            .execute(&mut **t)
+            .await?
+            .rows_affected()
+        });
+        if inserted == 0 {
+            return Err(StoreError::Conflict(format!(
+                "a staff account named {username} exists"
+            )));
+        }
+        let detail = serde_json::json!({ "role": role }).to_string();
+        append_audit(&mut tx, actor, "staff.created", username, &detail, now).await?;
+        super::commit(tx).await
+    }
+
+    /// The staff account named `username`.
+    pub async fn staff(&self, username: &str) -> Result<Option<StaffAccount>, StoreError> {
+        let row: Option<(String, String, String, i64)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT username, role, password_hash, active FROM staff WHERE username = $1",
+            )
+            .bind(username)
+            .fetch_optional(p)
+            .await?
+        });
+        Ok(
+            row.map(|(username, role, password_hash, active)| StaffAccount {
+                username,
+                role,
+                password_hash,
+                active: active != 0,
+            }),
+        )
+    }
+
+    /// Adds the configured departments that the registry does not know yet.
+    pub async fn seed_departments(
+        &self,
+        entries: &[crate::config::CodedEntry],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        for d in entries {
+            on_pool!(&self.pool, |p| {
+                sqlx::query(
+                    "INSERT INTO departments (code, name_zh, name_pt, name_en, active, created_at) \
+                     VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (code) DO NOTHING",
+                )
+                .bind(&d.code)
+                .bind(&d.zh)
+                .bind(&d.pt)
+                .bind(&d.en)
+                .bind(rfc3339(now))
+                .execute(p)
+                .await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// All departments, by code.
+    pub async fn departments(&self) -> Result<Vec<Department>, StoreError> {
+        let rows: Vec<DepartmentRow> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT code, name_zh, name_pt, name_en, active, secret_hash FROM departments ORDER BY code",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows.into_iter().map(department).collect())
+    }
+
+    /// The department with this code.
+    pub async fn department(&self, code: &str) -> Result<Option<Department>, StoreError> {
+        let row: Option<DepartmentRow> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT code, name_zh, name_pt, name_en, active, secret_hash FROM departments WHERE code = $1",
+            )
+            .bind(code)
+            .fetch_optional(p)
+            .await?
+        });
+        Ok(row.map(department))
+    }
+
+    /// Registers or updates a department (names and whether it is active).
+    pub async fn put_department(
+        &self,
+        d: &Department,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, |t| {
+            sqlx::query(
+                "INSERT INTO departments (code, name_zh, name_pt, name_en, active, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_pt = excluded.name_pt, \
+                 name_en = excluded.name_en, active = excluded.active",
+            )
+            .bind(&d.code)
+            .bind(&d.name_zh)
+            .bind(&d.name_pt)
+            .bind(&d.name_en)
+            .bind(i64::from(d.active))
+            .bind(rfc3339(now))
+            .execute(&mut **t)
+            .await?;
+        });
+        let detail = serde_json::json!({ "active": d.active, "name_en": d.name_en }).to_string();
+        append_audit(
+            &mut tx,
+            actor,
+            "department.registered",
+            &d.code,
+            &detail,
+            now,
+        )
+        .await?;
+        super::commit(tx).await
+    }
+
+    /// Replaces a department's client-secret hash (the old secret stops working at once, and
+    /// its sessions end).
+    pub async fn set_department_secret(
+        &self,
+        code: &str,
+        secret_hash: &str,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let changed = on_tx!(&mut tx, |t| {
+            let n = sqlx::query("UPDATE departments SET secret_hash = $1 WHERE code = $2")
+                .bind(secret_hash)
+                .bind(code)
+                .execute(&mut **t)
+                .await?
+                .rows_affected();
+            sqlx::query("DELETE FROM sessions WHERE role = 'department' AND principal = $1")
+                .bind(code)
+                .execute(&mut **t)
+                .await?;
+            n
+        });
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("no department {code}")));
+        }
+        append_audit(
+            &mut tx,
+            actor,
+            "department.credentials_issued",
+            code,
+            "{}",
+            now,
+        )
+        .await?;
+        super::commit(tx).await
+    }
+
+    /// The client-secret hash of an active department.
+    pub async fn department_secret_hash(&self, code: &str) -> Result<Option<String>, StoreError> {
+        let hash: Option<Option<String>> = on_pool!(&self.pool, |p| {
+            sqlx::query_scalar("SELECT secret_hash FROM departments WHERE code = $1 AND active = 1")
+                .bind(code)
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(hash.flatten())
+    }
+
+    /// Stores a session under its token's hash.
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        role: &str,
+        principal: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                .bind(rfc3339(now))
+                .execute(p)
+                .await?;
+            sqlx::query(
+                "INSERT INTO sessions (token_hash, role, principal, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(token_hash)
+            .bind(role)
+            .bind(principal)
+            .bind(rfc3339(now))
+            .bind(rfc3339(expires_at))
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The unexpired session with this token hash.
+    pub async fn session(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError> {
+        let row: Option<(String, String, String)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT role, principal, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+            )
+            .bind(token_hash)
+            .bind(rfc3339(now))
+            .fetch_optional(p)
+            .await?
+        });
+        Ok(row.map(|(role, principal, expires_at)| Session {
+            role,
+            principal,
+            expires_at,
+        }))
+    }
+
+    /// Ends a session.
+    pub async fn end_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(p)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Remembers a started OIDC login.
+    pub async fn put_oidc_login(&self, state: &str, login: &OidcLogin) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "INSERT INTO oidc_logins (state, nonce, code_verifier, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(state)
+            .bind(&login.nonce)
+            .bind(&login.code_verifier)
+            .bind(&login.created_at)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Takes (and forgets) a started OIDC login: each `state` is good for one callback.
+    pub async fn take_oidc_login(&self, state: &str) -> Result<Option<OidcLogin>, StoreError> {
+        let row: Option<(String, String, String)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "DELETE FROM oidc_logins WHERE state = $1 RETURNING nonce, code_verifier, created_at",
+            )
+            .bind(state)
+            .fetch_optional(p)
+            .await?
+        });
+        Ok(row.map(|(nonce, code_verifier, created_at)| OidcLogin {
+            nonce,
+            code_verifier,
+            created_at,
+        }))
+    }
+}

@@ -1,0 +1,319 @@
+//! Durable issuance jobs: one per certificate an approved application asks for. A job's
+//! number and status position are reserved (and committed) before its document is rendered,
+//! and the job is marked done in the transaction that records the certificate: a crash at any
+//! point leaves a job that, retried, issues the same number, and never a second one.
+
+use time::OffsetDateTime;
+
+use super::{
+    CopyOf, IssuedRecord, Reservation, StoreError, append_audit, commit, insert_certificate,
+    reserve_in, rfc3339,
+};
+use crate::store::Store;
+
+/// A job claimed by a worker until `lease` runs out.
+#[derive(Clone, Debug)]
+pub struct ClaimedJob {
+    /// Job id.
+    pub id: String,
+    /// The application.
+    pub application_id: String,
+    /// Which copy.
+    pub copy_no: i64,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+}
+
+/// A certificate as listed to its holder, staff or the receiving department.
+#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
+pub struct CertificateSummary {
+    /// Certificate number.
+    pub number: String,
+    /// Status code (0 valid, 1 revoked, 2 suspended, 3 superseded).
+    #[serde(skip)]
+    pub status: i64,
+    /// Issue instant.
+    pub issued_at: String,
+    /// Validity end.
+    pub valid_until: String,
+    /// The application, if issued online.
+    pub application_id: Option<String>,
+    /// The receiving department.
+    pub transfer_to: Option<String>,
+}
+
+/// Who may see a certificate's document.
+#[derive(Clone, Debug)]
+pub struct CertificateOwner {
+    /// The applicant (online applications).
+    pub applicant_id: Option<String>,
+    /// The receiving department.
+    pub transfer_to: Option<String>,
+}
+
+impl Store {
+    /// Claims the oldest queued job whose lease has run out (or that has none).
+    pub async fn claim_job(
+        &self,
+        now: OffsetDateTime,
+        lease: time::Duration,
+    ) -> Result<Option<ClaimedJob>, StoreError> {
+        let now_text = rfc3339(now);
+        let candidates: Vec<(String, String, i64, i64)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT id, application_id, copy_no, attempts FROM issuance_jobs WHERE state = 'queued' \
+                 AND (locked_until IS NULL OR locked_until < $1) ORDER BY created_at, id LIMIT 8",
+            )
+            .bind(&now_text)
+            .fetch_all(p)
+            .await?
+        });
+        for (id, application_id, copy_no, attempts) in candidates {
+            let claimed = on_pool!(&self.pool, |p| {
+                sqlx::query(
+                    "UPDATE issuance_jobs SET locked_until = $1, attempts = attempts + 1 WHERE id = $2 \
+                     AND state = 'queued' AND (locked_until IS NULL OR locked_until < $3)",
+                )
+                .bind(rfc3339(now + lease))
+                .bind(&id)
+                .bind(&now_text)
+                .execute(p)
+                .await?
+                .rows_affected()
+            });
+            if claimed == 1 {
+                return Ok(Some(ClaimedJob {
+                    id,
+                    application_id,
+                    copy_no,
+                    attempts: attempts + 1,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The job's reservation: made (and committed) on the first attempt, the same one on
+    /// every retry.
+    pub async fn reserve_for_job(
+        &self,
+        job_id: &str,
+        year: i32,
+        list_size: u32,
+        now: OffsetDateTime,
+    ) -> Result<Reservation, StoreError> {
+        let mut tx = self.begin().await?;
+        let existing: Option<(String, i64, i64)> = on_tx!(&mut tx, |t| {
+            sqlx::query_as(
+                "SELECT r.number, r.list_id, r.list_index FROM issuance_jobs j JOIN reservations r ON r.number = j.number \
+                 WHERE j.id = $1",
+            )
+            .bind(job_id)
+            .fetch_optional(&mut **t)
+            .await?
+        });
+        if let Some((number, list_id, index)) = existing {
+            let index = u32::try_from(index).map_err(|_| StoreError::Corrupt("index".into()))?;
+            return Ok(Reservation {
+                number,
+                list_id,
+                index,
+            });
+        }
+        let reservation = reserve_in(&mut tx, year, list_size, now).await?;
+        let updated = on_tx!(&mut tx, |t| {
+            sqlx::query("UPDATE issuance_jobs SET number = $1 WHERE id = $2 AND number IS NULL")
+                .bind(&reservation.number)
+                .bind(job_id)
+                .execute(&mut **t)
+                .await?
+                .rows_affected()
+        });
+        if updated != 1 {
+            return Err(StoreError::Conflict(format!(
+                "job {job_id} was reserved concurrently"
+            )));
+        }
+        commit(tx).await?;
+        Ok(reservation)
+    }
+
+    /// Records the job's certificate and marks the job done, in one transaction.
+    pub async fn complete_job(
+        &self,
+        job: &ClaimedJob,
+        reservation: &Reservation,
+        record: &IssuedRecord<'_>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let copy = CopyOf {
+            application_id: &job.application_id,
+            copy_no: job.copy_no,
+        };
+        insert_certificate(&mut tx, reservation, record, Some(copy)).await?;
+        let done = on_tx!(&mut tx, |t| {
+            sqlx::query(
+                "UPDATE issuance_jobs SET state = 'done', finished_at = $1, locked_until = NULL, last_error = NULL \
+                 WHERE id = $2 AND state = 'queued' AND number = $3",
+            )
+            .bind(rfc3339(record.issued_at))
+            .bind(&job.id)
+            .bind(&reservation.number)
+            .execute(&mut **t)
+            .await?
+            .rows_affected()
+        });
+        if done != 1 {
+            return Err(StoreError::Conflict(format!(
+                "job {} is not queued",
+                job.id
+            )));
+        }
+        commit(tx).await
+    }
+
+    /// Notes a failed attempt; the job is retried after `retry_at`.
+    pub async fn fail_job(
+        &self,
+        job_id: &str,
+        error: &str,
+        retry_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "UPDATE issuance_jobs SET last_error = $1, locked_until = $2 WHERE id = $3",
+            )
+            .bind(error)
+            .bind(rfc3339(retry_at))
+            .bind(job_id)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Jobs not yet done: (queued, of which leased now).
+    pub async fn pending_jobs(&self) -> Result<i64, StoreError> {
+        Ok(on_pool!(&self.pool, |p| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM issuance_jobs WHERE state = 'queued'")
+                .fetch_one(p)
+                .await?
+        }))
+    }
+
+    /// Approved applications whose every job is done (ready to be marked issued).
+    pub async fn finished_applications(&self) -> Result<Vec<String>, StoreError> {
+        Ok(on_pool!(&self.pool, |p| {
+            sqlx::query_scalar(
+                "SELECT a.id FROM applications a WHERE a.state = 'APPROVED' AND NOT EXISTS \
+                 (SELECT 1 FROM issuance_jobs j WHERE j.application_id = a.id AND j.state <> 'done') \
+                 ORDER BY a.updated_at, a.id",
+            )
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// The certificates issued for an application, by copy.
+    pub async fn certificates_of(
+        &self,
+        application_id: &str,
+    ) -> Result<Vec<CertificateSummary>, StoreError> {
+        Ok(on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT number, status, issued_at, valid_until, application_id, transfer_to FROM certificates \
+                 WHERE application_id = $1 ORDER BY copy_no",
+            )
+            .bind(application_id)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// The certificates transferred to a department, newest first.
+    pub async fn transfers_to(
+        &self,
+        department: &str,
+    ) -> Result<Vec<CertificateSummary>, StoreError> {
+        Ok(on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT number, status, issued_at, valid_until, application_id, transfer_to FROM certificates \
+                 WHERE transfer_to = $1 ORDER BY issued_at DESC, number",
+            )
+            .bind(department)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// One certificate's summary and who may see it.
+    pub async fn certificate(
+        &self,
+        number: &str,
+    ) -> Result<Option<(CertificateSummary, CertificateOwner)>, StoreError> {
+        type Row = (
+            String,
+            i64,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let row: Option<Row> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT c.number, c.status, c.issued_at, c.valid_until, c.application_id, c.transfer_to, a.applicant_id \
+                 FROM certificates c LEFT JOIN applications a ON a.id = c.application_id WHERE c.number = $1",
+            )
+            .bind(number)
+            .fetch_optional(p)
+            .await?
+        });
+        Ok(row.map(
+            |(
+                number,
+                status,
+                issued_at,
+                valid_until,
+                application_id,
+                transfer_to,
+                applicant_id,
+            )| {
+                (
+                    CertificateSummary {
+                        number,
+                        status,
+                        issued_at,
+                        valid_until,
+                        application_id,
+                        transfer_to: transfer_to.clone(),
+                    },
+                    CertificateOwner {
+                        applicant_id,
+                        transfer_to,
+                    },
+                )
+            },
+        ))
+    }
+
+    /// A certificate's signed PDF, with an audit entry naming who took it.
+    pub async fn certificate_pdf(
+        &self,
+        number: &str,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<Vec<u8>, StoreError> {
+        let mut tx = self.begin().await?;
+        let pdf: Option<Vec<u8>> = on_tx!(&mut tx, |t| {
+            sqlx::query_scalar("SELECT pdf FROM certificates WHERE number = $1")
+                .bind(number)
+                .fetch_optional(&mut **t)
+                .await?
+        });
+        let pdf = pdf.ok_or_else(|| StoreError::UnknownCertificate(number.to_owned()))?;
+        append_audit(&mut tx, actor, "certificate.downloaded", number, "{}", now).await?;
+        commit(tx).await?;
+        Ok(pdf)
+    }
+}

@@ -1,0 +1,100 @@
+//! The bureau's criminal record registry: entries managed by staff, looked up by identity
+//! document. Every staff read is audited in the transaction that reads.
+
+use time::OffsetDateTime;
+
+use super::{StoreError, append_audit, commit, random_id, rfc3339};
+use crate::store::Store;
+
+/// One record entry.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
+pub struct RecordRow {
+    /// Id.
+    pub id: String,
+    /// Identity document key.
+    pub doc_key: String,
+    /// Court.
+    pub court: String,
+    /// Case number.
+    pub case_number: String,
+    /// `YYYY-MM-DD`.
+    pub decision_date: String,
+    /// Offence.
+    pub offence: String,
+    /// Sentence.
+    pub sentence: String,
+    /// JSON array of usage codes it is disclosed for (empty: every usage).
+    pub disclose_for: String,
+}
+
+impl RecordRow {
+    /// Whether this entry may be printed on a certificate for `usage`.
+    pub fn disclosed_for(&self, usage: &str) -> bool {
+        let usages: Vec<String> = serde_json::from_str(&self.disclose_for).unwrap_or_default();
+        usages.is_empty() || usages.iter().any(|u| u == usage)
+    }
+}
+
+impl Store {
+    /// Adds an entry (audited; the audit detail names the case, not the offence).
+    pub async fn add_record(
+        &self,
+        entry: &RecordRow,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<String, StoreError> {
+        let id = random_id("R");
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, |t| {
+            sqlx::query(
+                "INSERT INTO criminal_records (id, doc_key, court, case_number, decision_date, offence, sentence, disclose_for, created_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&id)
+            .bind(&entry.doc_key)
+            .bind(&entry.court)
+            .bind(&entry.case_number)
+            .bind(&entry.decision_date)
+            .bind(&entry.offence)
+            .bind(&entry.sentence)
+            .bind(&entry.disclose_for)
+            .bind(actor)
+            .bind(rfc3339(now))
+            .execute(&mut **t)
+            .await?;
+        });
+        let detail =
+            serde_json::json!({ "doc_key": entry.doc_key, "case_number": entry.case_number })
+                .to_string();
+        append_audit(&mut tx, actor, "record.added", &id, &detail, now).await?;
+        commit(tx).await?;
+        Ok(id)
+    }
+
+    /// The entries for a document, with an audit entry saying who read them and why
+    /// (`purpose`: an application id or `lookup`).
+    pub async fn read_records(
+        &self,
+        doc_key: &str,
+        actor: &str,
+        purpose: &str,
+        now: OffsetDateTime,
+    ) -> Result<Vec<RecordRow>, StoreError> {
+        let mut tx = self.begin().await?;
+        let rows: Vec<RecordRow> = on_tx!(&mut tx, |t| {
+            sqlx::query_as(
+                "SELECT id, doc_key, court, case_number, decision_date, offence, sentence, disclose_for \
+                 FROM criminal_records WHERE doc_key = $1 ORDER BY decision_date, id",
+            )
+            .bind(doc_key)
+            .fetch_all(&mut **t)
+            .await?
+        });
+        let detail =
+            serde_json::json!({ "doc_key": doc_key, "purpose": purpose, "entries": rows.len() })
+                .to_string();
+        append_audit(&mut tx, actor, "record.read", doc_key, &detail, now).await?;
+        commit(tx).await?;
+        Ok(rows)
+    }
+}

@@ -1,0 +1,434 @@
+//! The issuer's application API, driven over HTTP: a small JSON client, a running
+//! `issuer serve` with staff accounts, and throw-away PostgreSQL databases.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::{Server, Workspace, bin_command, free_port, spawn_until_healthy};
+
+/// The password given to every test staff account.
+pub const STAFF_PASSWORD: &str = "correct horse battery staple";
+
+/// An HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Content type.
+    pub content_type: String,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as JSON (panics with the body when it is not).
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{} body is not JSON ({e}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// Asserts the status, showing the body otherwise.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status,
+            status,
+            "unexpected status; body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        self
+    }
+
+    /// The error message of an API error body.
+    pub fn message(&self) -> String {
+        serde_json::from_slice::<Value>(&self.body)
+            .ok()
+            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| String::from_utf8_lossy(&self.body).into_owned())
+    }
+}
+
+/// A JSON client of one service.
+#[derive(Debug, Clone)]
+pub struct Api {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    agent: ureq::Agent,
+}
+
+impl Api {
+    /// A client of the service on `port`.
+    pub fn new(port: u16) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .max_redirects(0)
+            .build()
+            .into();
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            agent,
+        }
+    }
+
+    /// Any request: raw body bytes, extra headers; never fails on a status.
+    #[track_caller]
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder.body(body.unwrap_or_default()).expect("request");
+        let mut response = self
+            .agent
+            .run(request)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .unwrap_or_default();
+        Reply {
+            status: response.status().as_u16(),
+            content_type,
+            body,
+        }
+    }
+
+    /// A JSON request.
+    #[track_caller]
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
+        match body {
+            Some(b) => self.raw(
+                method,
+                path,
+                token,
+                &[("content-type", "application/json")],
+                Some(b.to_string().into_bytes()),
+            ),
+            None => self.raw(method, path, token, &[], None),
+        }
+    }
+
+    /// `GET`.
+    #[track_caller]
+    pub fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call("GET", path, token, None)
+    }
+
+    /// `POST` with a JSON body.
+    #[track_caller]
+    pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.call("POST", path, token, Some(body))
+    }
+
+    /// `PUT` with a JSON body.
+    #[track_caller]
+    pub fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.call("PUT", path, token, Some(body))
+    }
+}
+
+/// A throw-away PostgreSQL database on 127.0.0.1:5432, dropped with this value. `None`
+/// (after a printed reason) when PostgreSQL is unreachable, unless `CCR_REQUIRE_ORACLES=1`.
+#[derive(Debug)]
+pub struct PgDatabase {
+    name: String,
+    /// Its URL.
+    pub url: String,
+}
+
+const PSQL_ARGS: [&str; 6] = ["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"];
+
+impl PgDatabase {
+    /// Creates a fresh database.
+    pub fn create() -> Option<Self> {
+        let name = format!("ccr_api_{}_{}", std::process::id(), crate::unique());
+        let out = Command::new("psql")
+            .args(PSQL_ARGS)
+            .args([
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                &format!("CREATE DATABASE {name}"),
+            ])
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(Self {
+                url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+                name,
+            }),
+            Ok(o) => crate::missing_oracle(
+                "PostgreSQL",
+                &format!(
+                    "psql could not create a database: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                ),
+            ),
+            Err(e) => crate::missing_oracle("PostgreSQL", &format!("psql is not runnable: {e}")),
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args(PSQL_ARGS)
+            .args([
+                "-c",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
+            .output();
+    }
+}
+
+/// A running `issuer serve` with a clerk, an officer and a security officer.
+#[derive(Debug)]
+pub struct IssuerService {
+    /// The workspace (home, temp files).
+    pub ws: Workspace,
+    /// The port.
+    pub port: u16,
+    /// The client.
+    pub api: Api,
+    /// The database URL, if not the embedded SQLite.
+    pub database: Option<String>,
+    server: Option<Server>,
+    env: Vec<(String, String)>,
+}
+
+/// Staff account names created by [`IssuerService::start`].
+pub const CLERK: &str = "clerk.chan";
+/// The officer.
+pub const OFFICER: &str = "officer.wong";
+/// The security officer.
+pub const SECURITY: &str = "security.lei";
+
+impl IssuerService {
+    /// Initialises a home (public URL on a free port), appends `extra_toml` to its
+    /// configuration, creates the three staff accounts and starts the service.
+    #[track_caller]
+    pub fn start(database: Option<&str>, extra_toml: &str, env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let ws = Workspace::with_init_args(&["--public-url", &format!("http://127.0.0.1:{port}")]);
+        if !extra_toml.is_empty() {
+            let path = ws.home.join("issuer.toml");
+            let mut text = std::fs::read_to_string(&path).expect("config");
+            text = merge_toml(&text, extra_toml);
+            std::fs::write(&path, text).expect("write config");
+        }
+        let mut service = Self {
+            ws,
+            port,
+            api: Api::new(port),
+            database: database.map(str::to_owned),
+            server: None,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        };
+        for (name, role) in [
+            (CLERK, "clerk"),
+            (OFFICER, "officer"),
+            (SECURITY, "security_officer"),
+        ] {
+            service.add_staff(name, role).assert_success();
+        }
+        service.restart();
+        service
+    }
+
+    /// `issuer staff add` with [`STAFF_PASSWORD`] on standard input.
+    pub fn add_staff(&self, name: &str, role: &str) -> crate::Out {
+        use std::io::Write as _;
+        let mut cmd = bin_command("issuer");
+        cmd.args(["staff", "add", name, "--role", role, "--home"])
+            .arg(&self.ws.home);
+        if let Some(url) = &self.database {
+            cmd.args(["--database", url]);
+        }
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn issuer staff add");
+        if let Some(mut stdin) = child.stdin.take() {
+            writeln!(stdin, "{STAFF_PASSWORD}").expect("password");
+        }
+        let output = child.wait_with_output().expect("issuer staff add");
+        crate::Out::from_output(output)
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = bin_command("issuer");
+        cmd.arg("serve")
+            .arg("--home")
+            .arg(&self.ws.home)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", self.port));
+        if let Some(url) = &self.database {
+            cmd.args(["--database", url]);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// (Re)starts the service and waits until it is healthy.
+    #[track_caller]
+    pub fn restart(&mut self) {
+        self.server = None;
+        self.server = Some(spawn_until_healthy(
+            self.command(),
+            self.port,
+            "issuer serve",
+        ));
+    }
+
+    /// Kills the service with SIGKILL (no shutdown of any kind).
+    pub fn kill_9(&mut self) {
+        if let Some(mut server) = self.server.take() {
+            let _ = server.0.kill();
+            let _ = server.0.wait();
+        }
+    }
+
+    /// A staff session token.
+    #[track_caller]
+    pub fn staff_token(&self, name: &str) -> String {
+        let reply = self.api.post(
+            "/api/v1/auth/staff/sign-in",
+            None,
+            &json!({ "username": name, "password": STAFF_PASSWORD }),
+        );
+        reply.expect(200);
+        reply.json()["token"].as_str().expect("token").to_owned()
+    }
+
+    /// An applicant session token from the development identity provider.
+    #[track_caller]
+    pub fn applicant_token(&self, subject: &str) -> String {
+        let reply = self.api.post(
+            "/api/v1/auth/dev/sign-in",
+            None,
+            &json!({ "subject": subject }),
+        );
+        reply.expect(200);
+        reply.json()["token"].as_str().expect("token").to_owned()
+    }
+
+    /// The newest one-time password sent to `mobile` (development SMS outbox).
+    #[track_caller]
+    pub fn latest_otp(&self, security_token: &str, mobile: &str) -> String {
+        let path = format!(
+            "/api/v1/dev/outbox?recipient={}",
+            mobile.replace('+', "%2B")
+        );
+        let reply = self.api.get(&path, Some(security_token));
+        reply.expect(200);
+        let messages = reply.json();
+        let body = messages
+            .as_array()
+            .and_then(|m| {
+                m.iter().find(|m| {
+                    m["body"]
+                        .as_str()
+                        .is_some_and(|b| six_digit_run(b).is_some())
+                })
+            })
+            .and_then(|m| m["body"].as_str())
+            .unwrap_or_else(|| panic!("no one-time password sent to {mobile}: {messages}"))
+            .to_owned();
+        six_digit_run(&body).unwrap_or_else(|| panic!("no code in {body:?}"))
+    }
+
+    /// The issuer's home.
+    pub fn home(&self) -> &Path {
+        &self.ws.home
+    }
+}
+
+/// The first run of exactly six digits in `text`.
+fn six_digit_run(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i - start == 6 {
+                return Some(chars[start..i].iter().collect());
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// Appends `extra` to a TOML document, merging into an existing `[section]` of the same name
+/// by inserting the lines right after its header.
+fn merge_toml(text: &str, extra: &str) -> String {
+    let mut result = text.to_owned();
+    let mut current: Option<String> = None;
+    let mut pending: Vec<(Option<String>, String)> = Vec::new();
+    for line in extra.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') && !trimmed.starts_with("[[") {
+            current = Some(trimmed.to_owned());
+            continue;
+        }
+        pending.push((current.clone(), line.to_owned()));
+    }
+    for (section, line) in pending.into_iter().rev() {
+        match section {
+            Some(header) if result.contains(&format!("\n{header}\n")) => {
+                let at =
+                    result.find(&format!("\n{header}\n")).unwrap_or_default() + header.len() + 2;
+                result.insert_str(at, &format!("{line}\n"));
+            }
+            Some(header) => {
+                result.push_str(&format!("\n{header}\n{line}\n"));
+            }
+            None => result = format!("{line}\n{result}"),
+        }
+    }
+    result
+}
