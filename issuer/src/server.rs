@@ -123,12 +123,28 @@ async fn status_list(
     let Ok(id) = list.parse::<i64>() else {
         return (StatusCode::NOT_FOUND, "no such status list\n").into_response();
     };
-    let published = state
-        .lists
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .get(&id)
-        .cloned();
+    let cached = |state: &PublicState| {
+        state
+            .lists
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&id)
+            .cloned()
+    };
+    let mut published = cached(&state);
+    if published.is_none() {
+        // A list started since the last signing (the first certificate of a new list):
+        // sign it now rather than answer 404 until the next republication.
+        let exists = state
+            .bureau
+            .store()
+            .status_list_ids()
+            .await
+            .is_ok_and(|ids| ids.contains(&id));
+        if exists && state.resign_all(OffsetDateTime::now_utc()).await.is_ok() {
+            published = cached(&state);
+        }
+    }
     let Some(published) = published else {
         return (StatusCode::NOT_FOUND, "no such status list\n").into_response();
     };

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::{Server, Workspace, bin_command, free_port, spawn_until_healthy};
+use crate::{Server, Workspace, bin_command, free_port, spawn_logged_until_healthy};
 
 /// The password given to every test staff account.
 pub const STAFF_PASSWORD: &str = "correct horse battery staple";
@@ -204,6 +204,14 @@ impl PgDatabase {
     }
 }
 
+impl Drop for IssuerService {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- issuer serve log ---\n{}", self.log());
+        }
+    }
+}
+
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         let _ = Command::new("psql")
@@ -228,7 +236,8 @@ pub struct IssuerService {
     /// The database URL, if not the embedded SQLite.
     pub database: Option<String>,
     server: Option<Server>,
-    env: Vec<(String, String)>,
+    /// Extra environment of the service process.
+    pub env: Vec<(String, String)>,
 }
 
 /// Staff account names created by [`IssuerService::start`].
@@ -313,10 +322,12 @@ impl IssuerService {
     #[track_caller]
     pub fn restart(&mut self) {
         self.server = None;
-        self.server = Some(spawn_until_healthy(
+        let log = self.log_path();
+        self.server = Some(spawn_logged_until_healthy(
             self.command(),
             self.port,
             "issuer serve",
+            Some(&log),
         ));
     }
 
@@ -375,6 +386,16 @@ impl IssuerService {
             .unwrap_or_else(|| panic!("no one-time password sent to {mobile}: {messages}"))
             .to_owned();
         six_digit_run(&body).unwrap_or_else(|| panic!("no code in {body:?}"))
+    }
+
+    /// Where the service's standard error goes.
+    pub fn log_path(&self) -> std::path::PathBuf {
+        self.ws.file("issuer-serve.log")
+    }
+
+    /// What the service wrote to standard error so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
     /// The issuer's home.

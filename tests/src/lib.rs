@@ -863,8 +863,28 @@ pub fn http_get(port: u16, path: &str, extra_headers: &str) -> Option<(u16, Stri
 
 /// Spawns `cmd` (output discarded) and waits until `/healthz` on `port` answers 200.
 #[track_caller]
-pub fn spawn_until_healthy(mut cmd: Command, port: u16, what: &str) -> Server {
-    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+pub fn spawn_until_healthy(cmd: Command, port: u16, what: &str) -> Server {
+    spawn_logged_until_healthy(cmd, port, what, None)
+}
+
+/// Like [`spawn_until_healthy`], appending the child's standard error to `log` if given (so
+/// a failing test can show what the service said).
+#[track_caller]
+pub fn spawn_logged_until_healthy(
+    mut cmd: Command,
+    port: u16,
+    what: &str,
+    log: Option<&Path>,
+) -> Server {
+    let stderr = match log {
+        Some(path) => std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_or_else(|_| Stdio::null(), Stdio::from),
+        None => Stdio::null(),
+    };
+    cmd.stdout(Stdio::null()).stderr(stderr);
     let mut server = Server(cmd.spawn().unwrap_or_else(|e| panic!("spawn {what}: {e}")));
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {

@@ -109,6 +109,11 @@ impl From<BureauError> for ApiError {
             BureauError::Store(s) => s.into(),
             BureauError::Request(r) => Self::invalid(r.to_string()),
             BureauError::Usage(m) => Self::invalid(m),
+            // A page that cannot be rendered is the request's fault (e.g. a character no
+            // shipped font covers), found before anything is written.
+            BureauError::Engine(crate::engine::EngineError::Render(r)) => {
+                Self::invalid(r.to_string())
+            }
             other => Self::internal(&other),
         }
     }

@@ -1,0 +1,588 @@
+//! The online application end to end over HTTP (issue 4): an applicant through the four
+//! steps, a clerk and an officer through review, the durable issuance job, and a download
+//! that `verifier check` calls VALID — on SQLite and on PostgreSQL. Also: replayed and
+//! forged payment callbacks, double submissions, `kill -9` in the middle of issuance, and bad
+//! input that writes nothing.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use ccr_tests::api::{CLERK, IssuerService, OFFICER, PgDatabase, SECURITY};
+use ccr_tests::{Report, check_online_out, oracle};
+
+/// A tiny JPEG header: the development face matcher wants a photograph's magic bytes.
+const FACE_JPEG_BASE64: &str = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACf/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AKp//2Q==";
+
+const MOBILE: &str = "+85361234567";
+
+fn holder(name: &str, document: &str) -> Value {
+    json!({
+        "name_latin": name,
+        "name_chinese": "陳大文",
+        "date_of_birth": "1990-01-31",
+        "document": { "type": "BIR", "number": document }
+    })
+}
+
+/// An applicant with an application through steps 1–3 (IDENTIFIED), ready to pay.
+struct Applicant {
+    token: String,
+    id: String,
+}
+
+fn identified(svc: &IssuerService, security: &str, subject: &str, selection: &Value) -> Applicant {
+    let token = svc.applicant_token(subject);
+    let api = &svc.api;
+    let created = api.raw(
+        "POST",
+        "/api/v1/applications",
+        Some(&token),
+        &[
+            ("content-type", "application/json"),
+            ("idempotency-key", subject),
+        ],
+        Some(selection.to_string().into_bytes()),
+    );
+    created.expect(201);
+    let app = created.json();
+    assert_eq!(app["state"], "SELECTED");
+    let id = app["id"].as_str().expect("id").to_owned();
+    // Double submission with the same key: the same application, nothing new.
+    let again = api.raw(
+        "POST",
+        "/api/v1/applications",
+        Some(&token),
+        &[
+            ("content-type", "application/json"),
+            ("idempotency-key", subject),
+        ],
+        Some(selection.to_string().into_bytes()),
+    );
+    again.expect(200);
+    assert_eq!(again.json()["id"], id.as_str());
+
+    let confirmed = api.put(
+        &format!("/api/v1/applications/{id}/confirmation"),
+        Some(&token),
+        &json!({
+            "holder": holder("CHAN TAI MAN", &format!("{subject}(8)")),
+            "language": "pt",
+            "mobile": "6123 4567",
+            "consent_police_data": true
+        }),
+    );
+    confirmed.expect(200);
+    assert_eq!(confirmed.json()["state"], "CONFIRMED");
+    assert_eq!(confirmed.json()["mobile"], MOBILE);
+
+    api.post(
+        &format!("/api/v1/applications/{id}/otp"),
+        Some(&token),
+        &json!({}),
+    )
+    .expect(202);
+    let code = svc.latest_otp(security, MOBILE);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let refused = api.post(
+        &format!("/api/v1/applications/{id}/otp/verify"),
+        Some(&token),
+        &json!({ "code": wrong }),
+    );
+    refused.expect(422);
+    assert!(
+        refused.message().contains("attempts left"),
+        "{}",
+        refused.message()
+    );
+    api.post(
+        &format!("/api/v1/applications/{id}/otp/verify"),
+        Some(&token),
+        &json!({ "code": code }),
+    )
+    .expect(200);
+    let face = api.post(
+        &format!("/api/v1/applications/{id}/face"),
+        Some(&token),
+        &json!({ "image_base64": FACE_JPEG_BASE64 }),
+    );
+    face.expect(200);
+    assert_eq!(face.json()["state"], "IDENTIFIED", "{}", face.json());
+    Applicant { token, id }
+}
+
+/// Pays through the sandbox gateway; returns the delivered callback (body, signature).
+fn pay(svc: &IssuerService, who: &Applicant) -> (String, String) {
+    let path = format!("/api/v1/applications/{}/payments", who.id);
+    let headers = [
+        ("content-type", "application/json"),
+        ("idempotency-key", "pay-1"),
+    ];
+    let payment = svc.api.raw(
+        "POST",
+        &path,
+        Some(&who.token),
+        &headers,
+        Some(b"{}".to_vec()),
+    );
+    payment.expect(201);
+    let payment_id = payment.json()["payment_id"]
+        .as_str()
+        .expect("payment id")
+        .to_owned();
+    let twice = svc.api.raw(
+        "POST",
+        &path,
+        Some(&who.token),
+        &headers,
+        Some(b"{}".to_vec()),
+    );
+    assert_eq!(
+        twice.json()["payment_id"],
+        payment_id.as_str(),
+        "double-submitted payment"
+    );
+    let done = svc.api.post(
+        &format!("/api/v1/sandbox/payments/{payment_id}/complete"),
+        Some(&who.token),
+        &json!({}),
+    );
+    done.expect(200);
+    let done = done.json();
+    assert_eq!(done["outcome"], "applied");
+    (
+        done["callback"]["body"].as_str().expect("body").to_owned(),
+        done["callback"]["signature"]
+            .as_str()
+            .expect("signature")
+            .to_owned(),
+    )
+}
+
+fn application(svc: &IssuerService, token: &str, id: &str) -> Value {
+    let reply = svc
+        .api
+        .get(&format!("/api/v1/applications/{id}"), Some(token));
+    reply.expect(200);
+    reply.json()
+}
+
+#[track_caller]
+fn wait_for_state(
+    svc: &IssuerService,
+    token: &str,
+    id: &str,
+    state: &str,
+    within: Duration,
+) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let app = application(svc, token, id);
+        if app["state"] == state {
+            return app;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "application {id} did not reach {state}: {app}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn review_and_approve(svc: &IssuerService, id: &str) {
+    let clerk = svc.staff_token(CLERK);
+    let queue = svc
+        .api
+        .get("/api/v1/applications?state=SUBMITTED", Some(&clerk));
+    queue.expect(200);
+    assert!(
+        queue
+            .json()
+            .as_array()
+            .expect("queue")
+            .iter()
+            .any(|a| a["id"] == id)
+    );
+    svc.api
+        .post(
+            &format!("/api/v1/applications/{id}/review"),
+            Some(&clerk),
+            &json!({ "action": "forward" }),
+        )
+        .expect(200);
+    let officer = svc.staff_token(OFFICER);
+    let approved = svc.api.post(
+        &format!("/api/v1/applications/{id}/decision"),
+        Some(&officer),
+        &json!({ "approve": true }),
+    );
+    approved.expect(200);
+    assert_eq!(approved.json()["state"], "APPROVED");
+}
+
+fn audit_count(svc: &IssuerService, security: &str) -> u64 {
+    let reply = svc.api.get("/api/v1/audit/verify", Some(security));
+    reply.expect(200);
+    let body = reply.json();
+    assert_eq!(body["intact"], true, "{body}");
+    body["entries"].as_u64().expect("entries")
+}
+
+/// Must-show 1 and 3 (payments and double submission) on one backend.
+fn whole_application(database: Option<&str>) {
+    let svc = IssuerService::start(database, "", &[]);
+    let security = svc.staff_token(SECURITY);
+    let selection =
+        json!({ "usage": "EMPLOYMENT", "format": "electronic", "quantity": 1, "express": true });
+    let who = identified(&svc, &security, "1234567", &selection);
+    let (body, signature) = pay(&svc, &who);
+    let submitted = application(&svc, &who.token, &who.id);
+    assert_eq!(submitted["state"], "SUBMITTED");
+    assert_eq!(
+        submitted["fee_avos"], 15_000,
+        "express, one certificate: MOP 150.00"
+    );
+    assert!(
+        submitted["due_date"].is_string(),
+        "the pledge due date is shown: {submitted}"
+    );
+    assert!(
+        submitted["working_days_left"]
+            .as_u64()
+            .is_some_and(|d| d <= 2),
+        "{submitted}"
+    );
+
+    // A replayed callback changes nothing; a forged one is refused and changes nothing.
+    let entries = audit_count(&svc, &security);
+    let callback = |body: &str, signature: &str| {
+        svc.api.raw(
+            "POST",
+            "/api/v1/payments/callback",
+            None,
+            &[
+                ("content-type", "application/json"),
+                ("x-gateway-signature", signature),
+            ],
+            Some(body.as_bytes().to_vec()),
+        )
+    };
+    let replay = callback(&body, &signature);
+    replay.expect(200);
+    assert_eq!(replay.json()["outcome"], "replayed");
+    let tampered = body.replace("\"amount_avos\":15000", "\"amount_avos\":1");
+    assert_ne!(tampered, body);
+    callback(&tampered, &signature).expect(401);
+    let forged_signature = format!(
+        "t={},v1={}",
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+        "00".repeat(32)
+    );
+    callback(&body.replace("EVT-", "EVX-"), &forged_signature).expect(401);
+    callback(&body, "").expect(401);
+    assert_eq!(
+        audit_count(&svc, &security),
+        entries,
+        "refused callbacks must not write"
+    );
+    assert_eq!(
+        application(&svc, &who.token, &who.id)["updated_at"],
+        submitted["updated_at"]
+    );
+
+    review_and_approve(&svc, &who.id);
+    let issued = wait_for_state(&svc, &who.token, &who.id, "ISSUED", Duration::from_secs(60));
+    assert_eq!(
+        issued["next_step"],
+        "download the certificate, or collect it on paper"
+    );
+    let certificates = svc.api.get(
+        &format!("/api/v1/applications/{}/certificates", who.id),
+        Some(&who.token),
+    );
+    certificates.expect(200);
+    let certificates = certificates.json();
+    let list = certificates.as_array().expect("list");
+    assert_eq!(list.len(), 1, "{certificates}");
+    assert_eq!(list[0]["status"], "VALID");
+    let pdf = svc.api.get(
+        list[0]["download"].as_str().expect("download"),
+        Some(&who.token),
+    );
+    pdf.expect(200);
+    assert_eq!(pdf.content_type, "application/pdf");
+    assert!(pdf.body.starts_with(b"%PDF-"));
+    let path = svc.ws.file("downloaded.pdf");
+    std::fs::write(&path, &pdf.body).expect("save");
+    let root = svc.home().join("pki").join("root.pem");
+    let cache = svc.ws.file("verifier-cache");
+    let report = Report::parse(check_online_out(&path, &root, &cache, None));
+    report.assert_verdict("VALID");
+    assert_eq!(report.code(), Some(0));
+
+    // The applicant was told at each step, in Portuguese.
+    let outbox = svc.api.get(
+        &format!(
+            "/api/v1/dev/outbox?recipient={}",
+            MOBILE.replace('+', "%2B")
+        ),
+        Some(&security),
+    );
+    let messages = outbox.json();
+    let subjects: Vec<&str> = messages
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["subject"].as_str())
+        .collect();
+    for m in messages.as_array().expect("messages") {
+        assert_eq!(m["language"], "pt", "{m}");
+    }
+    assert!(
+        subjects.len() >= 4,
+        "OTP, received, approved, issued: {subjects:?}"
+    );
+    assert_eq!(audit_count(&svc, &security) > entries, true);
+}
+
+#[test]
+fn an_application_goes_from_first_click_to_a_valid_pdf_on_sqlite() {
+    whole_application(None);
+}
+
+#[test]
+fn an_application_goes_from_first_click_to_a_valid_pdf_on_postgresql() {
+    let Some(db) = PgDatabase::create() else {
+        return;
+    };
+    whole_application(Some(&db.url));
+}
+
+fn sqlite(svc: &IssuerService, sql: &str) -> String {
+    let Some(sqlite3) = oracle("sqlite3") else {
+        panic!("sqlite3 is needed to inspect the registry (apt-get install sqlite3)");
+    };
+    let out = std::process::Command::new(sqlite3)
+        .arg(svc.home().join("registry.sqlite"))
+        .arg(sql)
+        .output()
+        .expect("sqlite3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn kill_9_in_the_middle_of_issuance_loses_nothing_and_issues_no_number_twice() {
+    // Each job pauses 4 s between its reservation and its document; leases last 3 s.
+    let mut svc = IssuerService::start(
+        None,
+        "[application]\nissuance_lease_seconds = 3\nissuance_workers = 1\n",
+        &[(ccr_issuer_fault_env(), "4000")],
+    );
+    let security = svc.staff_token(SECURITY);
+    let selection =
+        json!({ "usage": "STUDY", "format": "electronic", "quantity": 3, "express": false });
+    let who = identified(&svc, &security, "7654321", &selection);
+    pay(&svc, &who);
+    review_and_approve(&svc, &who.id);
+    // Wait until the first job holds its reservation, then kill the process mid-issuance.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sqlite(
+        &svc,
+        "SELECT COUNT(*) FROM issuance_jobs WHERE number IS NOT NULL",
+    ) != "1"
+    {
+        assert!(Instant::now() < deadline, "no job reserved a number");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    svc.kill_9();
+    let reserved = sqlite(
+        &svc,
+        "SELECT number FROM issuance_jobs WHERE number IS NOT NULL",
+    );
+    assert_eq!(
+        sqlite(&svc, "SELECT COUNT(*) FROM certificates"),
+        "0",
+        "killed before any document was recorded"
+    );
+    assert_eq!(sqlite(&svc, "SELECT state FROM applications"), "APPROVED");
+
+    // Restart without the pause: the leases run out, the jobs complete.
+    svc.env.clear();
+    svc.restart();
+    let token = svc.applicant_token("7654321");
+    wait_for_state(&svc, &token, &who.id, "ISSUED", Duration::from_secs(60));
+    let numbers = sqlite(&svc, "SELECT number FROM certificates ORDER BY number");
+    let numbers: Vec<&str> = numbers.lines().collect();
+    assert_eq!(numbers.len(), 3, "one certificate per copy: {numbers:?}");
+    assert!(
+        numbers.contains(&reserved.as_str()),
+        "the reserved number {reserved} was used after the restart: {numbers:?}"
+    );
+    let year = &numbers[0][3..7];
+    let expected: Vec<String> = (1..=3).map(|n| format!("CR-{year}-{n:06}")).collect();
+    assert_eq!(numbers, expected, "no number skipped or issued twice");
+    assert_eq!(sqlite(&svc, "SELECT COUNT(*) FROM reservations"), "3");
+    assert_eq!(
+        sqlite(
+            &svc,
+            "SELECT COUNT(*) FROM issuance_jobs WHERE state = 'done'"
+        ),
+        "3"
+    );
+    assert_eq!(
+        sqlite(&svc, "SELECT COUNT(DISTINCT copy_no) FROM certificates"),
+        "3"
+    );
+    audit_count(&svc, &svc.staff_token(SECURITY));
+}
+
+fn ccr_issuer_fault_env() -> &'static str {
+    "CCR_FAULT_PAUSE_AFTER_RESERVE_MS"
+}
+
+#[test]
+fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
+    let svc = IssuerService::start(None, "", &[]);
+    let security = svc.staff_token(SECURITY);
+    let token = svc.applicant_token("9999999");
+    let before = audit_count(&svc, &security);
+    let good = json!({ "usage": "EMPLOYMENT", "format": "paper", "quantity": 1, "collection_site": "DSI_HQ", "express": false });
+    let with = |key: &str, value: Value| {
+        let mut v = good.clone();
+        v[key] = value;
+        v
+    };
+    let without = |key: &str| {
+        let mut v = good.clone();
+        v.as_object_mut().expect("object").remove(key);
+        v
+    };
+    let cases: Vec<(&str, Value, u16, &str)> = vec![
+        ("missing usage", without("usage"), 422, "usage"),
+        ("missing quantity", without("quantity"), 422, "quantity"),
+        (
+            "quantity as text",
+            with("quantity", json!("one")),
+            422,
+            "quantity",
+        ),
+        (
+            "express as text",
+            with("express", json!("yes")),
+            422,
+            "express",
+        ),
+        ("quantity 0", with("quantity", json!(0)), 422, "quantity"),
+        (
+            "quantity 10,000",
+            with("quantity", json!(10_000)),
+            422,
+            "quantity",
+        ),
+        (
+            "unknown usage",
+            with("usage", json!("SMUGGLING")),
+            422,
+            "usage",
+        ),
+        (
+            "unknown site",
+            with("collection_site", json!("MOON_BASE")),
+            422,
+            "collection_site",
+        ),
+        (
+            "paper without a site",
+            without("collection_site"),
+            422,
+            "collection_site",
+        ),
+        (
+            "unknown format",
+            with("format", json!("fax")),
+            422,
+            "format",
+        ),
+        (
+            "unknown department",
+            with("transfer_to", json!("NOPE")),
+            422,
+            "transfer_to",
+        ),
+        ("unknown field", with("colour", json!("red")), 422, "colour"),
+    ];
+    for (what, body, status, mentions) in &cases {
+        let reply = svc.api.post("/api/v1/applications", Some(&token), body);
+        assert_eq!(reply.status, *status, "{what}: {}", reply.message());
+        assert!(
+            reply.message().contains(mentions),
+            "{what}: the message names {mentions}: {}",
+            reply.message()
+        );
+    }
+    let raw = |body: Vec<u8>, content_type: &str| {
+        svc.api.raw(
+            "POST",
+            "/api/v1/applications",
+            Some(&token),
+            &[("content-type", content_type)],
+            Some(body),
+        )
+    };
+    raw(b"{\"usage\": ".to_vec(), "application/json").expect(400);
+    raw(good.to_string().into_bytes(), "text/plain").expect(415);
+    let mut huge = good.clone();
+    huge["padding"] = json!("x".repeat(70 * 1024));
+    let too_large = raw(huge.to_string().into_bytes(), "application/json");
+    too_large.expect(413);
+
+    // Step 2 with invalid dates, characters and consent.
+    let created = svc.api.post("/api/v1/applications", Some(&token), &good);
+    created.expect(201);
+    let id = created.json()["id"].as_str().expect("id").to_owned();
+    let confirm = |holder: Value, consent: bool, mobile: &str| {
+        svc.api.put(
+            &format!("/api/v1/applications/{id}/confirmation"),
+            Some(&token),
+            &json!({ "holder": holder, "language": "zh", "mobile": mobile, "consent_police_data": consent }),
+        )
+    };
+    let mut bad_date = holder("CHAN TAI MAN", "1234567(8)");
+    bad_date["date_of_birth"] = json!("1990-02-30");
+    assert!(
+        confirm(bad_date, true, "61234567")
+            .expect(422)
+            .message()
+            .contains("date_of_birth")
+    );
+    let mut future = holder("CHAN TAI MAN", "1234567(8)");
+    future["date_of_birth"] = json!("2999-01-01");
+    confirm(future, true, "61234567").expect(422);
+    confirm(holder("CHAN 😀 MAN", "1234567(8)"), true, "61234567").expect(422);
+    confirm(holder("CHAN TAI MAN", "1234567(8)"), false, "61234567").expect(422);
+    confirm(holder("CHAN TAI MAN", "1234567(8)"), true, "12").expect(422);
+    let mut worker = holder("NGUYEN VAN A", "TI-998877");
+    worker["document"]["type"] = json!("TI");
+    let first_time = confirm(worker, true, "61234567");
+    first_time.expect(422);
+    assert!(
+        first_time.message().contains("applied before"),
+        "{}",
+        first_time.message()
+    );
+
+    // Nothing written but the one good application.
+    let mine = svc.api.get("/api/v1/applications", Some(&token));
+    assert_eq!(mine.json().as_array().expect("list").len(), 1);
+    assert_eq!(application(&svc, &token, &id)["state"], "SELECTED");
+    assert_eq!(
+        audit_count(&svc, &security),
+        before + 1,
+        "only the good application was audited"
+    );
+}
