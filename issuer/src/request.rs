@@ -283,6 +283,40 @@ impl CertificateRequest {
     }
 }
 
+/// The key under which an identity document is looked up (previous applications, the record
+/// registry): the type code and the number's letters and digits, upper-cased, so that
+/// "1234567(8)" and "12345678" are the same document.
+pub fn doc_key(document: &ccr_pki::document::IdentityDocument) -> String {
+    let number: String = document
+        .number
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    format!("{}:{number}", document.kind.code())
+}
+
+impl Language {
+    /// The code used in requests.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Zh => "zh",
+            Self::Pt => "pt",
+            Self::En => "en",
+        }
+    }
+
+    /// Parses the code used in requests.
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "zh" => Some(Self::Zh),
+            "pt" => Some(Self::Pt),
+            "en" => Some(Self::En),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,39 +365,5 @@ mod tests {
                 .validate(&config, &config.departments, OffsetDateTime::now_utc())
                 .is_err()
         );
-    }
-}
-
-/// The key under which an identity document is looked up (previous applications, the record
-/// registry): the type code and the number's letters and digits, upper-cased, so that
-/// "1234567(8)" and "12345678" are the same document.
-pub fn doc_key(document: &ccr_pki::document::IdentityDocument) -> String {
-    let number: String = document
-        .number
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    format!("{}:{number}", document.kind.code())
-}
-
-impl Language {
-    /// The code used in requests.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Zh => "zh",
-            Self::Pt => "pt",
-            Self::En => "en",
-        }
-    }
-
-    /// Parses the code used in requests.
-    pub fn parse(code: &str) -> Option<Self> {
-        match code {
-            "zh" => Some(Self::Zh),
-            "pt" => Some(Self::Pt),
-            "en" => Some(Self::En),
-            _ => None,
-        }
     }
 }

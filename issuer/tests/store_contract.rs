@@ -67,6 +67,8 @@ fn placeholder_record(now: OffsetDateTime) -> IssuedRecord<'static> {
         data_json: b"{}",
         token: b"t",
         pdf: b"%PDF",
+        doc_key: "BIR:12345678",
+        transfer_to: None,
     }
 }
 
@@ -86,6 +88,133 @@ async fn issue(store: &Store, year: i32) -> (String, i64, u32) {
 }
 
 /// The contract every backend keeps.
+/// Durable issuance jobs: a reservation is made once and kept across retries, a leased job
+/// is not handed out twice, and a job completes once.
+async fn jobs_contract(store: &Store) {
+    use ccr_issuer::store::applications::{NewApplication, SideEffect, Transition};
+    let now = OffsetDateTime::now_utc();
+    let applicant = store
+        .applicant_for("development", "jobs-contract", None, now)
+        .await
+        .expect("applicant");
+    let (app, created) = store
+        .create_application(
+            &NewApplication {
+                applicant_id: &applicant,
+                usage: "EMPLOYMENT",
+                electronic: true,
+                quantity: 2,
+                collection_site: None,
+                express: false,
+                transfer_to: None,
+                idempotency_key: Some("once"),
+            },
+            now,
+        )
+        .await
+        .expect("application");
+    assert!(created);
+    let step = |from: &'static [&'static str], effect| Transition {
+        application_id: &app.id,
+        from,
+        to: "APPROVED",
+        set: Vec::new(),
+        actor: "test",
+        action: "application.approved",
+        detail: serde_json::json!({}),
+        messages: Vec::new(),
+        effect,
+        now,
+    };
+    store
+        .transition(&step(&["SELECTED"], SideEffect::IssuanceJobs(2)))
+        .await
+        .expect("approve");
+    let again = store
+        .transition(&step(&["SELECTED"], SideEffect::IssuanceJobs(2)))
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+
+    let lease = time::Duration::seconds(30);
+    let first = store
+        .claim_job(now, lease)
+        .await
+        .expect("claim")
+        .expect("a job");
+    let second = store
+        .claim_job(now, lease)
+        .await
+        .expect("claim")
+        .expect("another job");
+    assert_ne!(first.id, second.id);
+    assert!(
+        store.claim_job(now, lease).await.expect("claim").is_none(),
+        "both are leased"
+    );
+    let reserved = store
+        .reserve_for_job(&first.id, 2031, LIST_SIZE, now)
+        .await
+        .expect("reserve");
+    let retried = store
+        .reserve_for_job(&first.id, 2031, LIST_SIZE, now)
+        .await
+        .expect("reserve");
+    assert_eq!(
+        reserved.number, retried.number,
+        "a retry keeps the reservation"
+    );
+    assert_eq!(reserved.index, retried.index);
+    // After the lease runs out (a crash), the job is handed out again, same reservation.
+    let later = now + time::Duration::seconds(31);
+    let taken_over = store
+        .claim_job(later, lease)
+        .await
+        .expect("claim")
+        .expect("expired lease");
+    let over = store
+        .reserve_for_job(&taken_over.id, 2031, LIST_SIZE, later)
+        .await
+        .expect("reserve");
+    if taken_over.id == first.id {
+        assert_eq!(over.number, reserved.number);
+    }
+    store
+        .complete_job(&first, &reserved, &placeholder_record(now))
+        .await
+        .expect("complete");
+    let twice = store
+        .complete_job(&first, &reserved, &placeholder_record(now))
+        .await;
+    assert!(twice.is_err(), "a job completes once");
+    assert!(
+        store
+            .finished_applications()
+            .await
+            .expect("finished")
+            .is_empty()
+    );
+    let other = if taken_over.id == first.id {
+        &second
+    } else {
+        &taken_over
+    };
+    let r2 = store
+        .reserve_for_job(&other.id, 2031, LIST_SIZE, later)
+        .await
+        .expect("reserve");
+    assert_ne!(r2.number, reserved.number);
+    store
+        .complete_job(other, &r2, &placeholder_record(now))
+        .await
+        .expect("complete");
+    assert_eq!(
+        store.finished_applications().await.expect("finished"),
+        vec![app.id.clone()]
+    );
+    let certificates = store.certificates_of(&app.id).await.expect("certificates");
+    assert_eq!(certificates.len(), 2);
+}
+
 async fn contract(store: &Store) {
     let now = OffsetDateTime::now_utc();
     // Numbers are sequential per year and never reused, even after a rolled-back issuance.
@@ -186,6 +315,7 @@ async fn contract(store: &Store) {
     assert_eq!(entries[3].action, "certificate.suspended");
     assert_eq!(entries[3].actor, "officer:a");
     assert!(entries[3].detail.contains("enquiry"));
+    jobs_contract(store).await;
 }
 
 #[tokio::test]

@@ -193,14 +193,13 @@ impl AppState {
         fee_avos: i64,
         actor: &'a str,
         action: &'a str,
-        detail: serde_json::Value,
         now: OffsetDateTime,
     ) -> Result<Transition<'a>, ApiError> {
-        let due = self.due_date(app, now)?;
         let due_date = self
             .calendar
             .pledge_due(now, app.express != 0)
             .map_err(|e| ApiError::internal(&e))?;
+        let due = due_date.to_string();
         let messages = self.sms(
             app,
             &Event::ApplicationSubmitted {
@@ -221,7 +220,7 @@ impl AppState {
             ],
             actor,
             action,
-            detail,
+            detail: serde_json::json!({ "fee_avos": fee_avos, "due_date": due_date.to_string() }),
             messages,
             effect: SideEffect::None,
             now,
@@ -852,15 +851,15 @@ async fn process_callback(
         .await?
         .ok_or_else(|| ApiError::internal(&"payment without application"))?;
     let detail = serde_json::json!({ "payment_id": payment.id, "amount_avos": payment.amount_avos, "gateway_ref": body.gateway_ref });
-    let step = state.submission(
+    let mut step = state.submission(
         &app,
         &[workflow::IDENTIFIED],
         payment.amount_avos,
         "gateway:payment",
         "application.paid",
-        detail,
         now,
     )?;
+    step.detail = detail;
     Ok(state
         .store()
         .apply_payment(&body.event_id, &payment, &body.gateway_ref, &step)

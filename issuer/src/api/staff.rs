@@ -58,9 +58,9 @@ pub async fn decide_exemption(
             0,
             &actor,
             "application.exemption_approved",
-            serde_json::json!({ "kind": app.exemption_kind }),
             now,
         )?;
+        step.detail = serde_json::json!({ "kind": app.exemption_kind, "fee_avos": 0 });
         let mut messages = state.sms(&app, &Event::ExemptionApproved { reference: &app.id });
         messages.append(&mut step.messages);
         step.messages = messages;
