@@ -302,18 +302,28 @@ impl Bureau {
             idx: reservation.index,
         };
         let signed = self.engine.produce(&data, now)?;
-        pending
-            .record(&IssuedRecord {
-                actor,
-                issued_at: data.issued_at,
-                valid_until: data.valid_until,
-                data_json: &signed.data_json,
-                token: &signed.token,
-                pdf: &signed.pdf,
-                doc_key: &doc_key(&data.holder.document),
-                transfer_to: data.transfer_to.as_ref().map(|d| d.code.as_str()),
-            })
-            .await?;
+        let application = match &supersedes {
+            Some(change) => self
+                .store
+                .certificate(change.number)
+                .await?
+                .and_then(|(summary, _)| summary.application_id),
+            None => None,
+        };
+        let record = IssuedRecord {
+            actor,
+            issued_at: data.issued_at,
+            valid_until: data.valid_until,
+            data_json: &signed.data_json,
+            token: &signed.token,
+            pdf: &signed.pdf,
+            doc_key: &doc_key(&data.holder.document),
+            transfer_to: data.transfer_to.as_ref().map(|d| d.code.as_str()),
+        };
+        match &application {
+            Some(id) => pending.record_for_application(&record, id).await?,
+            None => pending.record(&record).await?,
+        }
         let superseded_list = match &supersedes {
             Some(change) => Some(pending.supersede(change).await?),
             None => None,

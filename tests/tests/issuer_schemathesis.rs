@@ -1,13 +1,14 @@
 //! The issuer's OpenAPI document (`issuer/openapi.json`, served at `/api/openapi.json`)
 //! against the running service, checked by schemathesis: every operation of both routers is
-//! fuzzed (examples, coverage, fuzzing and stateful phases) anonymously, as an applicant, as a
-//! clerk and as a security officer, and every answer must be a non-5xx with a documented
-//! status, content type, headers and body schema.
+//! fuzzed (examples, coverage, fuzzing and stateful phases) anonymously, as an applicant, a
+//! clerk, an officer and a security officer, and every answer must be a non-5xx with a
+//! documented status, content type, headers and body schema.
 //!
 //! Before the runs, one applicant takes applications to SELECTED, CONFIRMED, IDENTIFIED and
 //! SUBMITTED and one through to an issued certificate, so that the generated requests also
-//! reach those states (their ids and the certificate number are offered to schemathesis as
-//! dictionaries for the `{id}` and `{number}` path parameters).
+//! reach those states (their ids, the certificate number, the configured department codes and
+//! the applicants' mobile numbers are offered to schemathesis as dictionaries for the `{id}`,
+//! `{number}` and `{code}` path parameters and the `recipient` query parameter).
 //!
 //! Schemathesis comes from the workspace venv (`pip install schemathesis`, see `.ci/run`);
 //! without it the test is skipped unless `CCR_REQUIRE_ORACLES=1`. `CCR_SCHEMATHESIS_SEED`
@@ -22,7 +23,7 @@ use serde_json::{Value, json};
 use ccr_tests::api::{CLERK, IssuerService, OFFICER, SECURITY};
 use ccr_tests::{Out, run_with_timeout};
 
-/// Test cases per operation and phase: bounded so that the four runs take well under three
+/// Test cases per operation and phase: bounded so that the five runs take well under three
 /// minutes on two cores.
 const MAX_EXAMPLES: &str = "25";
 
@@ -122,7 +123,7 @@ fn application(svc: &IssuerService, token: &str, security: &str, n: u32, until: 
 }
 
 /// Reviews and approves a SUBMITTED application and waits for its certificate's number.
-fn issue(svc: &IssuerService, clerk: &str, applicant: &str, id: &str) -> String {
+fn issue(svc: &IssuerService, clerk: &str, officer: &str, applicant: &str, id: &str) -> String {
     let api = &svc.api;
     api.post(
         &format!("/api/v1/applications/{id}/review"),
@@ -130,10 +131,9 @@ fn issue(svc: &IssuerService, clerk: &str, applicant: &str, id: &str) -> String 
         &json!({ "action": "forward" }),
     )
     .expect(200);
-    let officer = svc.staff_token(OFFICER);
     api.post(
         &format!("/api/v1/applications/{id}/decision"),
-        Some(&officer),
+        Some(officer),
         &json!({ "approve": true }),
     )
     .expect(200);
@@ -165,14 +165,17 @@ fn toml_strings(values: &[&str]) -> String {
 
 /// The schemathesis configuration: the seeded ids as dictionaries of the path parameters
 /// (half of the generated requests use one), and the seeded mobile numbers for the outbox.
+/// `DSAL` and `PSP` are departments of the default configuration.
 fn write_config(dir: &Path, applications: &[&str], certificate: &str, mobiles: &[&str]) -> String {
     let text = format!(
         "[dictionaries.applications]\nvalues = {}\n\n\
          [dictionaries.certificates]\nvalues = {}\n\n\
          [dictionaries.recipients]\nvalues = {}\n\n\
+         [dictionaries.departments]\nvalues = [\"DSAL\", \"PSP\"]\n\n\
          [parameters]\n\
          \"path.id\" = {{ dictionary = \"applications\", probability = 0.5 }}\n\
          \"path.number\" = {{ dictionary = \"certificates\", probability = 0.5 }}\n\
+         \"path.code\" = {{ dictionary = \"departments\", probability = 0.5 }}\n\
          \"query.recipient\" = {{ dictionary = \"recipients\", probability = 0.5 }}\n",
         toml_strings(applications),
         toml_strings(&[certificate]),
@@ -242,9 +245,10 @@ fn issuer_api_conforms_to_its_openapi_document() {
 
     let security = svc.staff_token(SECURITY);
     let clerk = svc.staff_token(CLERK);
+    let officer = svc.staff_token(OFFICER);
     let applicant = svc.applicant_token("schemathesis-applicant");
     let issued = application(&svc, &applicant, &security, 1, Step::Submitted);
-    let number = issue(&svc, &clerk, &applicant, &issued);
+    let number = issue(&svc, &clerk, &officer, &applicant, &issued);
     let ids = [
         application(&svc, &applicant, &security, 2, Step::Selected),
         application(&svc, &applicant, &security, 3, Step::Confirmed),
@@ -261,10 +265,11 @@ fn issuer_api_conforms_to_its_openapi_document() {
         started.elapsed()
     );
 
-    let runs: [(&str, Option<&str>); 4] = [
+    let runs: [(&str, Option<&str>); 5] = [
         ("anonymous", None),
         ("applicant", Some(&applicant)),
         ("clerk", Some(&clerk)),
+        ("officer", Some(&officer)),
         ("security officer", Some(&security)),
     ];
     let mut failed = Vec::new();
@@ -285,7 +290,7 @@ fn issuer_api_conforms_to_its_openapi_document() {
             ));
         }
     }
-    eprintln!("schemathesis: four runs in {:.1?}", started.elapsed());
+    eprintln!("schemathesis: five runs in {:.1?}", started.elapsed());
     assert!(
         failed.is_empty(),
         "schemathesis found responses that break issuer/openapi.json:\n{}",

@@ -225,6 +225,15 @@ impl Store {
             .execute(&mut **t)
             .await?;
         });
+        if !d.active {
+            // A deactivated department's open sessions end with it.
+            on_tx!(&mut tx, |t| {
+                sqlx::query("DELETE FROM sessions WHERE role = 'department' AND principal = $1")
+                    .bind(&d.code)
+                    .execute(&mut **t)
+                    .await?;
+            });
+        }
         let detail = serde_json::json!({ "active": d.active, "name_en": d.name_en }).to_string();
         append_audit(
             &mut tx,

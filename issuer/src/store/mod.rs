@@ -555,6 +555,26 @@ impl PendingIssuance {
         insert_certificate(&mut self.tx, &self.reservation, record, None).await
     }
 
+    /// Records a re-issued certificate as a further copy of `application_id` (so that its
+    /// applicant, who could download the old one, can download the new one).
+    pub async fn record_for_application(
+        &mut self,
+        record: &IssuedRecord<'_>,
+        application_id: &str,
+    ) -> Result<(), StoreError> {
+        let last: Option<i64> = on_tx!(&mut self.tx, |t| {
+            sqlx::query_scalar("SELECT MAX(copy_no) FROM certificates WHERE application_id = $1")
+                .bind(application_id)
+                .fetch_one(&mut **t)
+                .await?
+        });
+        let copy = CopyOf {
+            application_id,
+            copy_no: last.unwrap_or(0) + 1,
+        };
+        insert_certificate(&mut self.tx, &self.reservation, record, Some(copy)).await
+    }
+
     /// Marks the certificate this one replaces as SUPERSEDED, in the same transaction, so the
     /// re-issue and the supersession happen together or not at all. Returns the old list id.
     pub async fn supersede(&mut self, change: &StatusChange<'_>) -> Result<i64, StoreError> {
