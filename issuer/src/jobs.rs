@@ -11,7 +11,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::bureau::Bureau;
-use crate::messages::{self, Event};
+use crate::messages::Event;
 use crate::providers::Transport;
 use crate::request::Language;
 use crate::store::applications::{Outgoing, SideEffect, Transition};
@@ -128,15 +128,7 @@ async fn finish(bureau: &Bureau, id: &str) -> Result<(), crate::store::StoreErro
                 valid_until,
             },
         };
-        let m = messages::render(&event, language);
-        messages.push(Outgoing {
-            channel: "sms",
-            recipient: mobile.clone(),
-            language: language.code(),
-            subject: m.subject,
-            body: m.body,
-            reference: app.id.clone(),
-        });
+        messages.push(Outgoing::sms(mobile, language, &event, &app.id));
         if let Some(department) = &app.transfer_to {
             let name = store.department(department).await?.map_or_else(
                 || department.clone(),
@@ -146,21 +138,11 @@ async fn finish(bureau: &Bureau, id: &str) -> Result<(), crate::store::StoreErro
                     Language::En => d.name_en,
                 },
             );
-            let m = messages::render(
-                &Event::TransferredToDepartment {
-                    reference: &app.id,
-                    department_name: &name,
-                },
-                language,
-            );
-            messages.push(Outgoing {
-                channel: "sms",
-                recipient: mobile.clone(),
-                language: language.code(),
-                subject: m.subject,
-                body: m.body,
-                reference: app.id.clone(),
-            });
+            let event = Event::TransferredToDepartment {
+                reference: &app.id,
+                department_name: &name,
+            };
+            messages.push(Outgoing::sms(mobile, language, &event, &app.id));
         }
     }
     if let Some(department) = &app.transfer_to {

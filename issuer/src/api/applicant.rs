@@ -527,16 +527,7 @@ pub async fn confirm(
             now,
         })
         .await?;
-    reload(&state, &id).await
-}
-
-async fn reload(state: &AppState, id: &str) -> Result<Response, ApiError> {
-    let app = state
-        .store()
-        .application(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no application {id}")))?;
-    Ok(json(StatusCode::OK, &state.view(&app)))
+    state.current(&id).await
 }
 
 fn otp_hash(application_id: &str, code: &str) -> String {
@@ -645,7 +636,7 @@ async fn identity_passed(
             Err(e) => return Err(e.into()),
         }
     }
-    reload(state, &app.id).await
+    state.current(&app.id).await
 }
 
 /// `POST /api/v1/applications/{id}/otp/verify`.
@@ -1051,7 +1042,7 @@ pub async fn request_exemption(
             now,
         })
         .await?;
-    reload(&state, &id).await
+    state.current(&id).await
 }
 
 /// The applicant's answer to a request for information.
@@ -1099,7 +1090,7 @@ pub async fn provide_information(
             now,
         })
         .await?;
-    reload(&state, &id).await
+    state.current(&id).await
 }
 
 /// A certificate as listed.

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::auth::{Principal, RateLimiter, Role};
 use crate::bureau::Bureau;
 use crate::calendar::Calendar;
-use crate::messages::{self, Event};
+use crate::messages::Event;
 use crate::providers::{FaceMatcher, GatewaySecret};
 use crate::request::Language;
 use crate::store::applications::{ApplicationRow, Outgoing};
@@ -87,6 +87,16 @@ impl AppState {
         }
     }
 
+    /// The application as it is now (after a step), as its view.
+    async fn current(&self, id: &str) -> Result<Response, ApiError> {
+        let app = self
+            .store()
+            .application(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no application {id}")))?;
+        Ok(json(axum::http::StatusCode::OK, &self.view(&app)))
+    }
+
     /// An SMS to the application's applicant, in their language (none before step 2).
     fn sms(&self, app: &ApplicationRow, event: &Event<'_>) -> Vec<Outgoing> {
         let (Some(mobile), Some(language)) = (
@@ -95,15 +105,7 @@ impl AppState {
         ) else {
             return Vec::new();
         };
-        let message = messages::render(event, language);
-        vec![Outgoing {
-            channel: "sms",
-            recipient: mobile,
-            language: language.code(),
-            subject: message.subject,
-            body: message.body,
-            reference: app.id.clone(),
-        }]
+        vec![Outgoing::sms(&mobile, language, event, &app.id)]
     }
 }
 

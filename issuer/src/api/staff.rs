@@ -92,16 +92,7 @@ pub async fn decide_exemption(
             })
             .await?;
     }
-    reload(&state, &id).await
-}
-
-async fn reload(state: &AppState, id: &str) -> Result<Response, ApiError> {
-    let app = state
-        .store()
-        .application(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no application {id}")))?;
-    Ok(json(StatusCode::OK, &state.view(&app)))
+    state.current(&id).await
 }
 
 /// A clerk's review action.
@@ -170,7 +161,7 @@ pub async fn review(
         }
     };
     state.store().transition(&step).await?;
-    reload(&state, &id).await
+    state.current(&id).await
 }
 
 /// `POST /api/v1/applications/{id}/decision` (officer): approval looks the holder up in the
@@ -255,7 +246,7 @@ pub async fn decide(
             })
             .await?;
     }
-    reload(&state, &id).await
+    state.current(&id).await
 }
 
 /// `POST /api/v1/applications/{id}/collected` (clerk): a paper certificate was handed over.
@@ -287,7 +278,7 @@ pub async fn collected(
             now: OffsetDateTime::now_utc(),
         })
         .await?;
-    reload(&state, &id).await
+    state.current(&id).await
 }
 
 /// `GET /api/v1/applications/{id}/records` (clerk, officer): the record lookup for the

@@ -114,6 +114,26 @@ pub struct Outgoing {
     pub reference: String,
 }
 
+impl Outgoing {
+    /// An SMS telling `event` to `mobile` in `language`, about `reference`.
+    pub fn sms(
+        mobile: &str,
+        language: crate::request::Language,
+        event: &crate::messages::Event<'_>,
+        reference: &str,
+    ) -> Self {
+        let message = crate::messages::render(event, language);
+        Self {
+            channel: "sms",
+            recipient: mobile.to_owned(),
+            language: language.code(),
+            subject: message.subject,
+            body: message.body,
+            reference: reference.to_owned(),
+        }
+    }
+}
+
 /// A supporting document to store with a transition.
 #[derive(Clone, Debug)]
 pub struct NewDocument {
