@@ -268,6 +268,35 @@ async fn health() -> &'static str {
     "ok\n"
 }
 
+/// Prometheus text: the registry's counts, read when scraped (no state kept in the process,
+/// so every instance reports the same).
+async fn metrics(State(state): State<Arc<PublicState>>) -> Response {
+    let Ok(counts) = state.bureau.store().metric_counts().await else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "registry unavailable\n").into_response();
+    };
+    let mut text = String::from(
+        "# HELP ccr_issuer_registry Counts in the issuer's registry.\n# TYPE ccr_issuer_registry gauge\n",
+    );
+    for (name, count) in counts {
+        let (metric, labels) = name
+            .split_once('{')
+            .map_or((name.as_str(), ""), |(m, l)| (m, l));
+        let labels = labels.trim_end_matches('}');
+        let sep = if labels.is_empty() { "" } else { "," };
+        text.push_str(&format!(
+            "ccr_issuer_registry{{kind=\"{metric}\"{sep}{labels}}} {count}\n"
+        ));
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        text,
+    )
+        .into_response()
+}
+
 /// The public router.
 pub fn router(state: Arc<PublicState>) -> Router {
     Router::new()
@@ -276,6 +305,7 @@ pub fn router(state: Arc<PublicState>) -> Router {
         .route("/trust.pem", get(trust_pem))
         .route("/crl/{name}", get(crl))
         .route("/healthz", get(health))
+        .route("/metrics", get(metrics))
         .with_state(state)
         .layer(axum::middleware::map_response(allow_any_origin))
 }

@@ -589,3 +589,222 @@ fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
         "only the good application was audited"
     );
 }
+
+fn document(kind: &str) -> Value {
+    use base64::Engine as _;
+    json!({
+        "kind": kind,
+        "filename": format!("{kind}.pdf"),
+        "media_type": "application/pdf",
+        "content_base64": base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.7 scanned form"),
+    })
+}
+
+#[test]
+fn exemption_information_records_transfer_and_revocation() {
+    let svc = IssuerService::start(None, "", &[]);
+    let security = svc.staff_token(SECURITY);
+    let clerk = svc.staff_token(CLERK);
+    let officer = svc.staff_token(OFFICER);
+    let selection = json!({ "usage": "EMPLOYMENT", "format": "electronic", "quantity": 1, "express": false, "transfer_to": "DSAL" });
+    let who = identified(&svc, &security, "5550001", &selection);
+    let api = &svc.api;
+    let exemption = |docs: Vec<Value>| {
+        api.post(
+            &format!("/api/v1/applications/{}/exemption", who.id),
+            Some(&who.token),
+            &json!({ "kind": "POVERTY", "documents": docs }),
+        )
+    };
+    let incomplete = exemption(vec![document("EXEMPTION_FORM")]);
+    incomplete.expect(422);
+    assert!(
+        incomplete.message().contains("IAS_BENEFICIARY_CARD"),
+        "{}",
+        incomplete.message()
+    );
+    let requested = exemption(vec![
+        document("EXEMPTION_FORM"),
+        document("IAS_BENEFICIARY_CARD"),
+    ]);
+    requested.expect(200);
+    assert_eq!(requested.json()["state"], "EXEMPTION_REQUESTED");
+    let docs = api.get(
+        &format!("/api/v1/applications/{}/documents", who.id),
+        Some(&clerk),
+    );
+    assert_eq!(docs.json().as_array().expect("documents").len(), 2);
+    let approved = api.post(
+        &format!("/api/v1/applications/{}/exemption/decision", who.id),
+        Some(&clerk),
+        &json!({ "approve": true }),
+    );
+    approved.expect(200);
+    assert_eq!(approved.json()["state"], "SUBMITTED");
+    assert_eq!(approved.json()["fee_avos"], 0, "exempted");
+
+    // More information, answered: the pledge counts again.
+    let asked = api.post(
+        &format!("/api/v1/applications/{}/review", who.id),
+        Some(&clerk),
+        &json!({ "action": "request_information", "message": "Please send the DSAL registration receipt." }),
+    );
+    asked.expect(200);
+    assert_eq!(asked.json()["state"], "INFORMATION_REQUESTED");
+    let answered = api.post(
+        &format!("/api/v1/applications/{}/information", who.id),
+        Some(&who.token),
+        &json!({ "message": "Attached.", "documents": [document("DSAL_REGISTRATION_RECEIPTS")] }),
+    );
+    answered.expect(200);
+    assert_eq!(answered.json()["state"], "SUBMITTED");
+
+    // The record registry: one entry disclosed for employment, one only for adoption.
+    for (case, usage) in [
+        ("CR-EMP-2019-77", "EMPLOYMENT"),
+        ("CR-ADO-2015-12", "ADOPTION"),
+    ] {
+        api.post(
+            "/api/v1/records",
+            Some(&officer),
+            &json!({
+                "document": { "type": "BIR", "number": "5550001(8)" },
+                "court": "Tribunal Judicial de Base", "case_number": case, "decision_date": "2019-03-04",
+                "offence": "Condução em estado de embriaguez", "sentence": "Multa de 60 dias",
+                "disclose_for": [usage]
+            }),
+        )
+        .expect(201);
+    }
+    let lookup = api.get(
+        &format!("/api/v1/applications/{}/records", who.id),
+        Some(&clerk),
+    );
+    assert_eq!(lookup.json().as_array().expect("records").len(), 2);
+    review_and_approve(&svc, &who.id);
+    wait_for_state(&svc, &who.token, &who.id, "ISSUED", Duration::from_secs(60));
+    let certificates = api
+        .get(
+            &format!("/api/v1/applications/{}/certificates", who.id),
+            Some(&who.token),
+        )
+        .json();
+    let number = certificates[0]["number"]
+        .as_str()
+        .expect("number")
+        .to_owned();
+    let pdf = api.get(
+        &format!("/api/v1/certificates/{number}/pdf"),
+        Some(&who.token),
+    );
+    let path = svc.ws.file("records.pdf");
+    std::fs::write(&path, &pdf.body).expect("save");
+    if let Some(pdftotext) = oracle("pdftotext") {
+        let out = std::process::Command::new(pdftotext)
+            .arg(&path)
+            .arg("-")
+            .output()
+            .expect("pdftotext");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("CR-EMP-2019-77"),
+            "the employment entry is printed:\n{text}"
+        );
+        assert!(
+            !text.contains("CR-ADO-2015-12"),
+            "the adoption-only entry is not:\n{text}"
+        );
+    }
+
+    // The department receives it, and is told when it is revoked.
+    let credentials = api.post(
+        "/api/v1/departments/DSAL/credentials",
+        Some(&security),
+        &json!({}),
+    );
+    credentials.expect(201);
+    let credentials = credentials.json();
+    let token = api.post("/api/v1/auth/department/token", None, &credentials);
+    token.expect(200);
+    let dsal = token.json()["token"].as_str().expect("token").to_owned();
+    let transfers = api.get("/api/v1/transfers", Some(&dsal)).json();
+    assert_eq!(transfers[0]["number"], number.as_str());
+    api.post(
+        &format!("/api/v1/certificates/{number}/revoke"),
+        Some(&security),
+        &json!({ "reason": "obtained by false declaration" }),
+    )
+    .expect(200);
+    let transfers = api.get("/api/v1/transfers", Some(&dsal)).json();
+    assert_eq!(transfers[0]["status"], "REVOKED");
+    let notices = api
+        .get("/api/v1/transfers/notifications", Some(&dsal))
+        .json();
+    assert!(
+        notices
+            .as_array()
+            .expect("notices")
+            .iter()
+            .any(|n| n["reference"] == number.as_str()
+                && n["body"].as_str().is_some_and(|b| b.contains(&number))),
+        "{notices}"
+    );
+    // Every step and the officer's reads of record data are in the intact audit log.
+    let log = api.get("/api/v1/audit?limit=500", Some(&security)).json();
+    let actions: Vec<&str> = log
+        .as_array()
+        .expect("log")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in [
+        "application.exemption_approved",
+        "application.information_requested",
+        "record.read",
+        "certificate.revoked",
+        "certificate.downloaded",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} missing from {actions:?}"
+        );
+    }
+    audit_count(&svc, &security);
+}
+
+#[test]
+fn a_refused_exemption_returns_the_application_to_payment() {
+    let svc = IssuerService::start(None, "", &[]);
+    let security = svc.staff_token(SECURITY);
+    let clerk = svc.staff_token(CLERK);
+    let selection = json!({ "usage": "VISA", "format": "paper", "quantity": 2, "collection_site": "SMART_LOCKER", "express": false });
+    let who = identified(&svc, &security, "5550002", &selection);
+    svc.api
+        .post(
+            &format!("/api/v1/applications/{}/exemption", who.id),
+            Some(&who.token),
+            &json!({ "kind": "DISABILITY", "documents": [document("EXEMPTION_FORM"), document("DISABILITY_REGISTRATION_CARD")] }),
+        )
+        .expect(200);
+    let path = format!("/api/v1/applications/{}/exemption/decision", who.id);
+    svc.api
+        .post(&path, Some(&clerk), &json!({ "approve": false }))
+        .expect(422);
+    let refused = svc.api.post(
+        &path,
+        Some(&clerk),
+        &json!({ "approve": false, "reason": "The card has expired." }),
+    );
+    refused.expect(200);
+    let app = refused.json();
+    assert_eq!(app["state"], "IDENTIFIED");
+    assert_eq!(
+        app["fee_avos"], 10_000,
+        "two standard certificates: MOP 100.00"
+    );
+    assert_eq!(app["note"], "The card has expired.");
+    pay(&svc, &who);
+    let submitted = application(&svc, &who.token, &who.id);
+    assert_eq!(submitted["state"], "SUBMITTED");
+    assert_eq!(submitted["fee_avos"], 10_000);
+}

@@ -283,6 +283,7 @@ fn table(f: &Fixture) -> Vec<Row> {
         route("GET", "/trust.pem", "/trust.pem").public(),
         route("GET", "/crl/{name}", "/crl/root.crl").public(),
         route("GET", "/healthz", "/healthz").public(),
+        route("GET", "/metrics", "/metrics").public(),
         // Public parts of the API.
         route("GET", "/api/openapi.json", "/api/openapi.json").public(),
         route("GET", "/api/v1/options", "/api/v1/options").public(),

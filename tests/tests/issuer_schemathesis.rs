@@ -221,6 +221,21 @@ fn schemathesis(
     run_with_timeout(&mut cmd, RUN_TIMEOUT)
 }
 
+/// The FAILURES section of a schemathesis report (the whole output if there is none).
+fn failures(out: &Out) -> String {
+    let text = &out.stdout;
+    let start = text.find(" FAILURES ").and_then(|i| text[..i].rfind('\n'));
+    let end = [" WARNINGS ", " SUMMARY "]
+        .iter()
+        .filter_map(|m| start.and_then(|s| text[s..].find(m).map(|i| s + i)))
+        .min()
+        .and_then(|i| text[..i].rfind('\n'));
+    match (start, end) {
+        (Some(s), Some(e)) if s < e => text[s..e].trim().to_owned(),
+        _ => out.all_output(),
+    }
+}
+
 #[test]
 fn issuer_api_conforms_to_its_openapi_document() {
     let Some(python) = ccr_tests::python_with(&["schemathesis"]) else {
@@ -285,8 +300,9 @@ fn issuer_api_conforms_to_its_openapi_document() {
         );
         if !out.success() {
             failed.push(format!(
-                "--- as {who} (exit {:?}):\n{}\n{}",
-                out.code, out.stdout, out.stderr
+                "--- as {who} (exit {:?}):\n{}",
+                out.code,
+                failures(&out)
             ));
         }
     }

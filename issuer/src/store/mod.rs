@@ -288,6 +288,23 @@ impl Store {
         Ok(rows.into_iter().map(audit_entry).collect())
     }
 
+    /// Counts for the service's metrics: applications by state, queued issuance jobs,
+    /// certificates by status, undelivered messages.
+    pub async fn metric_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut counts: Vec<(String, i64)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT 'applications{state=\"' || state || '\"}', COUNT(*) FROM applications GROUP BY state \
+                 UNION ALL SELECT 'certificates{status=\"' || CAST(status AS TEXT) || '\"}', COUNT(*) FROM certificates GROUP BY status \
+                 UNION ALL SELECT 'issuance_jobs_queued', COUNT(*) FROM issuance_jobs WHERE state = 'queued' \
+                 UNION ALL SELECT 'outbox_undelivered{channel=\"' || channel || '\"}', COUNT(*) FROM outbox WHERE delivered_at IS NULL GROUP BY channel",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        counts.sort();
+        Ok(counts)
+    }
+
     /// Audit entries after `after`, at most `limit`, in order.
     pub async fn audit_page(
         &self,
