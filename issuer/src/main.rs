@@ -143,6 +143,9 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
         Command::Init { home, public_url } => {
             let home = Home::locate(home.home);
             home.init(&public_url, OffsetDateTime::now_utc())?;
+            // Create the registry's tables and department registry now, so that the first
+            // issuance changes nothing but what it records.
+            Bureau::open(home.clone(), None).await?;
             println!(
                 "initialised {} with a DEVELOPMENT PKI (not for production)",
                 home.dir().display()
