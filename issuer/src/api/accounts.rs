@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::extract::{Body, Caller};
+use super::extract::{Body, Caller, Path, Query};
 use super::{ApiError, AppState, json};
 use crate::auth::{self, Role};
 use crate::store::accounts::Department;

@@ -4,8 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -13,7 +12,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::extract::{Body, Caller, idempotency_key};
+use super::extract::{Body, Caller, Path, Query, RawBody, idempotency_key};
 use super::{ApiError, AppState, json};
 use crate::auth::{Principal, Role};
 use crate::calendar::SameDayEligibility;
@@ -870,7 +869,7 @@ fn outcome_name(outcome: &CallbackOutcome) -> &'static str {
 pub async fn payment_callback(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    raw: Bytes,
+    RawBody(raw): RawBody,
 ) -> Result<Response, ApiError> {
     let signature = headers
         .get(crate::providers::SIGNATURE_HEADER)

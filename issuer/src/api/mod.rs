@@ -218,6 +218,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/dev/outbox", get(accounts::dev_outbox))
         .layer(DefaultBodyLimit::max(limits.max_json_bytes));
     api.merge(uploads)
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not accept that method",
+            )
+        })
         .layer(axum::middleware::from_fn(time_limit))
         .layer(axum::middleware::map_response(no_store))
         .with_state(state)

@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::extract::{Body, Caller};
+use super::extract::{Body, Caller, Path};
 use super::{ApiError, AppState, json};
 use crate::auth::Role;
 use crate::messages::Event;

@@ -518,6 +518,20 @@ impl Store {
         idempotency_key: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<PaymentRow, StoreError> {
+        // At most one payment is open per application: a second request (whatever its key)
+        // gets the open one, so the applicant can never be charged twice.
+        let open: Option<PaymentRow> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT id, application_id, amount_avos, state, created_at FROM payments \
+                 WHERE application_id = $1 AND state = 'pending' ORDER BY created_at LIMIT 1",
+            )
+            .bind(application_id)
+            .fetch_optional(p)
+            .await?
+        });
+        if let Some(open) = open {
+            return Ok(open);
+        }
         if let Some(key) = idempotency_key {
             let existing: Option<PaymentRow> = on_pool!(&self.pool, |p| {
                 sqlx::query_as(
@@ -591,6 +605,20 @@ impl Store {
         if fresh == 0 {
             return Ok(CallbackOutcome::Replayed);
         }
+        let state: Option<String> = on_tx!(&mut tx, |t| {
+            sqlx::query_scalar("SELECT state FROM payments WHERE id = $1")
+                .bind(&payment.id)
+                .fetch_optional(&mut **t)
+                .await?
+        });
+        if state.as_deref() == Some("paid") {
+            // Another notification of a payment already applied: acknowledged, no change.
+            commit(tx).await?;
+            return Ok(CallbackOutcome::AlreadyPaid);
+        }
+        // The application's step first: if it was already submitted (or moved on), this
+        // payment cannot apply; the transaction rolls back and the caller answers 409.
+        transition_in(&mut tx, submit).await?;
         let paid = on_tx!(&mut tx, |t| {
             sqlx::query(
                 "UPDATE payments SET state = 'paid', gateway_ref = $1, paid_at = $2 WHERE id = $3 AND state = 'pending'",
@@ -603,10 +631,11 @@ impl Store {
             .rows_affected()
         });
         if paid == 0 {
-            commit(tx).await?;
-            return Ok(CallbackOutcome::AlreadyPaid);
+            return Err(StoreError::Conflict(format!(
+                "payment {} is not pending",
+                payment.id
+            )));
         }
-        transition_in(&mut tx, submit).await?;
         commit(tx).await?;
         Ok(CallbackOutcome::Applied)
     }

@@ -183,7 +183,10 @@ impl Store {
 
     async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            // IMMEDIATE takes the write lock at the start: a deferred transaction that reads
+            // and then writes fails at once with "database is locked" when another writer
+            // got there first, instead of waiting for the busy timeout.
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
