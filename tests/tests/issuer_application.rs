@@ -361,15 +361,30 @@ fn an_application_goes_from_first_click_to_a_valid_pdf_on_postgresql() {
     whole_application(Some(&db.url));
 }
 
-fn sqlite(svc: &IssuerService, sql: &str) -> String {
-    let Some(sqlite3) = oracle("sqlite3") else {
-        panic!("sqlite3 is needed to inspect the registry (apt-get install sqlite3)");
-    };
-    let out = std::process::Command::new(sqlite3)
-        .arg(svc.home().join("registry.sqlite"))
-        .arg(sql)
-        .output()
-        .expect("sqlite3");
+/// Runs `sql` on the service's registry with an independent client (sqlite3 or psql).
+fn registry(svc: &IssuerService, sql: &str) -> String {
+    let out = match &svc.database {
+        Some(url) => {
+            let Some(psql) = oracle("psql") else {
+                panic!(
+                    "psql is needed to inspect the registry (apt-get install postgresql-client)"
+                );
+            };
+            std::process::Command::new(psql)
+                .args([url.as_str(), "-At", "-c", sql])
+                .output()
+        }
+        None => {
+            let Some(sqlite3) = oracle("sqlite3") else {
+                panic!("sqlite3 is needed to inspect the registry (apt-get install sqlite3)");
+            };
+            std::process::Command::new(sqlite3)
+                .arg(svc.home().join("registry.sqlite"))
+                .arg(sql)
+                .output()
+        }
+    }
+    .expect("registry client");
     assert!(
         out.status.success(),
         "{}",
@@ -380,9 +395,21 @@ fn sqlite(svc: &IssuerService, sql: &str) -> String {
 
 #[test]
 fn kill_9_in_the_middle_of_issuance_loses_nothing_and_issues_no_number_twice() {
+    kill_9_mid_issuance(None);
+}
+
+#[test]
+fn kill_9_in_the_middle_of_issuance_on_postgresql() {
+    let Some(db) = PgDatabase::create() else {
+        return;
+    };
+    kill_9_mid_issuance(Some(&db.url));
+}
+
+fn kill_9_mid_issuance(database: Option<&str>) {
     // Each job pauses 4 s between its reservation and its document; leases last 3 s.
     let mut svc = IssuerService::start(
-        None,
+        database,
         "[application]\nissuance_lease_seconds = 3\nissuance_workers = 1\n",
         &[(ccr_issuer_fault_env(), "4000")],
     );
@@ -394,7 +421,7 @@ fn kill_9_in_the_middle_of_issuance_loses_nothing_and_issues_no_number_twice() {
     review_and_approve(&svc, &who.id);
     // Wait until the first job holds its reservation, then kill the process mid-issuance.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while sqlite(
+    while registry(
         &svc,
         "SELECT COUNT(*) FROM issuance_jobs WHERE number IS NOT NULL",
     ) != "1"
@@ -403,23 +430,23 @@ fn kill_9_in_the_middle_of_issuance_loses_nothing_and_issues_no_number_twice() {
         std::thread::sleep(Duration::from_millis(100));
     }
     svc.kill_9();
-    let reserved = sqlite(
+    let reserved = registry(
         &svc,
         "SELECT number FROM issuance_jobs WHERE number IS NOT NULL",
     );
     assert_eq!(
-        sqlite(&svc, "SELECT COUNT(*) FROM certificates"),
+        registry(&svc, "SELECT COUNT(*) FROM certificates"),
         "0",
         "killed before any document was recorded"
     );
-    assert_eq!(sqlite(&svc, "SELECT state FROM applications"), "APPROVED");
+    assert_eq!(registry(&svc, "SELECT state FROM applications"), "APPROVED");
 
     // Restart without the pause: the leases run out, the jobs complete.
     svc.env.clear();
     svc.restart();
     let token = svc.applicant_token("7654321");
     wait_for_state(&svc, &token, &who.id, "ISSUED", Duration::from_secs(60));
-    let numbers = sqlite(&svc, "SELECT number FROM certificates ORDER BY number");
+    let numbers = registry(&svc, "SELECT number FROM certificates ORDER BY number");
     let numbers: Vec<&str> = numbers.lines().collect();
     assert_eq!(numbers.len(), 3, "one certificate per copy: {numbers:?}");
     assert!(
@@ -429,16 +456,16 @@ fn kill_9_in_the_middle_of_issuance_loses_nothing_and_issues_no_number_twice() {
     let year = &numbers[0][3..7];
     let expected: Vec<String> = (1..=3).map(|n| format!("CR-{year}-{n:06}")).collect();
     assert_eq!(numbers, expected, "no number skipped or issued twice");
-    assert_eq!(sqlite(&svc, "SELECT COUNT(*) FROM reservations"), "3");
+    assert_eq!(registry(&svc, "SELECT COUNT(*) FROM reservations"), "3");
     assert_eq!(
-        sqlite(
+        registry(
             &svc,
             "SELECT COUNT(*) FROM issuance_jobs WHERE state = 'done'"
         ),
         "3"
     );
     assert_eq!(
-        sqlite(&svc, "SELECT COUNT(DISTINCT copy_no) FROM certificates"),
+        registry(&svc, "SELECT COUNT(DISTINCT copy_no) FROM certificates"),
         "3"
     );
     audit_count(&svc, &svc.staff_token(SECURITY));
