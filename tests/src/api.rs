@@ -252,7 +252,21 @@ impl IssuerService {
     /// configuration, creates the three staff accounts and starts the service.
     #[track_caller]
     pub fn start(database: Option<&str>, extra_toml: &str, env: &[(&str, &str)]) -> Self {
+        Self::start_with(database, |_| extra_toml.to_owned(), env)
+    }
+
+    /// Like [`IssuerService::start`], with the configuration to append computed from the
+    /// service's port (for settings that name the service's own URL, such as an OIDC
+    /// `redirect_uri`).
+    #[track_caller]
+    pub fn start_with(
+        database: Option<&str>,
+        extra_toml: impl FnOnce(u16) -> String,
+        env: &[(&str, &str)],
+    ) -> Self {
         let port = free_port();
+        let extra_toml = extra_toml(port);
+        let extra_toml = extra_toml.as_str();
         let ws = Workspace::with_init_args(&["--public-url", &format!("http://127.0.0.1:{port}")]);
         if !extra_toml.is_empty() {
             let path = ws.home.join("issuer.toml");
@@ -425,7 +439,8 @@ fn six_digit_run(text: &str) -> Option<String> {
 }
 
 /// Appends `extra` to a TOML document, merging into an existing `[section]` of the same name
-/// by inserting the lines right after its header.
+/// by inserting the lines right after its header; a `key = value` line replaces the section's
+/// own line for that key (TOML forbids a key twice).
 fn merge_toml(text: &str, extra: &str) -> String {
     let mut result = text.to_owned();
     let mut current: Option<String> = None;
@@ -443,6 +458,7 @@ fn merge_toml(text: &str, extra: &str) -> String {
             Some(header) if result.contains(&format!("\n{header}\n")) => {
                 let at =
                     result.find(&format!("\n{header}\n")).unwrap_or_default() + header.len() + 2;
+                remove_key(&mut result, at, &line);
                 result.insert_str(at, &format!("{line}\n"));
             }
             Some(header) => {
@@ -452,4 +468,30 @@ fn merge_toml(text: &str, extra: &str) -> String {
         }
     }
     result
+}
+
+/// Removes the line setting `line`'s key from the section whose body starts at `start` (up to
+/// the next line starting with `[`), if there is one.
+fn remove_key(text: &mut String, start: usize, line: &str) {
+    let key_of = |l: &str| {
+        let (key, _) = l.split_once('=')?;
+        let key = key.trim();
+        (!key.is_empty() && !key.starts_with('#')).then(|| key.to_owned())
+    };
+    let Some(key) = key_of(line) else {
+        return;
+    };
+    let mut at = start;
+    while at < text.len() {
+        let end = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+        let current = &text[at..end];
+        if current.trim_start().starts_with('[') {
+            return;
+        }
+        if key_of(current).is_some_and(|k| k == key) {
+            text.replace_range(at..end, "");
+            return;
+        }
+        at = end;
+    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -112,9 +112,11 @@ pub async fn oidc_start(State(state): State<Arc<AppState>>) -> Result<Response, 
                 code_verifier: pending.code_verifier.clone(),
                 created_at: crate::store::stored_instant(pending.created_at),
             },
+            now - crate::oidc::PENDING_LOGIN_LIFETIME,
         )
         .await?;
-    Ok(Redirect::to(&url).into_response())
+    // 302 Found, as OAuth 2.0 authorization requests customarily use.
+    Ok((StatusCode::FOUND, [(header::LOCATION, url)]).into_response())
 }
 
 /// The identity provider's redirect back.
@@ -140,6 +142,9 @@ pub async fn oidc_callback(
         ));
     }
     if let Some(error) = query.error {
+        if let Some(state) = &query.state {
+            app.store().take_oidc_login(state).await?;
+        }
         let error: String = error
             .chars()
             .filter(char::is_ascii_alphanumeric)

@@ -59,6 +59,9 @@ pub struct OidcLogin {
     pub created_at: String,
 }
 
+/// Most OIDC logins pending at once (each lives at most the provider's login lifetime).
+pub const MAX_PENDING_LOGINS: i64 = 10_000;
+
 type DepartmentRow = (String, String, String, String, i64, Option<String>);
 
 fn department(row: DepartmentRow) -> Department {
@@ -357,8 +360,29 @@ impl Store {
         Ok(())
     }
 
-    /// Remembers a started OIDC login.
-    pub async fn put_oidc_login(&self, state: &str, login: &OidcLogin) -> Result<(), StoreError> {
+    /// Remembers a started OIDC login. Logins older than `expired_before` are forgotten
+    /// first, and at most [`MAX_PENDING_LOGINS`] may be pending at once, so unauthenticated
+    /// starts cannot grow the table without bound.
+    pub async fn put_oidc_login(
+        &self,
+        state: &str,
+        login: &OidcLogin,
+        expired_before: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let pending: i64 = on_pool!(&self.pool, |p| {
+            sqlx::query("DELETE FROM oidc_logins WHERE created_at < $1")
+                .bind(rfc3339(expired_before))
+                .execute(p)
+                .await?;
+            sqlx::query_scalar("SELECT COUNT(*) FROM oidc_logins")
+                .fetch_one(p)
+                .await?
+        });
+        if pending >= MAX_PENDING_LOGINS {
+            return Err(StoreError::Limit(
+                "too many sign-ins in progress; try again in a few minutes".into(),
+            ));
+        }
         on_pool!(&self.pool, |p| {
             sqlx::query(
                 "INSERT INTO oidc_logins (state, nonce, code_verifier, created_at) VALUES ($1, $2, $3, $4)",
