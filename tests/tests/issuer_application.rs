@@ -790,6 +790,7 @@ fn exemption_information_records_transfer_and_revocation() {
         "record.read",
         "certificate.revoked",
         "certificate.downloaded",
+        "session.started",
     ] {
         assert!(
             actions.contains(&action),

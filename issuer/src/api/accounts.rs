@@ -273,7 +273,7 @@ pub async fn sign_out(
     caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    caller.require(&Role::ALL)?;
+    let who = caller.require(&Role::ALL)?;
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -281,7 +281,11 @@ pub async fn sign_out(
         .unwrap_or_default();
     state
         .store()
-        .end_session(&auth::token_hash(token.trim()))
+        .end_session(
+            &auth::token_hash(token.trim()),
+            &who.actor(),
+            OffsetDateTime::now_utc(),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -308,10 +308,11 @@ impl Store {
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        on_pool!(&self.pool, |p| {
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, |t| {
             sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
                 .bind(rfc3339(now))
-                .execute(p)
+                .execute(&mut **t)
                 .await?;
             sqlx::query(
                 "INSERT INTO sessions (token_hash, role, principal, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
@@ -321,10 +322,14 @@ impl Store {
             .bind(principal)
             .bind(rfc3339(now))
             .bind(rfc3339(expires_at))
-            .execute(p)
+            .execute(&mut **t)
             .await?;
         });
-        Ok(())
+        // Who signed in, as what, until when (never the token).
+        let detail = serde_json::json!({ "expires_at": rfc3339(expires_at) }).to_string();
+        let actor = format!("{role}:{principal}");
+        append_audit(&mut tx, &actor, "session.started", principal, &detail, now).await?;
+        super::commit(tx).await
     }
 
     /// The unexpired session with this token hash.
@@ -349,15 +354,22 @@ impl Store {
         }))
     }
 
-    /// Ends a session.
-    pub async fn end_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        on_pool!(&self.pool, |p| {
+    /// Ends a session (sign-out), audited under its owner.
+    pub async fn end_session(
+        &self,
+        token_hash: &str,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, |t| {
             sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
                 .bind(token_hash)
-                .execute(p)
+                .execute(&mut **t)
                 .await?;
         });
-        Ok(())
+        append_audit(&mut tx, actor, "session.ended", actor, "{}", now).await?;
+        super::commit(tx).await
     }
 
     /// Remembers a started OIDC login. Logins older than `expired_before` are forgotten
