@@ -836,3 +836,65 @@ fn a_refused_exemption_returns_the_application_to_payment() {
     assert_eq!(submitted["state"], "SUBMITTED");
     assert_eq!(submitted["fee_avos"], 10_000);
 }
+
+#[test]
+fn sign_in_and_one_time_passwords_are_rate_limited() {
+    let svc = IssuerService::start(None, "", &[]);
+    let security = svc.staff_token(SECURITY);
+    // Five wrong passwords for one account; the sixth attempt is refused even if right.
+    for _ in 0..5 {
+        svc.api
+            .post(
+                "/api/v1/auth/staff/sign-in",
+                None,
+                &json!({ "username": CLERK, "password": "not the password at all" }),
+            )
+            .expect(401);
+    }
+    let limited = svc.api.post(
+        "/api/v1/auth/staff/sign-in",
+        None,
+        &json!({ "username": CLERK, "password": ccr_tests::api::STAFF_PASSWORD }),
+    );
+    limited.expect(429);
+    assert!(
+        limited.message().contains("try again"),
+        "{}",
+        limited.message()
+    );
+    // Other accounts are unaffected.
+    svc.staff_token(OFFICER);
+
+    // One-time passwords: a second send within 30 s is refused; five wrong codes lock it.
+    let token = svc.applicant_token("4440001");
+    let created = svc.api.post(
+        "/api/v1/applications",
+        Some(&token),
+        &json!({ "usage": "STUDY", "format": "electronic", "quantity": 1, "express": false }),
+    );
+    let id = created.json()["id"].as_str().expect("id").to_owned();
+    svc.api
+        .put(
+            &format!("/api/v1/applications/{id}/confirmation"),
+            Some(&token),
+            &json!({ "holder": holder("LEI SIO PENG", "4440001(2)"), "language": "en", "mobile": "+85366660001", "consent_police_data": true }),
+        )
+        .expect(200);
+    let otp = format!("/api/v1/applications/{id}/otp");
+    svc.api.post(&otp, Some(&token), &json!({})).expect(202);
+    let again = svc.api.post(&otp, Some(&token), &json!({}));
+    again.expect(429);
+    let code = svc.latest_otp(&security, "+85366660001");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let verify = format!("/api/v1/applications/{id}/otp/verify");
+    for _ in 0..5 {
+        svc.api
+            .post(&verify, Some(&token), &json!({ "code": wrong }))
+            .expect(422);
+    }
+    let locked = svc
+        .api
+        .post(&verify, Some(&token), &json!({ "code": code }));
+    locked.expect(429);
+    assert_eq!(application(&svc, &token, &id)["otp_verified"], false);
+}
