@@ -347,8 +347,8 @@ pub async fn application_state(
         face: Box::new(crate::providers::DevelopmentFaceMatcher),
         oidc,
         sign_in: crate::auth::RateLimiter::new(
-            crate::api::accounts_limits::ATTEMPTS,
-            crate::api::accounts_limits::WINDOW,
+            crate::api::SIGN_IN_ATTEMPTS,
+            crate::api::SIGN_IN_WINDOW,
         ),
         jobs,
     }))

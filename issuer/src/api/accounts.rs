@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::extract::{Body, Caller, Path, Query};
+use super::extract::{Body, Caller, Path, Query, bearer};
 use super::{ApiError, AppState, json};
 use crate::auth::{self, Role};
 use crate::store::accounts::Department;
@@ -274,15 +274,11 @@ pub async fn sign_out(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let who = caller.require(&Role::ALL)?;
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
+    let token = bearer(&headers)?.unwrap_or_default();
     state
         .store()
         .end_session(
-            &auth::token_hash(token.trim()),
+            &auth::token_hash(token),
             &who.actor(),
             OffsetDateTime::now_utc(),
         )

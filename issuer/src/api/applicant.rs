@@ -22,6 +22,7 @@ use crate::store::applications::{
     ApplicationRow, CallbackOutcome, NewApplication, NewDocument, OtpCheck, OtpPolicy, SideEffect,
     Transition, Value,
 };
+use crate::store::stored_instant;
 use crate::workflow::{self, Exemption};
 
 /// One-time password rules: 6 digits, 5 minutes, one send per 30 s, 5 per hour, 5 tries.
@@ -175,12 +176,10 @@ impl AppState {
     }
 
     /// The pledge due date for documents received `now`.
-    fn due_date(&self, app: &ApplicationRow, now: OffsetDateTime) -> Result<String, ApiError> {
-        let due = self
-            .calendar
+    fn due_date(&self, app: &ApplicationRow, now: OffsetDateTime) -> Result<time::Date, ApiError> {
+        self.calendar
             .pledge_due(now, app.express != 0)
-            .map_err(|e| ApiError::internal(&e))?;
-        Ok(due.to_string())
+            .map_err(|e| ApiError::internal(&e))
     }
 
     /// The step that submits an application (paid or exempted): documents received now,
@@ -194,10 +193,7 @@ impl AppState {
         action: &'a str,
         now: OffsetDateTime,
     ) -> Result<Transition<'a>, ApiError> {
-        let due_date = self
-            .calendar
-            .pledge_due(now, app.express != 0)
-            .map_err(|e| ApiError::internal(&e))?;
+        let due_date = self.due_date(app, now)?;
         let due = due_date.to_string();
         let messages = self.sms(
             app,
@@ -214,7 +210,10 @@ impl AppState {
             to: workflow::SUBMITTED,
             set: vec![
                 ("fee_avos", Value::Int(Some(fee_avos))),
-                ("documents_received_at", Value::Text(Some(stored(now)))),
+                (
+                    "documents_received_at",
+                    Value::Text(Some(stored_instant(now))),
+                ),
                 ("due_date", Value::Text(Some(due))),
             ],
             actor,
@@ -225,11 +224,6 @@ impl AppState {
             now,
         })
     }
-}
-
-/// An instant as the registry stores it.
-fn stored(t: OffsetDateTime) -> String {
-    crate::store::stored_instant(t)
 }
 
 /// Public reference data for the application form.
@@ -516,7 +510,7 @@ pub async fn confirm(
                 ("first_time", Value::Int(Some(i64::from(!earlier)))),
                 ("language", Value::Text(Some(body.language.code().into()))),
                 ("mobile", Value::Text(Some(mobile))),
-                ("consent_at", Value::Text(Some(stored(now)))),
+                ("consent_at", Value::Text(Some(stored_instant(now)))),
             ],
             actor: &actor,
             action: "application.confirmed",
@@ -603,7 +597,7 @@ async fn identity_passed(
             application_id: &app.id,
             from: &[workflow::CONFIRMED],
             to: workflow::CONFIRMED,
-            set: vec![(column, Value::Text(Some(stored(now))))],
+            set: vec![(column, Value::Text(Some(stored_instant(now))))],
             actor: &actor,
             action,
             detail: serde_json::json!({ "outcome": "passed" }),
@@ -1069,7 +1063,7 @@ pub async fn provide_information(
     let docs = documents(&state, "information", body.documents)?;
     let now = OffsetDateTime::now_utc();
     let actor = who.actor();
-    let due = state.due_date(&app, now)?;
+    let due = state.due_date(&app, now)?.to_string();
     state
         .store()
         .transition(&Transition {
@@ -1077,7 +1071,10 @@ pub async fn provide_information(
             from: &[workflow::INFORMATION_REQUESTED],
             to: workflow::SUBMITTED,
             set: vec![
-                ("documents_received_at", Value::Text(Some(stored(now)))),
+                (
+                    "documents_received_at",
+                    Value::Text(Some(stored_instant(now))),
+                ),
                 ("due_date", Value::Text(Some(due))),
                 ("note", Value::Text(Some(format!("applicant: {message}")))),
             ],

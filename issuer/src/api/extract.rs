@@ -34,8 +34,8 @@ impl Caller {
 }
 
 /// The bearer token of a request, if any.
-pub fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
-    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+pub fn bearer(headers: &axum::http::HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
     value
@@ -57,7 +57,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let Some(token) = bearer(parts)? else {
+        let Some(token) = bearer(&parts.headers)? else {
             return Ok(Self(None));
         };
         let session = state

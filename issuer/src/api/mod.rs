@@ -22,19 +22,12 @@ use crate::request::Language;
 use crate::store::applications::{ApplicationRow, Outgoing};
 
 mod accounts;
-
-/// Sign-in rate limits (per account name).
-pub mod accounts_limits {
-    /// Attempts per window.
-    pub const ATTEMPTS: usize = super::accounts::SIGN_IN_ATTEMPTS;
-    /// The window.
-    pub const WINDOW: std::time::Duration = super::accounts::SIGN_IN_WINDOW;
-}
 mod applicant;
 pub mod error;
 mod extract;
 mod staff;
 
+pub use accounts::{SIGN_IN_ATTEMPTS, SIGN_IN_WINDOW};
 pub use error::ApiError;
 
 /// The OpenAPI document of this API.
