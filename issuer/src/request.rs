@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
+use unicode_script::Script;
 
 use ccr_pki::document::{Coded, DocumentType, Holder, IdentityDocument, RecordEntry};
 
@@ -169,6 +170,68 @@ fn check_text(path: &str, text: &str, max_chars: usize) -> Result<String, Reques
     Ok(trimmed.to_owned())
 }
 
+/// Separators a Latin name may contain besides single spaces: hyphen, apostrophes, full stop.
+const LATIN_NAME_PUNCTUATION: [char; 4] = ['-', '\'', '\u{2019}', '.'];
+/// Separators a Chinese name may contain: the middle dots of transliterated foreign names.
+const CHINESE_NAME_PUNCTUATION: [char; 3] = ['\u{00B7}', '\u{2027}', '\u{30FB}'];
+
+/// The rule for holder names: a name is in one script, as on the identity document. A Latin
+/// name holds Latin letters (with their diacritics), single spaces and
+/// [`LATIN_NAME_PUNCTUATION`]; a Chinese name holds Han characters and middle dots. A letter
+/// of another script (Cyrillic "А" in "CHАN", Greek "Ο"), a digit, a compatibility form
+/// (fullwidth "ＣＨＡＮ", ligatures, Kangxi radicals: anything NFKC would change), or an
+/// invisible or control character is refused with its code point, because it would print a
+/// look-alike of another person's name.
+fn check_name(path: &str, name: String, script: Script) -> Result<String, RequestError> {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_script::UnicodeScript;
+    let refuse = |c: char, why: &str| {
+        field(
+            path,
+            format!("contains {c:?} (U+{:04X}), {why}", u32::from(c)),
+        )
+    };
+    let mut previous: Option<char> = None;
+    for c in name.chars() {
+        let compatible = std::iter::once(c).nfkc().eq(std::iter::once(c));
+        let allowed = match script {
+            Script::Latin => {
+                (c.is_alphabetic() && c.script() == Script::Latin)
+                    || (is_diacritic(c)
+                        && previous
+                            .is_some_and(|p| p != ' ' && !LATIN_NAME_PUNCTUATION.contains(&p)))
+                    || (c == ' ' && previous != Some(' '))
+                    || LATIN_NAME_PUNCTUATION.contains(&c)
+            }
+            _ => c.script() == Script::Han || CHINESE_NAME_PUNCTUATION.contains(&c),
+        };
+        if !allowed {
+            let expected = match script {
+                Script::Latin => {
+                    "which is not a Latin letter, a single space, a hyphen, an apostrophe or a full stop"
+                }
+                _ => "which is not a Chinese character or a middle dot",
+            };
+            return Err(refuse(c, expected));
+        }
+        if !compatible {
+            return Err(refuse(
+                c,
+                "a compatibility form (fullwidth, ligature, radical…); type the ordinary letter",
+            ));
+        }
+        previous = Some(c);
+    }
+    Ok(name)
+}
+
+/// A combining diacritical mark left after NFC (e.g. a Vietnamese letter with two marks that
+/// has no precomposed form). Invisible joiners and selectors, though of the same "inherited"
+/// script, are not among them.
+fn is_diacritic(c: char) -> bool {
+    matches!(u32::from(c), 0x0300..=0x036F | 0x1DC0..=0x1DFF) && c != '\u{034F}'
+}
+
 /// Checks record entry `i` (dates, lengths, normalisation), as printed on a certificate.
 pub fn check_record(i: usize, r: &RecordRequest) -> Result<RecordEntry, RequestError> {
     let p = |f: &str| format!("records[{i}].{f}");
@@ -179,6 +242,26 @@ pub fn check_record(i: usize, r: &RecordRequest) -> Result<RecordEntry, RequestE
         offence: check_text(&p("offence"), &r.offence, MAX_RECORD_FIELD_CHARS)?,
         sentence: check_text(&p("sentence"), &r.sentence, MAX_RECORD_FIELD_CHARS)?,
     })
+}
+
+impl DocumentRequest {
+    /// The document in its one canonical form ([`IdentityDocument::parse`]); `path` names the
+    /// field in errors.
+    pub fn parse(&self, path: &str) -> Result<IdentityDocument, RequestError> {
+        let kind = DocumentType::from_code(&self.kind).ok_or_else(|| {
+            field(
+                &format!("{path}.type"),
+                format!("{:?} is not one of BIR, TI, PASSPORT", bounded(&self.kind)),
+            )
+        })?;
+        IdentityDocument::parse(kind, &self.number)
+            .map_err(|e| field(&format!("{path}.number"), e.to_string()))
+    }
+}
+
+/// At most 40 characters of `text`, for quoting input back in an error message.
+fn bounded(text: &str) -> String {
+    text.chars().take(40).collect()
 }
 
 impl CertificateRequest {
@@ -202,11 +285,15 @@ impl CertificateRequest {
         today: OffsetDateTime,
     ) -> Result<ValidRequest, RequestError> {
         let h = &self.holder;
-        let name_latin = check_text("holder.name_latin", &h.name_latin, MAX_LATIN_NAME_CHARS)?;
+        let name_latin = check_text("holder.name_latin", &h.name_latin, MAX_LATIN_NAME_CHARS)
+            .and_then(|n| check_name("holder.name_latin", n, Script::Latin))?;
         let name_chinese = h
             .name_chinese
             .as_deref()
-            .map(|n| check_text("holder.name_chinese", n, MAX_CHINESE_NAME_CHARS))
+            .map(|n| {
+                check_text("holder.name_chinese", n, MAX_CHINESE_NAME_CHARS)
+                    .and_then(|n| check_name("holder.name_chinese", n, Script::Han))
+            })
             .transpose()?;
         let date_of_birth = parse_date("holder.date_of_birth", &h.date_of_birth)?;
         if date_of_birth > today.date() || date_of_birth.year() < 1900 {
@@ -215,13 +302,7 @@ impl CertificateRequest {
                 "must be between 1900-01-01 and today",
             ));
         }
-        let kind = DocumentType::from_code(&h.document.kind).ok_or_else(|| {
-            field(
-                "holder.document.type",
-                format!("{:?} is not one of BIR, TI, PASSPORT", h.document.kind),
-            )
-        })?;
-        let number = check_text("holder.document.number", &h.document.number, 32)?;
+        let document = h.document.parse("holder.document")?;
         let usage = config
             .usage(&self.usage)
             .map(|u| u.to_coded())
@@ -272,7 +353,7 @@ impl CertificateRequest {
                 name_latin,
                 name_chinese,
                 date_of_birth,
-                document: IdentityDocument { kind, number },
+                document,
             },
             usage,
             records,
@@ -284,16 +365,9 @@ impl CertificateRequest {
 }
 
 /// The key under which an identity document is looked up (previous applications, the record
-/// registry): the type code and the number's letters and digits, upper-cased, so that
-/// "1234567(8)" and "12345678" are the same document.
-pub fn doc_key(document: &ccr_pki::document::IdentityDocument) -> String {
-    let number: String = document
-        .number
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    format!("{}:{number}", document.kind.code())
+/// registry). The document must come from [`IdentityDocument::parse`], the one canonical form.
+pub fn doc_key(document: &IdentityDocument) -> String {
+    document.registry_key()
 }
 
 impl Language {
@@ -328,7 +402,7 @@ mod tests {
                 "name_latin": name_latin,
                 "name_chinese": null,
                 "date_of_birth": "1990-01-31",
-                "document": { "type": "TI", "number": "AB123456" }
+                "document": { "type": "TI", "number": "9123456(7)" }
             },
             "usage": "EMPLOYMENT", "language": "en", "express": false, "records": [], "transfer_to": null
         });
@@ -343,6 +417,92 @@ mod tests {
             .validate(&config, &config.departments, OffsetDateTime::now_utc())
             .expect("valid");
         assert_eq!(valid.holder.name_latin, "NGUYỄN THỊ MINH KHAI");
+    }
+
+    fn holder_names(latin: &str, chinese: Option<&str>) -> Result<ValidRequest, RequestError> {
+        let config = Config::from_toml(&default_toml("http://127.0.0.1:8080")).expect("config");
+        let mut r = request(latin);
+        r.holder.name_chinese = chinese.map(str::to_owned);
+        r.validate(&config, &config.departments, OffsetDateTime::now_utc())
+    }
+
+    #[test]
+    fn names_in_one_script_as_on_the_document_are_accepted() {
+        for latin in [
+            "CHAN TAI MAN",
+            "JOÃO CONCEIÇÃO GONÇALVES",
+            "NGUYỄN THỊ MINH KHAI",
+            "O'NEILL",
+            "D\u{2019}ALMEIDA",
+            "MOHAMMED BIN HASSAN AL-FARUQI",
+            "MARIA DE F. SOUSA",
+            "dela Cruz",
+        ] {
+            holder_names(latin, None).unwrap_or_else(|e| panic!("{latin:?}: {e}"));
+        }
+        for chinese in ["陳大文", "陳𨋢文", "阿布·哈桑"] {
+            holder_names("CHAN TAI MAN", Some(chinese))
+                .unwrap_or_else(|e| panic!("{chinese:?}: {e}"));
+        }
+    }
+
+    #[test]
+    fn look_alike_names_are_refused_with_the_code_point() {
+        for (latin, code) in [
+            ("CH\u{0410}N TAI MAN", "U+0410"),  // Cyrillic A
+            ("CHAN TAI M\u{0391}N", "U+0391"),  // Greek Alpha
+            ("\u{FF23}HAN TAI MAN", "U+FF23"),  // fullwidth C
+            ("CHAN\u{200D} TAI MAN", "U+200D"), // zero-width joiner
+            ("CHAN\u{034F} TAI MAN", "U+034F"), // combining grapheme joiner
+            ("CHAN TAI MAN 2", "U+0032"),       // a digit
+            ("CHAN  TAI MAN", "U+0020"),        // two spaces
+            ("\u{FB01}LIPE", "U+FB01"),         // ligature fi
+            ("CHAN \u{0301}TAI", "U+0301"),     // a mark on nothing
+            ("CHAN\u{202E}NAM", "U+202E"),      // bidi override
+        ] {
+            let err = holder_names(latin, None).expect_err(latin);
+            let text = err.to_string();
+            assert!(
+                text.starts_with("holder.name_latin") && text.contains(code),
+                "{latin:?}: {text}"
+            );
+        }
+        for (chinese, code) in [
+            ("陳大A", "U+0041"),
+            ("陳\u{2F24}文", "U+2F24"), // Kangxi radical "big", looks like 大
+            ("陳 大文", "U+0020"),
+        ] {
+            let err = holder_names("CHAN TAI MAN", Some(chinese)).expect_err(chinese);
+            let text = err.to_string();
+            assert!(
+                text.starts_with("holder.name_chinese") && text.contains(code),
+                "{chinese:?}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn document_numbers_are_canonical_or_refused_with_the_field() {
+        let config = Config::from_toml(&default_toml("http://127.0.0.1:8080")).expect("config");
+        let mut r = request("CHAN TAI MAN");
+        r.holder.document = DocumentRequest {
+            kind: "BIR".into(),
+            number: "5215299 (8)".into(),
+        };
+        let valid = r
+            .validate(&config, &config.departments, OffsetDateTime::now_utc())
+            .expect("valid");
+        assert_eq!(valid.holder.document.number, "5215299(8)");
+        assert_eq!(doc_key(&valid.holder.document), "BIR:52152998");
+        r.holder.document.number = "521529\u{FF19}(8)".into();
+        let err = r
+            .validate(&config, &config.departments, OffsetDateTime::now_utc())
+            .expect_err("fullwidth digit");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("holder.document.number:") && text.contains("U+FF19"),
+            "{text}"
+        );
     }
 
     #[test]

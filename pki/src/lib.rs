@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod cades;
 pub mod chain;
 pub mod document;
+pub mod document_number;
 pub mod ess;
 pub mod hierarchy;
 pub mod oids;

@@ -351,22 +351,12 @@ pub async fn add_record(
         offence: body.offence,
         sentence: body.sentence,
     };
-    let kind =
-        ccr_pki::document::DocumentType::from_code(&body.document.kind).ok_or_else(|| {
-            ApiError::invalid(format!(
-                "document.type: {:?} is not one of BIR, TI, PASSPORT",
-                body.document.kind
-            ))
-        })?;
     let valid =
         crate::request::check_record(0, &entry).map_err(|e| ApiError::invalid(e.to_string()))?;
-    let document = ccr_pki::document::IdentityDocument {
-        kind,
-        number: body.document.number.trim().to_owned(),
-    };
-    if document.number.is_empty() || document.number.chars().count() > 32 {
-        return Err(ApiError::invalid("document.number: 1 to 32 characters"));
-    }
+    let document = body
+        .document
+        .parse("document")
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
     let row = RecordRow {
         id: String::new(),
         doc_key: crate::request::doc_key(&document),
@@ -384,7 +374,7 @@ pub async fn add_record(
         .await?;
     Ok(json(
         StatusCode::CREATED,
-        &serde_json::json!({ "id": id, "doc_key": row.doc_key }),
+        &serde_json::json!({ "id": id, "doc_key": row.doc_key, "document": document }),
     ))
 }
 
