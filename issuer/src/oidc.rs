@@ -67,6 +67,11 @@ pub struct OidcConfig {
     /// development; any other host always needs https.
     #[serde(default)]
     pub allow_insecure_http: bool,
+    /// The ID-token claim in which the IdP states the identity document it verified, as an
+    /// object `{"type": "BIR", "number": "1234567(8)"}` (none when unset). The holder of an
+    /// application must then match it, or an officer must override with an audited reason.
+    #[serde(default)]
+    pub document_claim: Option<String>,
 }
 
 fn default_scopes() -> Vec<String> {
@@ -199,6 +204,9 @@ pub struct VerifiedIdentity {
     pub name: Option<String>,
     /// The issuer that vouched (`iss`, equal to the configured issuer).
     pub issuer: String,
+    /// The identity document the IdP verified (the configured `document_claim`), as sent:
+    /// the issuer puts it in canonical form before comparing.
+    pub document: Option<crate::request::DocumentRequest>,
 }
 
 /// A configured, discovered IdP: metadata, client credentials and its signing keys. Share it
@@ -209,6 +217,7 @@ pub struct OidcProvider {
     client_secret: ClientSecret,
     redirect_uri: String,
     scopes: Vec<String>,
+    document_claim: Option<String>,
     authorization_endpoint: String,
     token_endpoint: String,
     jwks_uri: String,
@@ -306,6 +315,7 @@ impl OidcProvider {
             client_secret,
             redirect_uri: config.redirect_uri.clone(),
             scopes: config.scopes.clone(),
+            document_claim: config.document_claim.clone(),
             authorization_endpoint: doc.authorization_endpoint,
             token_endpoint: doc.token_endpoint,
             jwks_uri: doc.jwks_uri,
@@ -461,10 +471,25 @@ impl OidcProvider {
         {
             return invalid("sub is empty, longer than 255 bytes or has control characters");
         }
+        let document = match &self.document_claim {
+            None => None,
+            Some(name) => match claims.other.get(name) {
+                None => None,
+                Some(value) => Some(
+                    serde_json::from_value::<crate::request::DocumentRequest>(value.clone())
+                        .map_err(|_| {
+                            OidcError::InvalidIdToken(format!(
+                                "the {name:?} claim is not an object with a type and a number"
+                            ))
+                        })?,
+                ),
+            },
+        };
         Ok(VerifiedIdentity {
             subject: claims.sub,
             name: claims.name,
             issuer: claims.iss,
+            document,
         })
     }
 
@@ -946,6 +971,9 @@ struct Claims {
     azp: Option<String>,
     #[serde(default)]
     name: Option<String>,
+    /// Every other claim, for the configured document claim.
+    #[serde(flatten)]
+    other: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -1351,6 +1379,7 @@ mod tests {
                 redirect_uri: "http://127.0.0.1:8080/api/v1/auth/oidc/callback".to_owned(),
                 scopes: default_scopes(),
                 allow_insecure_http: true,
+                document_claim: None,
             }
         }
 
@@ -1600,6 +1629,7 @@ mod tests {
                 subject: SUBJECT.into(),
                 name: Some("CHAN Tai Man".into()),
                 issuer: idp.base.clone(),
+                document: None,
             }
         );
         // A code is single-use at the IdP: replaying it fails.
@@ -2088,6 +2118,7 @@ mod tests {
             redirect_uri: "https://issuer.example/api/v1/auth/oidc/callback".into(),
             scopes: default_scopes(),
             allow_insecure_http: false,
+            document_claim: None,
         };
         assert!(base.validate().is_ok());
         let refused = |config: OidcConfig| {

@@ -19,8 +19,14 @@ pub enum FaceOutcome {
 
 /// A face-match service.
 pub trait FaceMatcher: Send + Sync + std::fmt::Debug {
-    /// Compares a live image of the applicant with the identity on record.
-    fn check(&self, applicant_id: &str, image: &[u8]) -> Result<FaceOutcome, String>;
+    /// Compares a live image with the photograph on record for the holder's identity
+    /// document (never with the signed-in account: one may apply for a document that is not
+    /// one's own only if one's face matches it).
+    fn check(
+        &self,
+        holder: &ccr_pki::document::IdentityDocument,
+        image: &[u8],
+    ) -> Result<FaceOutcome, String>;
 }
 
 /// DEVELOPMENT face matcher: any JPEG or PNG image matches. It exists so that the embedded
@@ -29,7 +35,11 @@ pub trait FaceMatcher: Send + Sync + std::fmt::Debug {
 pub struct DevelopmentFaceMatcher;
 
 impl FaceMatcher for DevelopmentFaceMatcher {
-    fn check(&self, _applicant_id: &str, image: &[u8]) -> Result<FaceOutcome, String> {
+    fn check(
+        &self,
+        _holder: &ccr_pki::document::IdentityDocument,
+        image: &[u8],
+    ) -> Result<FaceOutcome, String> {
         let jpeg = image.starts_with(&[0xFF, 0xD8, 0xFF]);
         let png = image.starts_with(b"\x89PNG\r\n\x1a\n");
         if jpeg || png {
@@ -211,12 +221,17 @@ mod tests {
     #[test]
     fn the_development_face_matcher_wants_a_photograph() {
         let m = DevelopmentFaceMatcher;
+        let holder = ccr_pki::document::IdentityDocument::parse(
+            ccr_pki::document::DocumentType::Bir,
+            "1234567(8)",
+        )
+        .expect("document");
         assert_eq!(
-            m.check("P", &[0xFF, 0xD8, 0xFF, 0xE0]),
+            m.check(&holder, &[0xFF, 0xD8, 0xFF, 0xE0]),
             Ok(FaceOutcome::Match)
         );
         assert!(matches!(
-            m.check("P", b"hello"),
+            m.check(&holder, b"hello"),
             Ok(FaceOutcome::NoMatch(_))
         ));
     }

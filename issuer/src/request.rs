@@ -33,7 +33,7 @@ pub enum Language {
 }
 
 /// An identity document as requested.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentRequest {
     /// `BIR`, `TI` or `PASSPORT`.

@@ -81,6 +81,28 @@ pub fn certificate_request(
 }
 
 /// The fee of an application in avos: unit price × quantity, or `None` on overflow.
+/// What the identity checks of step 3 prove: the holder data and the mobile number confirmed
+/// at step 2. A check counts only while the application still has the fingerprint it proved,
+/// so changing either after a check clears it.
+pub fn identity_fingerprint(holder_json: &str, mobile: &str) -> String {
+    crate::store::sha256_hex(format!("{holder_json}\n{mobile}").as_bytes())
+}
+
+/// Whether an identity check recorded as proving `proved` still holds for the application's
+/// current holder and mobile.
+pub fn identity_check_holds(
+    proved: Option<&str>,
+    holder_json: Option<&str>,
+    mobile: Option<&str>,
+) -> bool {
+    match (proved, holder_json, mobile) {
+        (Some(proved), Some(holder), Some(mobile)) => {
+            proved == identity_fingerprint(holder, mobile)
+        }
+        _ => false,
+    }
+}
+
 pub fn fee_avos(standard: i64, express_fee: i64, express: bool, quantity: i64) -> Option<i64> {
     let unit = if express { express_fee } else { standard };
     unit.checked_mul(quantity)

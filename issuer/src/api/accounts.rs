@@ -62,6 +62,10 @@ pub struct DevSignIn {
     subject: String,
     #[serde(default)]
     name: Option<String>,
+    /// An identity document the development provider vouches for, standing in for a real
+    /// provider's verified document claim.
+    #[serde(default)]
+    document: Option<crate::request::DocumentRequest>,
 }
 
 /// `POST /api/v1/auth/dev/sign-in`: the DEVELOPMENT identity provider. Anyone may sign in as
@@ -87,9 +91,21 @@ pub async fn dev_sign_in(
     if name.is_some_and(|n| n.chars().count() > 200 || n.chars().any(char::is_control)) {
         return Err(ApiError::invalid("name: at most 200 printable characters"));
     }
+    let verified = body
+        .document
+        .as_ref()
+        .map(|d| d.parse("document").map(|d| d.registry_key()))
+        .transpose()
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
     let id = state
         .store()
-        .applicant_for("development", subject, name, OffsetDateTime::now_utc())
+        .applicant_for(
+            "development",
+            subject,
+            name,
+            verified.as_deref(),
+            OffsetDateTime::now_utc(),
+        )
         .await?;
     let minutes = state.bureau.config().application.applicant_session_minutes;
     state.session(Role::Applicant, &id, minutes).await
@@ -179,12 +195,25 @@ pub async fn oidc_callback(
     .await
     .map_err(|e| ApiError::internal(&e))?
     .map_err(|e| ApiError::unauthenticated(format!("sign-in failed: {e}")))?;
+    // A document the provider verified but the bureau cannot read is refused rather than
+    // ignored: the holder check must never pass by default.
+    let verified = identity
+        .document
+        .as_ref()
+        .map(|d| d.parse("document").map(|d| d.registry_key()))
+        .transpose()
+        .map_err(|e| {
+            ApiError::unauthenticated(format!(
+                "sign-in failed: the identity provider's document claim is not usable ({e})"
+            ))
+        })?;
     let id = app
         .store()
         .applicant_for(
             &identity.issuer,
             &identity.subject,
             identity.name.as_deref(),
+            verified.as_deref(),
             OffsetDateTime::now_utc(),
         )
         .await?;

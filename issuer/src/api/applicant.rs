@@ -53,6 +53,8 @@ pub struct ApplicationView {
     consent_given: bool,
     otp_verified: bool,
     face_verified: bool,
+    identity_mismatch: Option<String>,
+    identity_override: Option<String>,
     fee_avos: i64,
     exemption: Option<String>,
     documents_received_at: Option<String>,
@@ -132,8 +134,25 @@ impl AppState {
             language: app.language.clone(),
             mobile: app.mobile.clone(),
             consent_given: app.consent_at.is_some(),
-            otp_verified: app.otp_verified_at.is_some(),
-            face_verified: app.face_verified_at.is_some(),
+            otp_verified: app.otp_verified_at.is_some()
+                && workflow::identity_check_holds(
+                    app.otp_verified_for.as_deref(),
+                    app.holder_json.as_deref(),
+                    app.mobile.as_deref(),
+                ),
+            face_verified: app.face_verified_at.is_some()
+                && workflow::identity_check_holds(
+                    app.face_verified_for.as_deref(),
+                    app.holder_json.as_deref(),
+                    app.mobile.as_deref(),
+                ),
+            identity_mismatch: app.identity_mismatch.as_ref().map(|verified| {
+                format!(
+                    "the holder's document ({}) is not the one the identity provider verified at sign-in ({verified})",
+                    app.doc_key.as_deref().unwrap_or("none")
+                )
+            }),
+            identity_override: app.identity_override.clone(),
             fee_avos: fee,
             exemption: app.exemption_kind.clone(),
             documents_received_at: app.documents_received_at.clone(),
@@ -497,6 +516,34 @@ pub async fn confirm(
         },
     };
     let holder_json = serde_json::to_string(&holder).map_err(|e| ApiError::internal(&e))?;
+    // The identity checks proved the holder and mobile confirmed before; anything else clears
+    // them (the one-time password is also bound to the number it was sent to).
+    let unchanged = app.holder_json.as_deref() == Some(holder_json.as_str())
+        && app.mobile.as_deref() == Some(mobile.as_str());
+    let mut set = vec![
+        ("holder_json", Value::Text(Some(holder_json))),
+        ("doc_key", Value::Text(Some(key.clone()))),
+        ("first_time", Value::Int(Some(i64::from(!earlier)))),
+        ("language", Value::Text(Some(body.language.code().into()))),
+        ("mobile", Value::Text(Some(mobile))),
+        ("consent_at", Value::Text(Some(stored_instant(now)))),
+    ];
+    if !unchanged {
+        for column in [
+            "otp_verified_at",
+            "otp_verified_for",
+            "face_verified_at",
+            "face_verified_for",
+        ] {
+            set.push((column, Value::Text(None)));
+        }
+    }
+    let verified = state
+        .store()
+        .applicant_verified_document(&app.applicant_id)
+        .await?;
+    let mismatch = verified.filter(|v| *v != key);
+    set.push(("identity_mismatch", Value::Text(mismatch.clone())));
     let actor = who.actor();
     state
         .store()
@@ -504,17 +551,15 @@ pub async fn confirm(
             application_id: &app.id,
             from: &[workflow::SELECTED, workflow::CONFIRMED],
             to: workflow::CONFIRMED,
-            set: vec![
-                ("holder_json", Value::Text(Some(holder_json))),
-                ("doc_key", Value::Text(Some(key))),
-                ("first_time", Value::Int(Some(i64::from(!earlier)))),
-                ("language", Value::Text(Some(body.language.code().into()))),
-                ("mobile", Value::Text(Some(mobile))),
-                ("consent_at", Value::Text(Some(stored_instant(now)))),
-            ],
+            set,
             actor: &actor,
             action: "application.confirmed",
-            detail: serde_json::json!({ "language": body.language.code(), "consent_police_data": true }),
+            detail: serde_json::json!({
+                "language": body.language.code(),
+                "consent_police_data": true,
+                "identity_checks_cleared": !unchanged && (app.otp_verified_at.is_some() || app.face_verified_at.is_some()),
+                "identity_mismatch": mismatch.is_some(),
+            }),
             messages: Vec::new(),
             effect: SideEffect::None,
             now,
@@ -523,8 +568,10 @@ pub async fn confirm(
     state.current(&id).await
 }
 
-fn otp_hash(application_id: &str, code: &str) -> String {
-    crate::store::sha256_hex(format!("{application_id}:{code}").as_bytes())
+/// The stored form of a one-time password: bound to the application and to the number it was
+/// sent to, so a code sent before the mobile number changed proves nothing about the new one.
+fn otp_hash(application_id: &str, mobile: &str, code: &str) -> String {
+    crate::store::sha256_hex(format!("{application_id}:{mobile}:{code}").as_bytes())
 }
 
 /// `POST /api/v1/applications/{id}/otp`: sends a one-time password by SMS.
@@ -544,7 +591,12 @@ pub async fn send_otp(
     let now = OffsetDateTime::now_utc();
     state
         .store()
-        .put_otp(&app.id, &otp_hash(&app.id, &code), OTP_POLICY, now)
+        .put_otp(
+            &app.id,
+            &otp_hash(&app.id, app.mobile.as_deref().unwrap_or_default(), &code),
+            OTP_POLICY,
+            now,
+        )
         .await?;
     let minutes = u32::try_from(OTP_POLICY.ttl.whole_minutes()).unwrap_or(5);
     for message in state.sms(
@@ -581,23 +633,36 @@ pub struct OtpBody {
     code: String,
 }
 
-/// Marks one identity check passed; the application becomes IDENTIFIED when both are.
+/// Marks one identity check passed for the holder and mobile it proved (`app` as read when
+/// the check began); the application becomes IDENTIFIED when both checks hold for the same.
 async fn identity_passed(
     state: &AppState,
     who: &Principal,
     app: &ApplicationRow,
-    column: &'static str,
+    check: &'static str,
     action: &str,
 ) -> Result<Response, ApiError> {
     let now = OffsetDateTime::now_utc();
     let actor = who.actor();
+    let (Some(holder_json), Some(mobile)) = (app.holder_json.as_deref(), app.mobile.as_deref())
+    else {
+        return Err(ApiError::conflict("confirm your data (step 2) first"));
+    };
+    let fingerprint = workflow::identity_fingerprint(holder_json, mobile);
+    let (at, proved) = match check {
+        "otp" => ("otp_verified_at", "otp_verified_for"),
+        _ => ("face_verified_at", "face_verified_for"),
+    };
     state
         .store()
         .transition(&Transition {
             application_id: &app.id,
             from: &[workflow::CONFIRMED],
             to: workflow::CONFIRMED,
-            set: vec![(column, Value::Text(Some(stored_instant(now))))],
+            set: vec![
+                (at, Value::Text(Some(stored_instant(now)))),
+                (proved, Value::Text(Some(fingerprint.clone()))),
+            ],
             actor: &actor,
             action,
             detail: serde_json::json!({ "outcome": "passed" }),
@@ -606,29 +671,10 @@ async fn identity_passed(
             now,
         })
         .await?;
-    let fresh = state
+    state
         .store()
-        .application(&app.id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("application vanished"))?;
-    if fresh.otp_verified_at.is_some() && fresh.face_verified_at.is_some() {
-        let step = Transition {
-            application_id: &app.id,
-            from: &[workflow::CONFIRMED],
-            to: workflow::IDENTIFIED,
-            set: Vec::new(),
-            actor: &actor,
-            action: "application.identified",
-            detail: serde_json::json!({}),
-            messages: Vec::new(),
-            effect: SideEffect::None,
-            now,
-        };
-        match state.store().transition(&step).await {
-            Ok(()) | Err(crate::store::StoreError::Conflict(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+        .mark_identified(&app.id, holder_json, mobile, &fingerprint, &actor, now)
+        .await?;
     state.current(&app.id).await
 }
 
@@ -656,14 +702,18 @@ pub async fn verify_otp(
         .store()
         .check_otp(
             &app.id,
-            &otp_hash(&app.id, &body.code),
+            &otp_hash(
+                &app.id,
+                app.mobile.as_deref().unwrap_or_default(),
+                &body.code,
+            ),
             OTP_POLICY.attempts,
             now,
         )
         .await?
     {
         OtpCheck::Passed => {
-            identity_passed(&state, &who, &app, "otp_verified_at", "identity.otp_passed").await
+            identity_passed(&state, &who, &app, "otp", "identity.otp_passed").await
         }
         OtpCheck::Wrong(left) => Err(ApiError::invalid(format!(
             "code: wrong one-time password ({left} attempts left)"
@@ -725,9 +775,20 @@ pub async fn face_check(
     }
     let max = state.bureau.config().application.max_document_bytes;
     let image = decode_base64("image_base64", &body.image_base64, max)?;
+    // The face is compared with the holder's identity document on record, not with whoever
+    // signed in.
+    let holder: HolderRequest = app
+        .holder_json
+        .as_deref()
+        .and_then(|h| serde_json::from_str(h).ok())
+        .ok_or_else(|| ApiError::conflict("confirm your data (step 2) first"))?;
+    let document = holder
+        .document
+        .parse("holder.document")
+        .map_err(|e| ApiError::internal(&e))?;
     match state
         .face
-        .check(&who.id, &image)
+        .check(&document, &image)
         .map_err(|e| ApiError::internal(&e))?
     {
         crate::providers::FaceOutcome::Match => {
@@ -735,7 +796,7 @@ pub async fn face_check(
                 &state,
                 &who,
                 &app,
-                "face_verified_at",
+                "face",
                 "identity.face_passed",
             )
             .await

@@ -26,6 +26,10 @@ pub struct DecisionBody {
     approve: bool,
     #[serde(default)]
     reason: Option<String>,
+    /// The officer's reason for approving although the holder's document is not the one the
+    /// identity provider verified at sign-in (audited; only for such an approval).
+    #[serde(default)]
+    identity_override: Option<String>,
 }
 
 fn reason_text(reason: Option<&str>, required: bool) -> Result<Option<String>, ApiError> {
@@ -49,6 +53,11 @@ pub async fn decide_exemption(
     let clerk = caller.require(&[Role::Clerk])?;
     let app = state.application_for(clerk, &id).await?;
     let reason = reason_text(body.reason.as_deref(), !body.approve)?;
+    if body.identity_override.is_some() {
+        return Err(ApiError::invalid(
+            "identity_override: only an officer's approval of the application takes it",
+        ));
+    }
     let now = OffsetDateTime::now_utc();
     let actor = clerk.actor();
     if body.approve {
@@ -185,6 +194,14 @@ pub async fn decide(
                 app.state
             )));
         }
+        let identity_override = reason_text(body.identity_override.as_deref(), false)?;
+        if app.identity_mismatch.is_some() && identity_override.is_none() {
+            return Err(ApiError::invalid(format!(
+                "identity_override: the holder's document ({}) is not the one the identity provider verified at sign-in ({}); approve only with a reason",
+                app.doc_key.as_deref().unwrap_or("none"),
+                app.identity_mismatch.as_deref().unwrap_or_default()
+            )));
+        }
         let doc_key = app.doc_key.clone().unwrap_or_default();
         let entries = state
             .store()
@@ -208,10 +225,17 @@ pub async fn decide(
                 application_id: &app.id,
                 from: &[workflow::CHECKED],
                 to: workflow::APPROVED,
-                set: vec![("records_json", Value::Text(Some(records_json)))],
+                set: vec![
+                    ("records_json", Value::Text(Some(records_json))),
+                    ("identity_override", Value::Text(identity_override.clone())),
+                ],
                 actor: &actor,
                 action: "application.approved",
-                detail: serde_json::json!({ "copies": app.quantity, "record_entries": disclosed.len() }),
+                detail: serde_json::json!({
+                    "copies": app.quantity,
+                    "record_entries": disclosed.len(),
+                    "identity_override": identity_override,
+                }),
                 messages: state.sms(&app, &Event::ApplicationApproved { reference: &app.id }),
                 effect: SideEffect::IssuanceJobs(app.quantity),
                 now,

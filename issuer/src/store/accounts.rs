@@ -77,30 +77,50 @@ fn department(row: DepartmentRow) -> Department {
 }
 
 impl Store {
-    /// The applicant known to `provider` as `subject`, created on first sign-in.
+    /// The applicant known to `provider` as `subject`, created on first sign-in. The identity
+    /// document the provider verified this time (its registry key), if any, replaces the one
+    /// it verified before.
     pub async fn applicant_for(
         &self,
         provider: &str,
         subject: &str,
         name: Option<&str>,
+        verified_document: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<String, StoreError> {
         let id = super::random_id("P");
         let found: String = on_pool!(&self.pool, |p| {
             sqlx::query_scalar(
-                "INSERT INTO applicants (id, provider, subject, name, created_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (provider, subject) DO UPDATE SET name = COALESCE(excluded.name, applicants.name) \
+                "INSERT INTO applicants (id, provider, subject, name, verified_document, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (provider, subject) DO UPDATE SET name = COALESCE(excluded.name, applicants.name), \
+                 verified_document = excluded.verified_document \
                  RETURNING id",
             )
             .bind(&id)
             .bind(provider)
             .bind(subject)
             .bind(name)
+            .bind(verified_document)
             .bind(rfc3339(now))
             .fetch_one(p)
             .await?
         });
         Ok(found)
+    }
+
+    /// The registry key of the identity document the provider verified for an applicant at
+    /// the last sign-in, if it gave one.
+    pub async fn applicant_verified_document(
+        &self,
+        applicant_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let found: Option<Option<String>> = on_pool!(&self.pool, |p| {
+            sqlx::query_scalar("SELECT verified_document FROM applicants WHERE id = $1")
+                .bind(applicant_id)
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(found.flatten())
     }
 
     /// Creates a staff account (refuses an existing name).

@@ -45,6 +45,15 @@ pub struct ApplicationRow {
     pub otp_verified_at: Option<String>,
     /// Face check passed.
     pub face_verified_at: Option<String>,
+    /// What the one-time password proved: the identity fingerprint at the time.
+    pub otp_verified_for: Option<String>,
+    /// What the face check proved: the identity fingerprint at the time.
+    pub face_verified_for: Option<String>,
+    /// The registry key of the document the identity provider verified at sign-in, when the
+    /// holder's document differs from it.
+    pub identity_mismatch: Option<String>,
+    /// The officer's reason for approving despite [`Self::identity_mismatch`].
+    pub identity_override: Option<String>,
     /// Fee due (avos).
     pub fee_avos: Option<i64>,
     /// Exemption asked for.
@@ -64,7 +73,7 @@ pub struct ApplicationRow {
 }
 
 const APPLICATION_COLUMNS: &str = "id, applicant_id, state, usage, electronic, quantity, collection_site, express, transfer_to, \
-     holder_json, doc_key, first_time, language, mobile, consent_at, otp_verified_at, face_verified_at, fee_avos, \
+     holder_json, doc_key, first_time, language, mobile, consent_at, otp_verified_at, face_verified_at, otp_verified_for, face_verified_for, identity_mismatch, identity_override, fee_avos, \
      exemption_kind, documents_received_at, due_date, records_json, note, created_at, updated_at";
 
 /// Step 1: what is asked for.
@@ -394,6 +403,52 @@ impl Store {
         let mut tx = self.begin().await?;
         transition_in(&mut tx, step).await?;
         commit(tx).await
+    }
+
+    /// Step 3 complete: the application becomes IDENTIFIED, in one guarded statement, only if
+    /// both identity checks proved `fingerprint` and the holder and mobile are still the ones
+    /// it was computed from (a concurrent change of step 2 makes this a no-op). Returns whether
+    /// it happened.
+    pub async fn mark_identified(
+        &self,
+        application_id: &str,
+        holder_json: &str,
+        mobile: &str,
+        fingerprint: &str,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let changed = on_tx!(&mut tx, |t| {
+            sqlx::query(
+                "UPDATE applications SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4 \
+                 AND otp_verified_for = $5 AND face_verified_for = $5 AND holder_json = $6 AND mobile = $7",
+            )
+            .bind(crate::workflow::IDENTIFIED)
+            .bind(rfc3339(now))
+            .bind(application_id)
+            .bind(crate::workflow::CONFIRMED)
+            .bind(fingerprint)
+            .bind(holder_json)
+            .bind(mobile)
+            .execute(&mut **t)
+            .await?
+            .rows_affected()
+        });
+        if changed == 0 {
+            return Ok(false);
+        }
+        append_audit(
+            &mut tx,
+            actor,
+            "application.identified",
+            application_id,
+            "{}",
+            now,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(true)
     }
 
     /// Whether any certificate was ever issued for this identity document (the applicant is
