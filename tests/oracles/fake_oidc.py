@@ -13,7 +13,9 @@ standard input closes (so it never outlives a test process that dies abruptly). 
 go to standard error.
 
 /authorize authenticates nobody: it immediately redirects to `redirect_uri` with a one-time
-`code` and the given `state`. `login_hint` chooses the subject (default MO-1234567). For
+`code` and the given `state`. `login_hint` chooses the subject (default MO-1234567), and
+`fake_document=TYPE:NUMBER` adds the verified identity document as the `identity_document`
+claim (`{"type": TYPE, "number": NUMBER}`), as a government IdP would. For
 negative tests, `fake_tamper=<mode>` on /authorize (or --tamper for every login) makes the
 token endpoint return a bad ID token for that code:
 
@@ -118,6 +120,9 @@ class Provider:
             "nonce": login["nonce"],
             "name": "陳大文 CHAN Tai Man",
         }
+        if login["document"]:
+            kind, _, number = login["document"].partition(":")
+            claims["identity_document"] = {"type": kind, "number": number}
         key = self.key
         mode = login["tamper"]
         if mode == "wrong_nonce":
@@ -208,6 +213,7 @@ class Handler(BaseHTTPRequestHandler):
                 "nonce": one["nonce"],
                 "challenge": one["code_challenge"],
                 "subject": one.get("login_hint") or "MO-1234567",
+                "document": one.get("fake_document"),
                 "tamper": tamper,
                 "expires": time.time() + CODE_LIFETIME,
             }

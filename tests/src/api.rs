@@ -495,3 +495,146 @@ fn remove_key(text: &mut String, start: usize, line: &str) {
         at = end;
     }
 }
+
+/// A 1×1 JPEG: what the development face matcher accepts as a photograph.
+pub const FACE_JPEG_BASE64: &str = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACf/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AKp//2Q==";
+
+/// A holder for step 2, with a BIR of the given number.
+pub fn holder_with_bir(name: &str, number: &str) -> Value {
+    json!({
+        "name_latin": name,
+        "name_chinese": "陳大文",
+        "date_of_birth": "1990-01-31",
+        "document": { "type": "BIR", "number": number }
+    })
+}
+
+/// The steps of one application over the API, each answering the raw reply so a test can
+/// assert refusals as well as successes.
+impl IssuerService {
+    /// Step 1: an electronic application for employment.
+    #[track_caller]
+    pub fn select(&self, token: &str) -> String {
+        let created = self.api.post(
+            "/api/v1/applications",
+            Some(token),
+            &json!({ "usage": "EMPLOYMENT", "format": "electronic", "quantity": 1, "express": false }),
+        );
+        created.expect(201);
+        created.json()["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Step 2 with `holder` and `mobile` as typed.
+    pub fn confirm(&self, token: &str, id: &str, holder: &Value, mobile: &str) -> Reply {
+        self.api.put(
+            &format!("/api/v1/applications/{id}/confirmation"),
+            Some(token),
+            &json!({ "holder": holder, "language": "en", "mobile": mobile, "consent_police_data": true }),
+        )
+    }
+
+    /// Step 3a: sends a one-time password to `mobile` (E.164) and types it.
+    #[track_caller]
+    pub fn pass_otp(&self, security: &str, token: &str, id: &str, mobile: &str) -> Reply {
+        self.api
+            .post(
+                &format!("/api/v1/applications/{id}/otp"),
+                Some(token),
+                &json!({}),
+            )
+            .expect(202);
+        let code = self.latest_otp(security, mobile);
+        self.api.post(
+            &format!("/api/v1/applications/{id}/otp/verify"),
+            Some(token),
+            &json!({ "code": code }),
+        )
+    }
+
+    /// Step 3b: the face check with a photograph.
+    pub fn pass_face(&self, token: &str, id: &str) -> Reply {
+        self.api.post(
+            &format!("/api/v1/applications/{id}/face"),
+            Some(token),
+            &json!({ "image_base64": FACE_JPEG_BASE64 }),
+        )
+    }
+
+    /// Step 4 through the sandbox gateway; the application is then SUBMITTED.
+    #[track_caller]
+    pub fn pay_in_sandbox(&self, token: &str, id: &str) {
+        let payment = self.api.post(
+            &format!("/api/v1/applications/{id}/payments"),
+            Some(token),
+            &json!({}),
+        );
+        payment.expect(201);
+        let payment_id = payment.json()["payment_id"]
+            .as_str()
+            .expect("payment id")
+            .to_owned();
+        self.api
+            .post(
+                &format!("/api/v1/sandbox/payments/{payment_id}/complete"),
+                Some(token),
+                &json!({}),
+            )
+            .expect(200);
+    }
+
+    /// The clerk forwards a submitted application to the officer.
+    #[track_caller]
+    pub fn forward(&self, id: &str) {
+        let clerk = self.staff_token(CLERK);
+        self.api
+            .post(
+                &format!("/api/v1/applications/{id}/review"),
+                Some(&clerk),
+                &json!({ "action": "forward" }),
+            )
+            .expect(200);
+    }
+
+    /// The officer's decision on a checked application, as `body`.
+    pub fn decide(&self, id: &str, body: &Value) -> Reply {
+        let officer = self.staff_token(OFFICER);
+        self.api.post(
+            &format!("/api/v1/applications/{id}/decision"),
+            Some(&officer),
+            body,
+        )
+    }
+
+    /// Waits until the application is ISSUED and downloads its (first) certificate PDF.
+    #[track_caller]
+    pub fn issued_pdf(&self, token: &str, id: &str) -> Vec<u8> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let app = self
+                .api
+                .get(&format!("/api/v1/applications/{id}"), Some(token));
+            app.expect(200);
+            if app.json()["state"] == "ISSUED" {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not issued: {}",
+                app.json()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        let list = self.api.get(
+            &format!("/api/v1/applications/{id}/certificates"),
+            Some(token),
+        );
+        list.expect(200);
+        let download = list.json()[0]["download"]
+            .as_str()
+            .expect("download")
+            .to_owned();
+        let pdf = self.api.get(&download, Some(token));
+        pdf.expect(200);
+        pdf.body.clone()
+    }
+}

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use ccr_tests::api::IssuerService;
+use ccr_tests::api::{IssuerService, holder_with_bir};
 use ccr_tests::{Server, http_get, workspace_root};
 use serde_json::json;
 
@@ -206,7 +206,8 @@ fn oidc_sign_in_through_issuer_serve() {
                  [oidc]\nissuer = \"{}\"\nclient_id = \"{CLIENT_ID}\"\n\
                  client_secret_file = {secret_path}\n\
                  redirect_uri = \"http://127.0.0.1:{port}{CALLBACK}\"\n\
-                 allow_insecure_http = true\n",
+                 allow_insecure_http = true\n\
+                 document_claim = \"identity_document\"\n",
                 idp.base
             )
         },
@@ -306,6 +307,79 @@ fn oidc_sign_in_through_issuer_serve() {
     .expect(401);
     api.get(&format!("{CALLBACK}?state={state}"), None)
         .expect(400);
+
+    // A document the IdP verified: a holder with another document is flagged, and only an
+    // officer's audited reason approves the application (issue 9).
+    let session = api.get(
+        &authorize(
+            &svc,
+            &idp,
+            "&login_hint=MO-5550001&fake_document=BIR:5550001(8)",
+        ),
+        None,
+    );
+    session.expect(200);
+    let token = session.json()["token"].as_str().expect("token").to_owned();
+    let security = svc.staff_token(ccr_tests::api::SECURITY);
+    let id = svc.select(&token);
+    let matching = svc.confirm(
+        &token,
+        &id,
+        &holder_with_bir("CHAN TAI MAN", "5550001 (8)"),
+        "6123 4567",
+    );
+    matching.expect(200);
+    assert!(
+        matching.json()["identity_mismatch"].is_null(),
+        "{}",
+        matching.json()
+    );
+    let other = svc.confirm(
+        &token,
+        &id,
+        &holder_with_bir("CHAN TAI MAN", "1357913(5)"),
+        "6123 4567",
+    );
+    other.expect(200);
+    assert!(
+        other.json()["identity_mismatch"]
+            .as_str()
+            .is_some_and(|m| m.contains("BIR:55500018")),
+        "{}",
+        other.json()
+    );
+    svc.pass_otp(&security, &token, &id, "+85361234567")
+        .expect(200);
+    svc.pass_face(&token, &id).expect(200);
+    svc.pay_in_sandbox(&token, &id);
+    svc.forward(&id);
+    svc.decide(&id, &json!({ "approve": true })).expect(422);
+    svc.decide(&id, &json!({ "approve": true, "identity_override": "power of attorney 7/2026 checked at the counter" }))
+        .expect(200);
+    let audit = api.get("/api/v1/audit?limit=500", Some(&security));
+    audit.expect(200);
+    assert!(
+        audit
+            .json()
+            .to_string()
+            .contains("power of attorney 7/2026"),
+        "the override is audited"
+    );
+    // A document claim the bureau cannot read refuses the sign-in rather than skipping the check.
+    let unreadable = api.get(
+        &authorize(
+            &svc,
+            &idp,
+            "&login_hint=MO-5550002&fake_document=BIR:555000%EF%BC%92(8)",
+        ),
+        None,
+    );
+    unreadable.expect(401);
+    assert!(
+        unreadable.message().contains("document claim"),
+        "{}",
+        unreadable.message()
+    );
 
     // Neither the client secret nor its encodings on the wire ever reach the log.
     let log = svc.log();

@@ -712,9 +712,7 @@ pub async fn verify_otp(
         )
         .await?
     {
-        OtpCheck::Passed => {
-            identity_passed(&state, &who, &app, "otp", "identity.otp_passed").await
-        }
+        OtpCheck::Passed => identity_passed(&state, &who, &app, "otp", "identity.otp_passed").await,
         OtpCheck::Wrong(left) => Err(ApiError::invalid(format!(
             "code: wrong one-time password ({left} attempts left)"
         ))),
@@ -792,14 +790,7 @@ pub async fn face_check(
         .map_err(|e| ApiError::internal(&e))?
     {
         crate::providers::FaceOutcome::Match => {
-            identity_passed(
-                &state,
-                &who,
-                &app,
-                "face",
-                "identity.face_passed",
-            )
-            .await
+            identity_passed(&state, &who, &app, "face", "identity.face_passed").await
         }
         crate::providers::FaceOutcome::NoMatch(why) => Err(ApiError::invalid(format!(
             "image_base64: the face check failed ({why}); try again or apply at a counter"
