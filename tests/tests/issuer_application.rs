@@ -8,22 +8,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use ccr_tests::api::{CLERK, IssuerService, OFFICER, PgDatabase, SECURITY};
+use ccr_tests::api::{
+    CLERK, FACE_JPEG_BASE64, IssuerService, OFFICER, PgDatabase, SECURITY, holder_with_bir,
+};
 use ccr_tests::{Report, check_online_out, oracle};
 
 /// A tiny JPEG header: the development face matcher wants a photograph's magic bytes.
-const FACE_JPEG_BASE64: &str = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACf/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AKp//2Q==";
 
 const MOBILE: &str = "+85361234567";
-
-fn holder(name: &str, document: &str) -> Value {
-    json!({
-        "name_latin": name,
-        "name_chinese": "陳大文",
-        "date_of_birth": "1990-01-31",
-        "document": { "type": "BIR", "number": document }
-    })
-}
 
 /// An applicant with an application through steps 1–3 (IDENTIFIED), ready to pay.
 struct Applicant {
@@ -66,7 +58,7 @@ fn identified(svc: &IssuerService, security: &str, subject: &str, selection: &Va
         &format!("/api/v1/applications/{id}/confirmation"),
         Some(&token),
         &json!({
-            "holder": holder("CHAN TAI MAN", &format!("{subject}(8)")),
+            "holder": holder_with_bir("CHAN TAI MAN", &format!("{subject}(8)")),
             "language": "pt",
             "mobile": "6123 4567",
             "consent_police_data": true
@@ -582,7 +574,7 @@ fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
             &json!({ "holder": holder, "language": "zh", "mobile": mobile, "consent_police_data": consent }),
         )
     };
-    let mut bad_date = holder("CHAN TAI MAN", "1234567(8)");
+    let mut bad_date = holder_with_bir("CHAN TAI MAN", "1234567(8)");
     bad_date["date_of_birth"] = json!("1990-02-30");
     assert!(
         confirm(bad_date, true, "61234567")
@@ -590,13 +582,23 @@ fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
             .message()
             .contains("date_of_birth")
     );
-    let mut future = holder("CHAN TAI MAN", "1234567(8)");
+    let mut future = holder_with_bir("CHAN TAI MAN", "1234567(8)");
     future["date_of_birth"] = json!("2999-01-01");
     confirm(future, true, "61234567").expect(422);
-    confirm(holder("CHAN 😀 MAN", "1234567(8)"), true, "61234567").expect(422);
-    confirm(holder("CHAN TAI MAN", "1234567(8)"), false, "61234567").expect(422);
-    confirm(holder("CHAN TAI MAN", "1234567(8)"), true, "12").expect(422);
-    let mut worker = holder("NGUYEN VAN A", "TI-998877");
+    confirm(
+        holder_with_bir("CHAN 😀 MAN", "1234567(8)"),
+        true,
+        "61234567",
+    )
+    .expect(422);
+    confirm(
+        holder_with_bir("CHAN TAI MAN", "1234567(8)"),
+        false,
+        "61234567",
+    )
+    .expect(422);
+    confirm(holder_with_bir("CHAN TAI MAN", "1234567(8)"), true, "12").expect(422);
+    let mut worker = holder_with_bir("NGUYEN VAN A", "998877(6)");
     worker["document"]["type"] = json!("TI");
     let first_time = confirm(worker, true, "61234567");
     first_time.expect(422);
@@ -877,7 +879,7 @@ fn sign_in_and_one_time_passwords_are_rate_limited() {
         .put(
             &format!("/api/v1/applications/{id}/confirmation"),
             Some(&token),
-            &json!({ "holder": holder("LEI SIO PENG", "4440001(2)"), "language": "en", "mobile": "+85366660001", "consent_police_data": true }),
+            &json!({ "holder": holder_with_bir("LEI SIO PENG", "4440001(2)"), "language": "en", "mobile": "+85366660001", "consent_police_data": true }),
         )
         .expect(200);
     let otp = format!("/api/v1/applications/{id}/otp");

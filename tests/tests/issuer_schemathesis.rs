@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use ccr_tests::api::{CLERK, IssuerService, OFFICER, SECURITY};
+use ccr_tests::api::{CLERK, FACE_JPEG_BASE64, IssuerService, OFFICER, SECURITY};
 use ccr_tests::{Out, run_with_timeout};
 
 /// Test cases per operation and phase: bounded so that the five runs take well under three
@@ -35,7 +35,6 @@ const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_co
 const RUN_TIMEOUT: Duration = Duration::from_secs(240);
 
 /// A tiny JPEG header: the development face matcher wants a photograph's magic bytes.
-const FACE_JPEG_BASE64: &str = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACf/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AKp//2Q==";
 
 /// How far [`application`] takes an application.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
