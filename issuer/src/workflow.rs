@@ -80,7 +80,6 @@ pub fn certificate_request(
     })
 }
 
-/// The fee of an application in avos: unit price × quantity, or `None` on overflow.
 /// What the identity checks of step 3 prove: the holder data and the mobile number confirmed
 /// at step 2. A check counts only while the application still has the fingerprint it proved,
 /// so changing either after a check clears it.
@@ -103,6 +102,7 @@ pub fn identity_check_holds(
     }
 }
 
+/// The fee of an application in avos: unit price × quantity, or `None` on overflow.
 pub fn fee_avos(standard: i64, express_fee: i64, express: bool, quantity: i64) -> Option<i64> {
     let unit = if express { express_fee } else { standard };
     unit.checked_mul(quantity)
