@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod config;
 pub mod engine;
 pub mod home;
+pub mod http;
 pub mod jobs;
 pub mod messages;
 pub mod oidc;

@@ -386,7 +386,9 @@ pub async fn serve(bureau: Bureau, listen: SocketAddr) -> Result<(), BureauError
     eprintln!(
         "issuer: serving on http://{listen} (API under /api/v1, OpenAPI at /api/openapi.json)"
     );
-    let router = router(state).merge(crate::api::router(app));
+    let router = router(state)
+        .merge(crate::http::web::router(Arc::clone(&app)))
+        .merge(crate::api::router(app));
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -94,7 +94,7 @@ async fn jobs_contract(store: &Store) {
     use ccr_issuer::store::applications::{NewApplication, SideEffect, Transition};
     let now = OffsetDateTime::now_utc();
     let applicant = store
-        .applicant_for("development", "jobs-contract", None, now)
+        .applicant_for("development", "jobs-contract", None, None, now)
         .await
         .expect("applicant");
     let (app, created) = store

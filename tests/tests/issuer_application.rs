@@ -13,8 +13,6 @@ use ccr_tests::api::{
 };
 use ccr_tests::{Report, check_online_out, oracle};
 
-/// A tiny JPEG header: the development face matcher wants a photograph's magic bytes.
-
 const MOBILE: &str = "+85361234567";
 
 /// An applicant with an application through steps 1–3 (IDENTIFIED), ready to pay.

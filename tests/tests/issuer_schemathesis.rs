@@ -34,8 +34,6 @@ const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_co
 /// The longest one schemathesis run may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(240);
 
-/// A tiny JPEG header: the development face matcher wants a photograph's magic bytes.
-
 /// How far [`application`] takes an application.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Step {

@@ -211,7 +211,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/dev/outbox", get(accounts::dev_outbox))
         .layer(DefaultBodyLimit::max(limits.max_json_bytes));
     api.merge(uploads)
-        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .fallback(not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::METHOD_NOT_ALLOWED,
@@ -222,6 +222,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn(time_limit))
         .layer(axum::middleware::map_response(no_store))
         .with_state(state)
+}
+
+/// Unknown paths: a JSON error under `/api/`, the portal's "page not found" elsewhere.
+async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+    if uri.path().starts_with("/api/") {
+        return ApiError::not_found("no such endpoint").into_response();
+    }
+    let lang = crate::http::web::i18n::Lang::of_request(None, &headers);
+    crate::http::web::security_headers(crate::http::web::PageError::NotFound(lang).into_response())
+        .await
 }
 
 async fn openapi() -> Response {

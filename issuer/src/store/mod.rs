@@ -104,6 +104,7 @@ pub mod applications;
 pub mod jobs;
 pub mod outbox;
 pub mod records;
+pub mod web_sessions;
 
 /// The registry.
 #[derive(Debug, Clone)]

@@ -1,0 +1,284 @@
+//! Portal sessions and form protection.
+//!
+//! The cookie holds 256 random bits; the registry keeps only their SHA-256 ([`crate::store::
+//! web_sessions`]). On an https public URL the cookie is `__Host-ccr_session`, `Secure`,
+//! `HttpOnly`, `SameSite=Lax`, `Path=/`; plain http is accepted only for a loopback public URL
+//! (development), where the `__Host-` prefix and `Secure` cannot be used.
+//!
+//! Every unsafe request (a form post) must (1) not come from another site, by `Origin` and
+//! `Sec-Fetch-Site`, and (2) carry the session's form token in the `csrf` field; otherwise it
+//! is refused with 403 and nothing changes. A session starts anonymous and is replaced by a
+//! new one at sign-in, so an id planted before sign-in is worthless after it.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use rand::Rng as _;
+use serde::de::DeserializeOwned;
+use time::{Duration, OffsetDateTime};
+
+use crate::api::AppState;
+use crate::store::web_sessions::WebSessionRow;
+
+/// Longest form body accepted, in bytes.
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
+/// How long a portal session lives unused (the pages warn two minutes before).
+pub const IDLE: Duration = Duration::minutes(20);
+/// How long a portal session lives at most.
+pub const LIFETIME: Duration = Duration::hours(8);
+
+/// The session cookie's name and attributes for this public URL.
+fn cookie_spec(public_url: &str) -> (&'static str, &'static str) {
+    let loopback_http = public_url.strip_prefix("http://").is_some_and(|rest| {
+        let host = rest.split(['/', ':']).next().unwrap_or_default();
+        matches!(host, "127.0.0.1" | "localhost") || rest.starts_with("[::1]")
+    });
+    if loopback_http {
+        ("ccr_session", "")
+    } else {
+        ("__Host-ccr_session", "; Secure")
+    }
+}
+
+fn random_token() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
+/// The visitor of a page: their live session, if any, and whether an earlier one has ended
+/// (the pages then say so).
+#[derive(Debug)]
+pub struct Visitor {
+    /// The live session.
+    pub session: Option<WebSessionRow>,
+    /// The cookie named a session that has timed out.
+    pub timed_out: bool,
+}
+
+impl Visitor {
+    /// The signed-in applicant, if any.
+    pub fn applicant(&self) -> Option<&str> {
+        self.session.as_ref()?.applicant_id.as_deref()
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Visitor {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let (name, _) = cookie_spec(&state.bureau.config().public_url);
+        let Some(id) = cookie_value(&parts.headers, name) else {
+            return Ok(Self {
+                session: None,
+                timed_out: false,
+            });
+        };
+        let hash = crate::store::sha256_hex(id.as_bytes());
+        let now = OffsetDateTime::now_utc();
+        let store = state.bureau.store();
+        let session = store
+            .touch_web_session(&hash, now, IDLE)
+            .await
+            .map_err(|e| super::PageError::Internal(e.to_string()).into_response())?;
+        let timed_out = session.is_none()
+            && store
+                .web_session_ended(&hash, now)
+                .await
+                .map_err(|e| super::PageError::Internal(e.to_string()).into_response())?;
+        Ok(Self { session, timed_out })
+    }
+}
+
+/// Starts a session (anonymous, or for `applicant_id` at sign-in) and returns it with the
+/// `Set-Cookie` value that hands it to the browser.
+pub async fn start(
+    state: &AppState,
+    applicant_id: Option<&str>,
+) -> Result<(WebSessionRow, HeaderValue), super::PageError> {
+    let id = random_token();
+    let hash = crate::store::sha256_hex(id.as_bytes());
+    let csrf = random_token();
+    let now = OffsetDateTime::now_utc();
+    state
+        .bureau
+        .store()
+        .create_web_session(&hash, applicant_id, &csrf, now, IDLE, LIFETIME)
+        .await
+        .map_err(|e| super::PageError::Internal(e.to_string()))?;
+    let (name, secure) = cookie_spec(&state.bureau.config().public_url);
+    let cookie = format!(
+        "{name}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        LIFETIME.whole_seconds()
+    );
+    let header =
+        HeaderValue::from_str(&cookie).map_err(|e| super::PageError::Internal(e.to_string()))?;
+    Ok((
+        WebSessionRow {
+            id_hash: hash,
+            applicant_id: applicant_id.map(str::to_owned),
+            csrf_token: csrf,
+            idle_until: crate::store::stored_instant(now + IDLE),
+            expires_at: crate::store::stored_instant(now + LIFETIME),
+        },
+        header,
+    ))
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn clear_cookie(state: &AppState) -> HeaderValue {
+    let (name, secure) = cookie_spec(&state.bureau.config().public_url);
+    HeaderValue::from_str(&format!(
+        "{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
+    ))
+    .unwrap_or(HeaderValue::from_static(""))
+}
+
+/// A form refused for coming from another site or without the session's token.
+#[derive(Debug)]
+pub struct Forbidden(&'static str);
+
+impl IntoResponse for Forbidden {
+    fn into_response(self) -> Response {
+        eprintln!("issuer: refused a form post: {}", self.0);
+        let mut response =
+            super::PageError::Forbidden(crate::http::web::i18n::Lang::En).into_response();
+        *response.status_mut() = StatusCode::FORBIDDEN;
+        response
+    }
+}
+
+/// Whether the request comes from our own pages: a browser's `Sec-Fetch-Site` must be
+/// `same-origin` (or `none`, typed by the user), and an `Origin` must be the public URL's.
+fn same_site(headers: &HeaderMap, public_url: &str) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return false;
+    }
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(origin) => {
+            let expected = public_url.trim_end_matches('/');
+            let scheme_host = expected
+                .find("://")
+                .and_then(|i| expected[i + 3..].find('/').map(|j| &expected[..i + 3 + j]))
+                .unwrap_or(expected);
+            origin == scheme_host
+        }
+    }
+}
+
+/// Compares two tokens in time independent of where they differ.
+fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// A posted form that passed the site and token checks, with its session and its fields.
+#[derive(Debug)]
+pub struct CheckedForm<T> {
+    /// The session the form belongs to.
+    pub session: WebSessionRow,
+    /// The fields.
+    pub fields: T,
+}
+
+#[derive(serde::Deserialize)]
+struct TokenOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for CheckedForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        if !same_site(&parts.headers, &state.bureau.config().public_url) {
+            return Err(Forbidden("cross-site request").into_response());
+        }
+        let visitor = Visitor::from_request_parts(&mut parts, state).await?;
+        let Some(session) = visitor.session else {
+            return Err(
+                super::PageError::TimedOut(crate::http::web::i18n::Lang::En).into_response()
+            );
+        };
+        let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+            .await
+            .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
+        let token: TokenOnly = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| Forbidden("unreadable form").into_response())?;
+        if !same_token(&token.csrf, &session.csrf_token) {
+            return Err(Forbidden("missing or wrong form token").into_response());
+        }
+        let fields = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| StatusCode::BAD_REQUEST.into_response())?;
+        Ok(Self { session, fields })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_is_secure_except_on_loopback_http() {
+        assert_eq!(cookie_spec("http://127.0.0.1:8080"), ("ccr_session", ""));
+        assert_eq!(cookie_spec("http://localhost:8080/"), ("ccr_session", ""));
+        assert_eq!(
+            cookie_spec("https://ccr.dsi.gov.mo"),
+            ("__Host-ccr_session", "; Secure")
+        );
+        assert_eq!(
+            cookie_spec("http://ccr.dsi.gov.mo"),
+            ("__Host-ccr_session", "; Secure")
+        );
+        assert_eq!(
+            cookie_spec("http://127.0.0.1.evil.example"),
+            ("__Host-ccr_session", "; Secure")
+        );
+    }
+
+    #[test]
+    fn only_our_own_origin_may_post() {
+        let mut h = HeaderMap::new();
+        assert!(same_site(&h, "https://ccr.dsi.gov.mo"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://ccr.dsi.gov.mo"),
+        );
+        assert!(same_site(&h, "https://ccr.dsi.gov.mo/"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert!(!same_site(&h, "https://ccr.dsi.gov.mo"));
+        let mut h = HeaderMap::new();
+        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!same_site(&h, "https://ccr.dsi.gov.mo"));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(same_site(&h, "https://ccr.dsi.gov.mo"));
+        assert!(same_token("abc", "abc") && !same_token("abc", "abd") && !same_token("ab", "abc"));
+    }
+}

@@ -1,0 +1,253 @@
+//! The portal's pages in-process (tower `oneshot`, parsed with `scraper`): every page in all
+//! three languages has the right status, `<html lang>`, title and strict headers, and shows
+//! no string of another language.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use ccr_issuer::bureau::Bureau;
+use ccr_issuer::home::Home;
+use ccr_issuer::http::web::i18n::{EN, Lang, PT, Text, ZH};
+use http_body_util::BodyExt as _;
+use scraper::{Html, Selector};
+use tower::ServiceExt as _;
+
+struct Portal {
+    _dir: tempfile::TempDir,
+    router: axum::Router,
+}
+
+/// A fresh home and the issuer's application state over it.
+async fn app_state() -> (tempfile::TempDir, Arc<ccr_issuer::api::AppState>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let home = Home::locate(Some(dir.path().join("home")));
+    home.init("http://127.0.0.1:8080", time::OffsetDateTime::now_utc())
+        .expect("init");
+    let bureau = Arc::new(Bureau::open(home, None).await.expect("bureau"));
+    let app = ccr_issuer::server::application_state(bureau, Arc::new(tokio::sync::Notify::new()))
+        .await
+        .expect("state");
+    (dir, app)
+}
+
+async fn portal() -> Portal {
+    let (dir, app) = app_state().await;
+    Portal {
+        _dir: dir,
+        router: ccr_issuer::http::web::router(app),
+    }
+}
+
+struct Page {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    html: Html,
+}
+
+async fn get(portal: &Portal, path: &str, accept_language: Option<&str>) -> Page {
+    let mut request = Request::get(path);
+    if let Some(al) = accept_language {
+        request = request.header("accept-language", al);
+    }
+    let response = portal
+        .router
+        .clone()
+        .oneshot(request.body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    Page {
+        status,
+        headers,
+        html: Html::parse_document(&String::from_utf8_lossy(&bytes)),
+    }
+}
+
+fn select_text(html: &Html, css: &str) -> String {
+    let selector = Selector::parse(css).expect("selector");
+    html.select(&selector)
+        .map(|e| e.text().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Every string of a catalog, for "no other language's text on this page".
+fn strings(t: &Text) -> Vec<&'static str> {
+    let mut all = vec![
+        t.service_name,
+        t.start_title,
+        t.start_lead,
+        t.start_who_heading,
+        t.fees_heading,
+        t.fees_note,
+        t.validity_note,
+        t.exemption_heading,
+        t.start_now,
+        t.resume,
+        t.other_ways_heading,
+    ];
+    all.extend(t.start_needs);
+    all.extend(t.exemption_names);
+    all.extend(t.counters);
+    all
+}
+
+fn assert_strict_headers(page: &Page, what: &str) {
+    let h = |name: &str| {
+        page.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let csp = h("content-security-policy");
+    for directive in [
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+    ] {
+        assert!(
+            csp.contains(directive),
+            "{what}: CSP {csp:?} lacks {directive}"
+        );
+    }
+    assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
+    assert_eq!(h("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(h("referrer-policy"), "same-origin", "{what}");
+    assert_eq!(h("x-frame-options"), "DENY", "{what}");
+}
+
+#[tokio::test]
+async fn the_start_page_speaks_each_language_and_nothing_else() {
+    let portal = portal().await;
+    for (lang, t, others) in [
+        (Lang::Zh, &ZH, [&PT, &EN]),
+        (Lang::Pt, &PT, [&ZH, &EN]),
+        (Lang::En, &EN, [&ZH, &PT]),
+    ] {
+        let page = get(&portal, &format!("/?lang={}", lang.code()), None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert_strict_headers(&page, "start page");
+        let root = page.html.root_element();
+        assert_eq!(
+            Html::parse_document(&page.html.html())
+                .select(&Selector::parse("html").expect("s"))
+                .next()
+                .and_then(|e| e.value().attr("lang")),
+            Some(lang.tag())
+        );
+        let title = select_text(&page.html, "title");
+        assert!(title.starts_with(t.start_title), "{title}");
+        assert_eq!(select_text(&page.html, "h1"), t.start_title);
+        let text: String = root.text().collect();
+        for s in strings(t) {
+            assert!(text.contains(s), "{lang:?} start page lacks {s:?}");
+        }
+        for other in others {
+            for s in strings(other) {
+                assert!(!text.contains(s), "{lang:?} start page shows {s:?}");
+            }
+        }
+        assert!(
+            text.contains("MOP 50.00") && text.contains("MOP 150.00"),
+            "fees"
+        );
+        // The language switch: every language named in itself, marked with its own lang.
+        let switch = Selector::parse("nav a[hreflang]").expect("s");
+        let links: Vec<_> = page.html.select(&switch).collect();
+        assert_eq!(links.len(), 3);
+        for link in links {
+            assert_eq!(link.value().attr("lang"), link.value().attr("hreflang"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_first_visit_follows_accept_language_and_a_choice_is_remembered() {
+    let portal = portal().await;
+    for (header, lang) in [
+        ("zh-TW,zh;q=0.9", Lang::Zh),
+        ("pt-PT,pt;q=0.9,en;q=0.5", Lang::Pt),
+        ("fr-FR", Lang::En),
+    ] {
+        let page = get(&portal, "/", Some(header)).await;
+        let tag = page
+            .html
+            .select(&Selector::parse("html").expect("s"))
+            .next()
+            .and_then(|e| e.value().attr("lang"))
+            .map(str::to_owned);
+        assert_eq!(tag.as_deref(), Some(lang.tag()), "{header}");
+        assert!(
+            page.headers.get("set-cookie").is_none(),
+            "nothing chosen yet"
+        );
+    }
+    let chosen = get(&portal, "/?lang=pt", Some("zh-TW")).await;
+    let cookie = chosen
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        cookie.starts_with("lang=pt;") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_pages_and_assets() {
+    let portal = portal().await;
+    let css = get(&portal, ccr_issuer::http::web::assets::stylesheet(), None).await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(
+        css.headers
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("immutable"))
+    );
+    assert_strict_headers(&css, "stylesheet");
+    let missing = get(&portal, "/assets/site.000000000000.css", None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+/// The whole issuer, as `issuer serve` routes it: unknown paths get the portal's page outside
+/// the API and the JSON error inside it.
+#[tokio::test]
+async fn unknown_paths_get_a_page_or_a_json_error() {
+    let (dir, app) = app_state().await;
+    let whole = Portal {
+        _dir: dir,
+        router: ccr_issuer::http::web::router(Arc::clone(&app)).merge(ccr_issuer::api::router(app)),
+    };
+    let page = get(&whole, "/no-such-page?x=1", Some("pt-PT")).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert_strict_headers(&page, "404 page");
+    assert_eq!(select_text(&page.html, "h1"), PT.not_found_title);
+    let api = whole
+        .router
+        .clone()
+        .oneshot(
+            Request::get("/api/v1/nothing")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+}
