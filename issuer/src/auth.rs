@@ -74,6 +74,14 @@ impl Principal {
     }
 }
 
+/// The development identity provider's subject as typed: 1 to 128 printable characters,
+/// trimmed. The API and the portal's development sign-in both take it through here.
+pub fn development_subject(text: &str) -> Option<&str> {
+    let subject = text.trim();
+    (!subject.is_empty() && subject.len() <= 128 && !subject.chars().any(char::is_control))
+        .then_some(subject)
+}
+
 /// A fresh bearer token (256 random bits, base64url) and the hash under which it is stored.
 pub fn new_token() -> (String, String) {
     let bytes: [u8; 32] = rand::rng().random();

@@ -251,3 +251,172 @@ async fn unknown_paths_get_a_page_or_a_json_error() {
         Some("application/json")
     );
 }
+
+async fn send(portal: &Portal, request: Request<Body>) -> (Page, String) {
+    let response = portal
+        .router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("response");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    (
+        Page {
+            status,
+            headers,
+            html: Html::parse_document(&text),
+        },
+        text,
+    )
+}
+
+fn session_cookie(page: &Page) -> String {
+    page.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("ccr_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
+
+fn form_token(page: &Page) -> String {
+    page.html
+        .select(&Selector::parse("input[name=csrf]").expect("s"))
+        .next()
+        .and_then(|e| e.value().attr("value"))
+        .expect("a form token")
+        .to_owned()
+}
+
+fn form_post(path: &str, cookie: &str, body: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut request = Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookie);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(Body::from(body.to_owned())).expect("request")
+}
+
+#[tokio::test]
+async fn sign_in_is_protected_against_other_sites_and_shows_its_errors() {
+    let portal = portal().await;
+    let form = get(&portal, "/sign-in?lang=en&next=/applications", None).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let cookie = session_cookie(&form);
+    let set_cookie = form
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("ccr_session="))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+    let csrf = form_token(&form);
+
+    // Refused, changing nothing: no token, a wrong token, another site.
+    for (body, headers) in [
+        ("subject=MO-1".to_owned(), vec![]),
+        ("subject=MO-1&csrf=wrong".to_owned(), vec![]),
+        (
+            format!("subject=MO-1&csrf={csrf}"),
+            vec![("origin", "https://evil.example")],
+        ),
+        (
+            format!("subject=MO-1&csrf={csrf}"),
+            vec![("sec-fetch-site", "cross-site")],
+        ),
+    ] {
+        let (refused, _) = send(&portal, form_post("/sign-in", &cookie, &body, &headers)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{body} {headers:?}");
+        assert!(
+            refused.headers.get("set-cookie").is_none(),
+            "no session was made"
+        );
+    }
+
+    // A form error: summary linked to the field, "Error:" in the title, typed value kept.
+    let (error, _) = send(
+        &portal,
+        form_post(
+            "/sign-in?lang=en",
+            &cookie,
+            &format!("subject=%20%20&csrf={csrf}"),
+            &[],
+        ),
+    )
+    .await;
+    assert_eq!(error.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(select_text(&error.html, "title").starts_with("Error:"));
+    let link = error
+        .html
+        .select(&Selector::parse(".error-summary a").expect("s"))
+        .next()
+        .and_then(|a| a.value().attr("href"))
+        .map(str::to_owned);
+    assert_eq!(link.as_deref(), Some("#subject"));
+    assert!(select_text(&error.html, "#subject-error").contains(EN.subject_error));
+
+    // Signed in: a new session (the anonymous one is gone), then the list of applications.
+    let (signed_in, _) = send(
+        &portal,
+        form_post(
+            "/sign-in?lang=en",
+            &cookie,
+            &format!("subject=MO-7&next=%2Fapplications&csrf={csrf}"),
+            &[
+                ("origin", "http://127.0.0.1:8080"),
+                ("sec-fetch-site", "same-origin"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        signed_in
+            .headers
+            .get("location")
+            .and_then(|v| v.to_str().ok()),
+        Some("/applications")
+    );
+    let new_cookie = session_cookie(&signed_in);
+    assert_ne!(new_cookie, cookie, "the session id changes at sign-in");
+    let (old, _) = send(
+        &portal,
+        Request::get("/applications")
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .expect("r"),
+    )
+    .await;
+    assert_eq!(
+        old.status,
+        StatusCode::SEE_OTHER,
+        "the anonymous session signs no one in"
+    );
+    let (list, _) = send(
+        &portal,
+        Request::get("/applications?lang=en")
+            .header("cookie", &new_cookie)
+            .body(Body::empty())
+            .expect("r"),
+    )
+    .await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(select_text(&list.html, "h1"), EN.my_applications_title);
+    assert!(select_text(&list.html, "main").contains(EN.no_applications));
+}

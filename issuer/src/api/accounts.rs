@@ -79,10 +79,8 @@ pub async fn dev_sign_in(
             "the development identity provider is not configured",
         ));
     }
-    let subject = body.subject.trim();
-    if subject.is_empty() || subject.len() > 128 || subject.chars().any(char::is_control) {
-        return Err(ApiError::invalid("subject: 1 to 128 printable characters"));
-    }
+    let subject = crate::auth::development_subject(&body.subject)
+        .ok_or_else(|| ApiError::invalid("subject: 1 to 128 printable characters"))?;
     let name = body
         .name
         .as_deref()

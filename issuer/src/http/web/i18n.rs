@@ -193,6 +193,36 @@ pub struct Text {
     pub counters: [&'static str; 3],
     /// Start page: kiosks.
     pub other_ways_kiosk: &'static str,
+    /// Sign-in page: title.
+    pub sign_in_title: &'static str,
+    /// Sign-in page: the development provider's explanation.
+    pub sign_in_development: &'static str,
+    /// Sign-in page: the identifier's label.
+    pub subject_label: &'static str,
+    /// Sign-in page: the identifier's hint.
+    pub subject_hint: &'static str,
+    /// Sign-in page: the identifier is missing or unusable.
+    pub subject_error: &'static str,
+    /// The continue button.
+    pub continue_button: &'static str,
+    /// The sign-out button.
+    pub sign_out: &'static str,
+    /// The error summary's heading.
+    pub there_is_a_problem: &'static str,
+    /// My applications: title.
+    pub my_applications_title: &'static str,
+    /// My applications: none yet.
+    pub no_applications: &'static str,
+    /// My applications: reference column.
+    pub col_reference: &'static str,
+    /// My applications: state column.
+    pub col_state: &'static str,
+    /// My applications: due date column.
+    pub col_due: &'static str,
+    /// My applications: start another.
+    pub new_application: &'static str,
+    /// Workflow states by code.
+    pub state_names: [(&'static str, &'static str); 11],
     /// Error page: not found.
     pub not_found_title: &'static str,
     /// Error page: not found explanation.
@@ -270,6 +300,33 @@ pub const ZH: Text = Text {
         "離島政府綜合服務中心：氹仔哥英布拉街225號3樓，星期一至五 09:00–18:00",
     ],
     other_ways_kiosk: "24小時政府自助服務中心的自助服務機（無須取籌）。",
+    sign_in_title: "登入",
+    sign_in_development: "開發環境的登入：輸入任何識別名稱即可登入。正式環境會使用「澳門公共服務一戶通」。",
+    subject_label: "識別名稱",
+    subject_hint: "例如 MO-1234567。同一名稱會回到同一帳戶。",
+    subject_error: "請輸入識別名稱（1至128個字元）",
+    continue_button: "繼續",
+    sign_out: "登出",
+    there_is_a_problem: "出現問題",
+    my_applications_title: "我的申請",
+    no_applications: "您尚未有任何申請。",
+    col_reference: "編號",
+    col_state: "狀態",
+    col_due: "預計完成日期",
+    new_application: "開始新的申請",
+    state_names: [
+        ("SELECTED", "已選擇資料"),
+        ("CONFIRMED", "已確認資料"),
+        ("IDENTIFIED", "已核實身份"),
+        ("EXEMPTION_REQUESTED", "正審批豁免費用"),
+        ("SUBMITTED", "已提交"),
+        ("INFORMATION_REQUESTED", "須補交資料"),
+        ("CHECKED", "審核中"),
+        ("APPROVED", "已批准，正在發出"),
+        ("ISSUED", "已發出"),
+        ("COLLECTED", "已領取"),
+        ("REJECTED", "不獲批准"),
+    ],
     not_found_title: "找不到此頁",
     not_found_body: "請檢查網址是否正確，或返回首頁。",
     timed_out_title: "您的登入已逾時",
@@ -344,6 +401,33 @@ pub const PT: Text = Text {
         "Centro de Serviços da RAEM das Ilhas: Rua de Coimbra, n.º 225, 3.º andar, Taipa; segunda a sexta, 09:00–18:00",
     ],
     other_ways_kiosk: "Nas máquinas de auto-atendimento do Centro de Serviços de Auto-Atendimento de 24 horas do Governo (sem senha).",
+    sign_in_title: "Entrar",
+    sign_in_development: "Entrada do ambiente de desenvolvimento: qualquer identificador serve. Em produção entra-se com a «Conta única de acesso comum aos serviços públicos da RAEM».",
+    subject_label: "Identificador",
+    subject_hint: "Por exemplo MO-1234567. O mesmo identificador volta à mesma conta.",
+    subject_error: "Indique um identificador (1 a 128 caracteres)",
+    continue_button: "Continuar",
+    sign_out: "Sair",
+    there_is_a_problem: "Há um problema",
+    my_applications_title: "Os meus pedidos",
+    no_applications: "Ainda não tem pedidos.",
+    col_reference: "Referência",
+    col_state: "Situação",
+    col_due: "Data prevista",
+    new_application: "Começar um novo pedido",
+    state_names: [
+        ("SELECTED", "Dados seleccionados"),
+        ("CONFIRMED", "Dados confirmados"),
+        ("IDENTIFIED", "Identidade verificada"),
+        ("EXEMPTION_REQUESTED", "Isenção em apreciação"),
+        ("SUBMITTED", "Submetido"),
+        ("INFORMATION_REQUESTED", "Informações pedidas"),
+        ("CHECKED", "Em apreciação"),
+        ("APPROVED", "Aprovado, em emissão"),
+        ("ISSUED", "Emitido"),
+        ("COLLECTED", "Levantado"),
+        ("REJECTED", "Indeferido"),
+    ],
     not_found_title: "Página não encontrada",
     not_found_body: "Verifique se o endereço está correcto, ou volte à página inicial.",
     timed_out_title: "A sua sessão terminou",
@@ -421,6 +505,33 @@ pub const EN: Text = Text {
         "Government Services Centre in the Islands: Rua de Coimbra, nº 225, 3rd floor, Taipa; Monday to Friday, 09:00–18:00",
     ],
     other_ways_kiosk: "At the self-service kiosks of the Government 24-hour Self-service Centre (no number tag needed).",
+    sign_in_title: "Sign in",
+    sign_in_development: "Development sign-in: any identifier signs you in. In production you sign in with Macao One Account.",
+    subject_label: "Identifier",
+    subject_hint: "For example MO-1234567. The same identifier returns to the same account.",
+    subject_error: "Enter an identifier (1 to 128 characters)",
+    continue_button: "Continue",
+    sign_out: "Sign out",
+    there_is_a_problem: "There is a problem",
+    my_applications_title: "Your applications",
+    no_applications: "You have no applications yet.",
+    col_reference: "Reference",
+    col_state: "Status",
+    col_due: "Due by",
+    new_application: "Start a new application",
+    state_names: [
+        ("SELECTED", "Details selected"),
+        ("CONFIRMED", "Details confirmed"),
+        ("IDENTIFIED", "Identity verified"),
+        ("EXEMPTION_REQUESTED", "Exemption being decided"),
+        ("SUBMITTED", "Submitted"),
+        ("INFORMATION_REQUESTED", "Information requested"),
+        ("CHECKED", "Being reviewed"),
+        ("APPROVED", "Approved, being issued"),
+        ("ISSUED", "Issued"),
+        ("COLLECTED", "Collected"),
+        ("REJECTED", "Refused"),
+    ],
     not_found_title: "Page not found",
     not_found_body: "Check that the address is right, or go back to the start page.",
     timed_out_title: "Your session has timed out",
@@ -433,6 +544,14 @@ pub const EN: Text = Text {
 };
 
 impl Text {
+    /// A workflow state's name.
+    pub fn state_name(&self, code: &str) -> &'static str {
+        self.state_names
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or("", |(_, name)| name)
+    }
+
     /// A supporting document's name.
     pub fn document_name(&self, code: &str) -> &'static str {
         self.document_names
@@ -455,6 +574,18 @@ mod tests {
         assert_eq!(Lang::negotiate(Some("fr, de")), Lang::En);
         assert_eq!(Lang::negotiate(Some("zh;q=0, pt;q=0.1")), Lang::Pt);
         assert_eq!(Lang::negotiate(Some(";;;,=,q=")), Lang::En);
+    }
+
+    #[test]
+    fn every_workflow_state_has_a_name_in_every_language() {
+        for lang in Lang::ALL {
+            for state in crate::workflow::STATES {
+                assert!(
+                    !lang.text().state_name(state).is_empty(),
+                    "{lang:?} {state}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! inline script or style, no framing, no sniffing, no referrer to other sites, no caching of
 //! pages that may show personal data.
 
+mod account;
 pub mod assets;
 pub mod i18n;
 pub mod session;
@@ -199,6 +200,12 @@ pub async fn security_headers(mut response: Response) -> Response {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(start::start))
+        .route(
+            "/sign-in",
+            get(account::sign_in_form).post(account::sign_in),
+        )
+        .route("/sign-out", axum::routing::post(account::sign_out))
+        .route("/applications", get(account::applications))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
@@ -219,6 +226,36 @@ pub fn language(query: &LangQuery, headers: &HeaderMap) -> (Lang, bool) {
         Lang::of_request(query.lang.as_deref(), headers),
         chosen.is_some(),
     )
+}
+
+/// An error of one form field, for the error summary and the field.
+#[derive(Debug)]
+pub struct FieldError {
+    /// The field's id (the summary links to it).
+    pub field: &'static str,
+    /// What to do about it.
+    pub message: &'static str,
+}
+
+/// A text input with its label, hint, typed value and error.
+#[derive(Debug)]
+pub struct TextField {
+    /// `id` and `name`.
+    pub id: &'static str,
+    /// The label.
+    pub label: &'static str,
+    /// A hint under the label.
+    pub hint: Option<&'static str>,
+    /// What was typed (shown again after an error).
+    pub value: String,
+    /// The error, if any.
+    pub error: Option<&'static str>,
+    /// `text`, `tel`…
+    pub input_type: &'static str,
+    /// `autocomplete`.
+    pub autocomplete: Option<&'static str>,
+    /// `inputmode`.
+    pub inputmode: Option<&'static str>,
 }
 
 /// MOP from avos, as printed: `MOP 50.00`.

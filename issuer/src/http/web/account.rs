@@ -1,0 +1,290 @@
+//! Signing in and out of the portal, and the applicant's list of applications.
+//!
+//! The development provider signs anyone in by an identifier, exactly as the API's
+//! development sign-in does (the same [`crate::auth::development_subject`] rule and the same
+//! account). Signing in replaces the visitor's anonymous session with a new one.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use time::OffsetDateTime;
+
+use super::session::{self, CheckedForm, Visitor};
+use super::{FieldError, Frame, PageError, TextField, language, page};
+use crate::api::AppState;
+
+/// `?next=` and `?lang=` of the sign-in page.
+#[derive(Debug, serde::Deserialize)]
+pub struct SignInQuery {
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// Where to go after signing in: a path of this site only (never `//host` or a URL).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => {
+            n.chars().take(512).collect()
+        }
+        _ => "/applications".to_owned(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    frame: Frame,
+    errors: Vec<FieldError>,
+    csrf: String,
+    next: String,
+    subject: TextField,
+}
+
+fn sign_in_page(
+    state: &AppState,
+    lang: super::i18n::Lang,
+    csrf: &str,
+    next: String,
+    typed: &str,
+    error: Option<&'static str>,
+) -> SignInPage {
+    let t = lang.text();
+    let mut frame = Frame::new(state, lang, "/sign-in", t.sign_in_title);
+    frame.has_errors = error.is_some();
+    SignInPage {
+        frame,
+        errors: error
+            .map(|message| FieldError {
+                field: "subject",
+                message,
+            })
+            .into_iter()
+            .collect(),
+        csrf: csrf.to_owned(),
+        next,
+        subject: TextField {
+            id: "subject",
+            label: t.subject_label,
+            hint: Some(t.subject_hint),
+            value: typed.to_owned(),
+            error,
+            input_type: "text",
+            autocomplete: Some("username"),
+            inputmode: None,
+        },
+    }
+}
+
+/// `GET /sign-in`: the development provider's form (an anonymous session is started for its
+/// form token).
+pub async fn sign_in_form(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<SignInQuery>,
+    headers: HeaderMap,
+    visitor: Visitor,
+) -> Result<Response, PageError> {
+    let (lang, chosen) = language(
+        &super::LangQuery {
+            lang: query.lang.clone(),
+        },
+        &headers,
+    );
+    if state.bureau.config().providers.identity != "development" {
+        // OpenID Connect sign-in for the portal is not built yet; the API's flow is.
+        return Err(PageError::NotFound(lang));
+    }
+    let (session, cookie) = match visitor.session {
+        Some(s) => (s, None),
+        None => {
+            let (s, c) = session::start(&state, None).await?;
+            (s, Some(c))
+        }
+    };
+    let template = sign_in_page(
+        &state,
+        lang,
+        &session.csrf_token,
+        safe_next(query.next.as_deref()),
+        "",
+        None,
+    );
+    let mut response = page(&template, lang, chosen)?;
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// The sign-in form's fields.
+#[derive(Debug, serde::Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// `POST /sign-in`: signs in with the development provider, in a new session.
+pub async fn sign_in(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<super::LangQuery>,
+    headers: HeaderMap,
+    form: CheckedForm<SignInForm>,
+) -> Result<Response, PageError> {
+    let (lang, _) = language(&query, &headers);
+    if state.bureau.config().providers.identity != "development" {
+        return Err(PageError::NotFound(lang));
+    }
+    let next = safe_next(form.fields.next.as_deref());
+    let Some(subject) = crate::auth::development_subject(&form.fields.subject) else {
+        let template = sign_in_page(
+            &state,
+            lang,
+            &form.session.csrf_token,
+            next,
+            &form.fields.subject,
+            Some(lang.text().subject_error),
+        );
+        let mut response = page(&template, lang, false)?;
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(response);
+    };
+    let store = state.bureau.store();
+    let applicant = store
+        .applicant_for(
+            "development",
+            subject,
+            None,
+            None,
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    store
+        .end_web_session(&form.session.id_hash)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let (_, cookie) = session::start(&state, Some(&applicant)).await?;
+    let mut response = Redirect::to(&next).into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// The sign-out form (its token only).
+#[derive(Debug, serde::Deserialize)]
+pub struct TokenForm {}
+
+/// `POST /sign-out`: ends the session.
+pub async fn sign_out(
+    State(state): State<Arc<AppState>>,
+    form: CheckedForm<TokenForm>,
+) -> Result<Response, PageError> {
+    state
+        .bureau
+        .store()
+        .end_web_session(&form.session.id_hash)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let mut response = Redirect::to("/").into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, session::clear_cookie(&state));
+    Ok(response)
+}
+
+/// One row of the applicant's list.
+#[derive(Debug)]
+struct ApplicationRowView {
+    reference: String,
+    state: &'static str,
+    due: String,
+}
+
+#[derive(Template)]
+#[template(path = "applications.html")]
+struct ApplicationsPage {
+    frame: Frame,
+    csrf: String,
+    rows: Vec<ApplicationRowView>,
+}
+
+/// The answer to a visitor who must sign in first: the timeout page if their session has
+/// just ended, else the sign-in page, coming back to `here` afterwards.
+pub fn sign_in_first(visitor: &Visitor, lang: super::i18n::Lang, here: &str) -> Response {
+    if visitor.timed_out {
+        return PageError::TimedOut(lang).into_response();
+    }
+    let mut response = Redirect::to(&format!(
+        "/sign-in?lang={}&next={}",
+        lang.code(),
+        form_urlencoded(here)
+    ))
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn form_urlencoded(text: &str) -> String {
+    serde_urlencoded::to_string([("", text)])
+        .map(|s| s.trim_start_matches('=').to_owned())
+        .unwrap_or_default()
+}
+
+/// `GET /applications`: the signed-in applicant's applications.
+pub async fn applications(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<super::LangQuery>,
+    headers: HeaderMap,
+    visitor: Visitor,
+) -> Result<Response, PageError> {
+    let (lang, chosen) = language(&query, &headers);
+    let (Some(session), Some(applicant)) = (&visitor.session, visitor.applicant()) else {
+        return Ok(sign_in_first(&visitor, lang, "/applications"));
+    };
+    let t = lang.text();
+    let rows = state
+        .bureau
+        .store()
+        .applications_of(applicant)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .into_iter()
+        .map(|a| ApplicationRowView {
+            state: t.state_name(&a.state),
+            due: a.due_date.clone().unwrap_or_default(),
+            reference: a.id,
+        })
+        .collect();
+    let template = ApplicationsPage {
+        frame: Frame::new(&state, lang, "/applications", t.my_applications_title),
+        csrf: session.csrf_token.clone(),
+        rows,
+    };
+    page(&template, lang, chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_of_this_site_are_followed_after_sign_in() {
+        assert_eq!(safe_next(Some("/apply?lang=pt")), "/apply?lang=pt");
+        for bad in [
+            "//evil.example",
+            "https://evil.example/",
+            "/\\evil.example",
+            "apply",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/applications", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/applications");
+    }
+}
