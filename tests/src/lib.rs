@@ -318,6 +318,55 @@ pub fn missing_oracle<T>(what: &str, hint: &str) -> Option<T> {
     None
 }
 
+/// Node.js with one of the Chromium driver scripts of `tests/browser/` (playwright-core,
+/// Debian's Chromium).
+#[derive(Debug)]
+pub struct BrowserDriver {
+    /// The `node` binary.
+    pub node: PathBuf,
+    /// The driver script.
+    pub script: PathBuf,
+}
+
+/// The driver `script` of `tests/browser/` with Node.js and Chromium, or `None` (skip) with the
+/// reason printed (see [`missing_oracle`]).
+#[track_caller]
+pub fn browser_driver(script: &str) -> Option<BrowserDriver> {
+    let node = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("node"))
+            .find(|p| p.is_file())
+    });
+    let Some(node) = node else {
+        return missing_oracle("node (Node.js)", "apt-get install nodejs npm; see .ci/run");
+    };
+    let chromium = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if !chromium.is_file() {
+        return missing_oracle(
+            &format!("Chromium ({})", chromium.display()),
+            "apt-get install chromium",
+        );
+    }
+    let browser_dir = workspace_root().join("tests/browser");
+    for package in ["playwright-core", "axe-core"] {
+        if !browser_dir
+            .join(format!("node_modules/{package}/package.json"))
+            .is_file()
+        {
+            return missing_oracle(
+                &format!("the npm package {package} (tests/browser/node_modules)"),
+                "npm ci --prefix tests/browser",
+            );
+        }
+    }
+    Some(BrowserDriver {
+        node,
+        script: browser_dir.join(script),
+    })
+}
+
 /// An external tool from `<workspace>/.venv/bin` or `PATH`, or `None` (see [`missing_oracle`]).
 #[track_caller]
 pub fn oracle(tool: &str) -> Option<PathBuf> {

@@ -21,15 +21,15 @@
 //! tests/browser`) or Chromium are missing, unless `CCR_REQUIRE_ORACLES=1`.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ccr_tests::{
-    Out, Report, Workspace, bin_command, etag_of, fixture, free_port, http_get, missing_oracle,
-    pdf, spawn_until_healthy, verifier, wait_for_republish,
+    Out, Report, Workspace, bin_command, etag_of, fixture, free_port, http_get, pdf,
+    spawn_until_healthy, verifier, wait_for_republish,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -38,45 +38,10 @@ use time::format_description::well_known::Rfc3339;
 // ---------------------------------------------------------------------------------------------
 // The browser driver
 
-/// Node, the driver script and Chromium, or `None` (skip) with the reason printed.
-struct Browser {
-    node: PathBuf,
-    script: PathBuf,
-}
+use ccr_tests::BrowserDriver as Browser;
 
 fn browser() -> Option<Browser> {
-    let root = ccr_tests::workspace_root();
-    let node = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join("node"))
-            .find(|p| p.is_file())
-    });
-    let Some(node) = node else {
-        return missing_oracle("node (Node.js)", "apt-get install nodejs npm; see .ci/run");
-    };
-    let chromium = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    if !chromium.is_file() {
-        return missing_oracle(
-            &format!("Chromium ({})", chromium.display()),
-            "apt-get install chromium",
-        );
-    }
-    let browser_dir = root.join("tests/browser");
-    if !browser_dir
-        .join("node_modules/playwright-core/package.json")
-        .is_file()
-    {
-        return missing_oracle(
-            "the npm package playwright-core (tests/browser/node_modules)",
-            "npm ci --prefix tests/browser",
-        );
-    }
-    Some(Browser {
-        node,
-        script: browser_dir.join("run.mjs"),
-    })
+    ccr_tests::browser_driver("run.mjs")
 }
 
 /// What `run.mjs` printed: its JSON summary and the transcript.
@@ -131,7 +96,13 @@ impl Run {
     }
 }
 
-impl Browser {
+trait Scenario {
+    fn command(&self, scenario: &Value, dir: &Path) -> Command;
+    fn run(&self, scenario: &Value, dir: &Path) -> Run;
+    fn start(&self, scenario: &Value, dir: &Path) -> Running;
+}
+
+impl Scenario for Browser {
     fn command(&self, scenario: &Value, dir: &Path) -> Command {
         let file = dir.join(format!("scenario-{}.json", ccr_tests::unique()));
         std::fs::write(&file, serde_json::to_vec_pretty(scenario).expect("json")).expect("write");

@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// Checks the issuer's portal pages in headless Chromium for tests/tests/portal_browser.rs:
+// axe-core (WCAG 2.0/2.1/2.2 A and AA tags), sideways scrolling, and optional screenshots.
+//
+//   node tests/browser/portal.mjs SCENARIO.json     (or the scenario on standard input)
+//
+// {"base": "http://127.0.0.1:8080",
+//  "tags": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
+//  "runs": [                                     each run is one browser context (cookies kept
+//    {"lang": "zh-TW", "viewport": {"width": 360, "height": 740}, "javascript": true,
+//     "steps": [                                 between its steps)
+//       {"open": "/sign-in"},
+//       {"fill": "#subject", "value": "MO-1"},   types into a field
+//       {"click": "button[type=submit]"},        and waits for the navigation
+//       {"press": "Tab"},                        a key on the keyboard
+//       {"check": "sign-in error"},              axe + overflow check of the page as it is now
+//       {"screenshot": "/tmp/x.png"}
+//    ]}
+//  ]}
+//
+// Prints ONE JSON document: {"ok", "checks": [{"run", "label", "url", "title", "lang",
+// "violations": [{"id", "impact", "nodes"}], "overflow": px}], "failures": [...]}. Exits 0 when
+// every check passed, 1 on a violation or overflow, 2 on a usage or browser error.
+
+import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+const AXE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+function usage(message) {
+  process.stderr.write(`portal.mjs: ${message}\n`);
+  process.exit(2);
+}
+
+async function check(page, tags) {
+  // axe is injected by the test, not served by the portal: the page's CSP is bypassed for
+  // this script only in the test's browser context.
+  await page.addScriptTag({ content: AXE });
+  const result = await page.evaluate(async (runOnly) => {
+    const r = await globalThis.axe.run(document, { runOnly: { type: 'tag', values: runOnly } });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')),
+    }));
+  }, tags);
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  );
+  const title = await page.title();
+  const lang = await page.evaluate(() => document.documentElement.lang);
+  return { violations: result, overflow, title, lang };
+}
+
+async function main() {
+  const arg = process.argv[2];
+  const text = arg && arg !== '-' ? readFileSync(arg, 'utf8') : readFileSync(0, 'utf8');
+  let scenario;
+  try {
+    scenario = JSON.parse(text);
+  } catch (e) {
+    usage(`the scenario is not JSON: ${e.message}`);
+  }
+  if (!scenario.base || !Array.isArray(scenario.runs)) usage('"base" and "runs" are required');
+  const base = scenario.base.replace(/\/+$/, '');
+  const tags = scenario.tags || ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+  const checks = [];
+  const failures = [];
+  for (const [index, run] of scenario.runs.entries()) {
+    const profile = mkdtempSync(join(tmpdir(), 'ccr-portal-'));
+    let context;
+    try {
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ARGS,
+        locale: run.lang || 'en-US',
+        viewport: run.viewport || { width: 360, height: 740 },
+        javaScriptEnabled: run.javascript !== false,
+        bypassCSP: true,
+        timeout: 60000,
+      });
+    } catch (e) {
+      rmSync(profile, { recursive: true, force: true });
+      usage(`cannot start ${CHROMIUM}: ${e.message}`);
+    }
+    try {
+      const page = context.pages()[0] || (await context.newPage());
+      for (const step of run.steps || []) {
+        if (step.open) {
+          await page.goto(step.open.startsWith('http') ? step.open : base + step.open);
+        } else if (step.fill) {
+          await page.fill(step.fill, step.value ?? '');
+        } else if (step.click) {
+          await Promise.all([page.waitForLoadState('load'), page.click(step.click)]);
+        } else if (step.press) {
+          await page.keyboard.press(step.press);
+        } else if (step.check) {
+          const c = await check(page, tags);
+          const entry = { run: index, label: step.check, url: page.url(), ...c };
+          checks.push(entry);
+          if (c.violations.length > 0) failures.push(`${step.check}: ${c.violations.map((v) => v.id).join(', ')}`);
+          if (c.overflow > 0) failures.push(`${step.check}: scrolls sideways by ${c.overflow}px`);
+        } else if (step.screenshot) {
+          await page.screenshot({ path: step.screenshot, fullPage: true });
+        } else {
+          usage(`unknown step ${JSON.stringify(step)}`);
+        }
+      }
+    } catch (e) {
+      failures.push(`run ${index}: ${e.message}`);
+    } finally {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    }
+  }
+  process.stdout.write(JSON.stringify({ ok: failures.length === 0, checks, failures }, null, 1) + '\n');
+  process.exit(failures.length === 0 ? 0 : 1);
+}
+
+main().catch((e) => usage(e.stack || String(e)));
