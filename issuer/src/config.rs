@@ -91,6 +91,9 @@ pub struct ApplicationConfig {
     pub max_documents: usize,
     /// Applicant session lifetime, minutes.
     pub applicant_session_minutes: i64,
+    /// How long a portal session may go unused before it ends, seconds (the pages warn two
+    /// minutes before; WCAG 2.2.1).
+    pub portal_idle_seconds: i64,
     /// Staff session lifetime, minutes.
     pub staff_session_minutes: i64,
     /// Department session lifetime, minutes.
@@ -145,6 +148,7 @@ impl Default for ApplicationConfig {
             max_document_bytes: 2 * 1024 * 1024,
             max_documents: 5,
             applicant_session_minutes: 30,
+            portal_idle_seconds: 20 * 60,
             staff_session_minutes: 8 * 60,
             department_session_minutes: 60,
             issuance_workers: 2,
@@ -228,6 +232,9 @@ impl Config {
         }
         if a.standard_fee_avos < 0 || a.express_fee_avos < 0 {
             return Err("fees cannot be negative".into());
+        }
+        if !(125..=86_400).contains(&a.portal_idle_seconds) {
+            return Err("application.portal_idle_seconds must be between 125 and 86400".into());
         }
         if !(1..=3_600).contains(&a.issuance_lease_seconds) {
             return Err("application.issuance_lease_seconds must be between 1 and 3600".into());

@@ -14,7 +14,7 @@ use scraper::{Html, Selector};
 use tower::ServiceExt as _;
 
 struct Portal {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     router: axum::Router,
 }
 
@@ -34,7 +34,7 @@ async fn app_state() -> (tempfile::TempDir, Arc<ccr_issuer::api::AppState>) {
 async fn portal() -> Portal {
     let (dir, app) = app_state().await;
     Portal {
-        _dir: dir,
+        dir,
         router: ccr_issuer::http::web::router(app),
     }
 }
@@ -226,7 +226,7 @@ async fn unknown_pages_and_assets() {
 async fn unknown_paths_get_a_page_or_a_json_error() {
     let (dir, app) = app_state().await;
     let whole = Portal {
-        _dir: dir,
+        dir,
         router: ccr_issuer::http::web::router(Arc::clone(&app)).merge(ccr_issuer::api::router(app)),
     };
     let page = get(&whole, "/no-such-page?x=1", Some("pt-PT")).await;
@@ -419,4 +419,100 @@ async fn sign_in_is_protected_against_other_sites_and_shows_its_errors() {
     assert_eq!(list.status, StatusCode::OK);
     assert_eq!(select_text(&list.html, "h1"), EN.my_applications_title);
     assert!(select_text(&list.html, "main").contains(EN.no_applications));
+}
+
+#[tokio::test]
+async fn an_idle_session_ends_with_the_timeout_page_and_keep_alive_renews_it() {
+    let portal = portal().await;
+    let form = get(&portal, "/sign-in", None).await;
+    let cookie = session_cookie(&form);
+    let csrf = form_token(&form);
+    let (signed_in, _) = send(
+        &portal,
+        form_post(
+            "/sign-in",
+            &cookie,
+            &format!("subject=MO-idle&csrf={csrf}"),
+            &[],
+        ),
+    )
+    .await;
+    let cookie = session_cookie(&signed_in);
+    let (list, _) = send(
+        &portal,
+        Request::get("/applications?lang=pt")
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .expect("r"),
+    )
+    .await;
+    assert_eq!(list.status, StatusCode::OK);
+    // The signed-in page carries the timeout warning, its script and its token.
+    assert!(
+        list.html
+            .select(&Selector::parse("dialog#timeout-dialog").expect("s"))
+            .next()
+            .is_some()
+    );
+    let token = list
+        .html
+        .select(&Selector::parse("meta[name=ccr-csrf]").expect("s"))
+        .next()
+        .and_then(|m| m.value().attr("content"))
+        .expect("token")
+        .to_owned();
+    // "Stay signed in" needs the token.
+    let keep = |token: &str| {
+        Request::post("/session/keep-alive")
+            .header("cookie", &cookie)
+            .header("x-csrf-token", token)
+            .body(Body::empty())
+            .expect("r")
+    };
+    assert_eq!(
+        send(&portal, keep("wrong")).await.0.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send(&portal, keep(&token)).await.0.status,
+        StatusCode::NO_CONTENT
+    );
+
+    // Time passes: the registry says the session went idle an hour ago.
+    let url = format!(
+        "sqlite://{}",
+        portal
+            .dir
+            .path()
+            .join("home")
+            .join("registry.sqlite")
+            .display()
+    );
+    let db = sqlx::SqlitePool::connect(&url).await.expect("registry");
+    sqlx::query("UPDATE web_sessions SET idle_until = '2000-01-01T00:00:00.000000Z'")
+        .execute(&db)
+        .await
+        .expect("expire");
+    let (ended, _) = send(
+        &portal,
+        Request::get("/applications?lang=pt")
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .expect("r"),
+    )
+    .await;
+    assert_eq!(ended.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(select_text(&ended.html, "h1"), PT.timed_out_title);
+    assert!(
+        ended
+            .html
+            .select(&Selector::parse("a[href^='/sign-in']").expect("s"))
+            .next()
+            .is_some(),
+        "a way back in"
+    );
+    assert_eq!(
+        send(&portal, keep(&token)).await.0.status,
+        StatusCode::UNAUTHORIZED
+    );
 }

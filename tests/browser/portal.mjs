@@ -13,6 +13,7 @@
 //       {"fill": "#subject", "value": "MO-1"},   types into a field
 //       {"click": "button[type=submit]"},        and waits for the navigation
 //       {"press": "Tab"},                        a key on the keyboard
+//       {"wait_visible": "#x"}, {"wait_hidden": "#x"}   waits (30 s, or "timeout_ms")
 //       {"check": "sign-in error"},              axe + overflow check of the page as it is now
 //       {"screenshot": "/tmp/x.png"}
 //    ]}
@@ -42,9 +43,16 @@ function usage(message) {
   process.exit(2);
 }
 
-async function check(page, tags) {
+async function check(page, tags, javascript) {
   // axe is injected by the test, not served by the portal: the page's CSP is bypassed for
-  // this script only in the test's browser context.
+  // this script only in the test's browser context. With JavaScript off, axe cannot run:
+  // the same pages are checked by axe in the runs with JavaScript on.
+  if (!javascript) {
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    return { violations: [], axe: false, overflow, title: await page.title(), lang: await page.evaluate(() => document.documentElement.lang) };
+  }
   await page.addScriptTag({ content: AXE });
   const result = await page.evaluate(async (runOnly) => {
     const r = await globalThis.axe.run(document, { runOnly: { type: 'tag', values: runOnly } });
@@ -59,7 +67,7 @@ async function check(page, tags) {
   );
   const title = await page.title();
   const lang = await page.evaluate(() => document.documentElement.lang);
-  return { violations: result, overflow, title, lang };
+  return { violations: result, axe: true, overflow, title, lang };
 }
 
 async function main() {
@@ -103,10 +111,14 @@ async function main() {
           await page.fill(step.fill, step.value ?? '');
         } else if (step.click) {
           await Promise.all([page.waitForLoadState('load'), page.click(step.click)]);
+        } else if (step.wait_visible) {
+          await page.waitForSelector(step.wait_visible, { state: 'visible', timeout: step.timeout_ms || 30000 });
+        } else if (step.wait_hidden) {
+          await page.waitForSelector(step.wait_hidden, { state: 'hidden', timeout: step.timeout_ms || 30000 });
         } else if (step.press) {
           await page.keyboard.press(step.press);
         } else if (step.check) {
-          const c = await check(page, tags);
+          const c = await check(page, tags, run.javascript !== false);
           const entry = { run: index, label: step.check, url: page.url(), ...c };
           checks.push(entry);
           if (c.violations.length > 0) failures.push(`${step.check}: ${c.violations.map((v) => v.id).join(', ')}`);

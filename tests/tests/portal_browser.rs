@@ -61,6 +61,7 @@ fn every_portal_page_passes_axe_and_fits_a_narrow_phone() {
     for check in checks {
         let label = check["label"].as_str().unwrap_or_default();
         assert_eq!(check["violations"], json!([]), "{label}: {check:#}");
+        assert_eq!(check["axe"], true, "{label}: axe ran");
         assert!(
             check["overflow"].as_i64().is_some_and(|o| o <= 0),
             "{label}: {check:#}"
@@ -92,4 +93,47 @@ fn every_portal_page_passes_axe_and_fits_a_narrow_phone() {
         }
     }
     assert_eq!(report["ok"], true, "{report:#}");
+}
+
+/// WCAG 2.2.1: two minutes before an idle session ends, a dialog offers to stay signed in;
+/// and with JavaScript off the pages work all the same.
+#[test]
+fn the_timeout_warning_offers_to_stay_signed_in_and_pages_work_without_javascript() {
+    let svc = IssuerService::start(None, "[application]\nportal_idle_seconds = 125\n", &[]);
+    let sign_in = |who: &str| {
+        vec![
+            json!({ "open": "/applications" }),
+            json!({ "fill": "#subject", "value": who }),
+            json!({ "click": "button[type=submit]" }),
+        ]
+    };
+    let mut with_js = sign_in("MO-stays");
+    with_js.extend([
+        json!({ "wait_visible": "#timeout-dialog", "timeout_ms": 20000 }),
+        json!({ "check": "timeout warning" }),
+        json!({ "click": "#timeout-stay" }),
+        json!({ "wait_hidden": "#timeout-dialog" }),
+        json!({ "check": "stayed signed in" }),
+    ]);
+    let mut without_js = sign_in("MO-no-script");
+    without_js.push(json!({ "check": "applications without JavaScript" }));
+    let report = run(
+        &json!({ "base": svc.api.base, "runs": [
+            { "lang": "en-GB", "steps": with_js },
+            { "lang": "pt-PT", "javascript": false, "steps": without_js },
+        ] }),
+        &svc,
+    );
+    if report.is_null() {
+        return;
+    }
+    assert_eq!(report["ok"], true, "{report:#}");
+    let checks = report["checks"].as_array().expect("checks");
+    assert_eq!(checks.len(), 3, "{report:#}");
+    assert!(
+        checks.iter().all(|c| c["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/applications"))),
+        "{report:#}"
+    );
 }

@@ -263,7 +263,8 @@ pub async fn applications(
         })
         .collect();
     let template = ApplicationsPage {
-        frame: Frame::new(&state, lang, "/applications", t.my_applications_title),
+        frame: Frame::new(&state, lang, "/applications", t.my_applications_title)
+            .signed_in(&session.csrf_token),
         csrf: session.csrf_token.clone(),
         rows,
     };

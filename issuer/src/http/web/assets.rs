@@ -17,12 +17,20 @@ struct Asset {
     content_type: &'static str,
 }
 
-const SOURCES: [(&str, &str, &[u8], &str); 1] = [(
-    "site",
-    "css",
-    include_bytes!("../../../web/assets/site.css"),
-    "text/css; charset=utf-8",
-)];
+const SOURCES: [(&str, &str, &[u8], &str); 2] = [
+    (
+        "site",
+        "css",
+        include_bytes!("../../../web/assets/site.css"),
+        "text/css; charset=utf-8",
+    ),
+    (
+        "timeout",
+        "js",
+        include_bytes!("../../../web/assets/timeout.js"),
+        "text/javascript; charset=utf-8",
+    ),
+];
 
 fn assets() -> &'static [Asset] {
     static ASSETS: OnceLock<Vec<Asset>> = OnceLock::new();
@@ -46,6 +54,13 @@ pub fn stylesheet() -> &'static str {
     assets()
         .first()
         .map_or("/assets/site.css", |a| a.path.as_str())
+}
+
+/// The session-timeout script's current path.
+pub fn timeout_script() -> &'static str {
+    assets()
+        .get(1)
+        .map_or("/assets/timeout.js", |a| a.path.as_str())
 }
 
 /// `GET /assets/{name}`: an embedded asset by its hashed name.

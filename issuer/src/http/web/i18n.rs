@@ -227,6 +227,12 @@ pub struct Text {
     pub not_found_title: &'static str,
     /// Error page: not found explanation.
     pub not_found_body: &'static str,
+    /// Timeout warning: title.
+    pub timeout_warning_title: &'static str,
+    /// Timeout warning: what will happen.
+    pub timeout_warning_body: &'static str,
+    /// Timeout warning: the button.
+    pub stay_signed_in: &'static str,
     /// Timeout page: title.
     pub timed_out_title: &'static str,
     /// Timeout page: what happened and what was kept.
@@ -329,8 +335,11 @@ pub const ZH: Text = Text {
     ],
     not_found_title: "找不到此頁",
     not_found_body: "請檢查網址是否正確，或返回首頁。",
+    timeout_warning_title: "您即將被登出",
+    timeout_warning_body: "為保障您的資料，若您在2分鐘內沒有任何操作，我們會將您登出。",
+    stay_signed_in: "保持登入",
     timed_out_title: "您的登入已逾時",
-    timed_out_body: "由於您已有20分鐘沒有任何操作，為保障您的資料，我們已將您登出。已提交的資料均已儲存。",
+    timed_out_body: "由於您一段時間沒有任何操作，為保障您的資料，我們已將您登出。已提交的資料均已儲存。",
     sign_in_again: "重新登入以繼續申請",
     forbidden_title: "無法處理此要求",
     forbidden_body: "此表格並非從本網站提交，或已過期。請返回上一頁，重新載入後再試。",
@@ -430,8 +439,11 @@ pub const PT: Text = Text {
     ],
     not_found_title: "Página não encontrada",
     not_found_body: "Verifique se o endereço está correcto, ou volte à página inicial.",
+    timeout_warning_title: "A sua sessão vai terminar",
+    timeout_warning_body: "Para proteger os seus dados, terminaremos a sessão se não fizer nada nos próximos 2 minutos.",
+    stay_signed_in: "Continuar com a sessão",
     timed_out_title: "A sua sessão terminou",
-    timed_out_body: "Por não ter feito nada durante 20 minutos, terminámos a sessão para proteger os seus dados. O que já submeteu ficou guardado.",
+    timed_out_body: "Por não ter feito nada durante algum tempo, terminámos a sessão para proteger os seus dados. O que já submeteu ficou guardado.",
     sign_in_again: "Entrar novamente para continuar o pedido",
     forbidden_title: "Não foi possível tratar o pedido",
     forbidden_body: "Este formulário não foi enviado a partir deste sítio, ou expirou. Volte à página anterior, recarregue-a e tente de novo.",
@@ -534,8 +546,11 @@ pub const EN: Text = Text {
     ],
     not_found_title: "Page not found",
     not_found_body: "Check that the address is right, or go back to the start page.",
+    timeout_warning_title: "You are about to be signed out",
+    timeout_warning_body: "To protect your information, we will sign you out if you do nothing in the next 2 minutes.",
+    stay_signed_in: "Stay signed in",
     timed_out_title: "Your session has timed out",
-    timed_out_body: "We signed you out because you did nothing for 20 minutes, to protect your information. Anything you had submitted has been saved.",
+    timed_out_body: "We signed you out because you did nothing for a while, to protect your information. Anything you had submitted has been saved.",
     sign_in_again: "Sign in again to continue your application",
     forbidden_title: "We could not process that request",
     forbidden_body: "The form was not sent from this site, or it has expired. Go back, reload the page and try again.",

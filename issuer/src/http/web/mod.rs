@@ -39,6 +39,12 @@ pub struct Frame {
     pub languages: Vec<LanguageLink>,
     /// Whether development providers are configured (a notice on every page).
     pub development: bool,
+    /// For a signed-in page: the form token the timeout warning's "stay signed in" sends.
+    pub session_token: Option<String>,
+    /// Seconds a session lives unused.
+    pub idle_seconds: i64,
+    /// The timeout warning's script.
+    pub timeout_script: &'static str,
 }
 
 /// One entry of the language switch (a link on pages without a form).
@@ -73,7 +79,16 @@ impl Frame {
                 })
                 .collect(),
             development: state.bureau.config().providers.any_development(),
+            session_token: None,
+            idle_seconds: state.bureau.config().application.portal_idle_seconds,
+            timeout_script: assets::timeout_script(),
         }
+    }
+
+    /// The frame of a signed-in page: with the session-timeout warning.
+    pub fn signed_in(mut self, csrf_token: &str) -> Self {
+        self.session_token = Some(csrf_token.to_owned());
+        self
     }
 }
 
@@ -156,6 +171,9 @@ impl IntoResponse for PageError {
                 stylesheet: assets::stylesheet(),
                 languages: Vec::new(),
                 development: false,
+                session_token: None,
+                idle_seconds: 0,
+                timeout_script: assets::timeout_script(),
             },
             heading,
             body,
@@ -206,6 +224,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/sign-out", axum::routing::post(account::sign_out))
         .route("/applications", get(account::applications))
+        .route(
+            "/session/keep-alive",
+            axum::routing::post(session::keep_alive),
+        )
+        .route("/session/timed-out", get(session::timed_out))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

@@ -27,7 +27,9 @@ use crate::store::web_sessions::WebSessionRow;
 /// Longest form body accepted, in bytes.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
 /// How long a portal session lives unused (the pages warn two minutes before).
-pub const IDLE: Duration = Duration::minutes(20);
+pub fn idle(state: &AppState) -> Duration {
+    Duration::seconds(state.bureau.config().application.portal_idle_seconds)
+}
 /// How long a portal session lives at most.
 pub const LIFETIME: Duration = Duration::hours(8);
 
@@ -95,7 +97,7 @@ impl FromRequestParts<Arc<AppState>> for Visitor {
         let now = OffsetDateTime::now_utc();
         let store = state.bureau.store();
         let session = store
-            .touch_web_session(&hash, now, IDLE)
+            .touch_web_session(&hash, now, idle(state))
             .await
             .map_err(|e| super::PageError::Internal(e.to_string()).into_response())?;
         let timed_out = session.is_none()
@@ -120,7 +122,7 @@ pub async fn start(
     state
         .bureau
         .store()
-        .create_web_session(&hash, applicant_id, &csrf, now, IDLE, LIFETIME)
+        .create_web_session(&hash, applicant_id, &csrf, now, idle(state), LIFETIME)
         .await
         .map_err(|e| super::PageError::Internal(e.to_string()))?;
     let (name, secure) = cookie_spec(&state.bureau.config().public_url);
@@ -135,7 +137,7 @@ pub async fn start(
             id_hash: hash,
             applicant_id: applicant_id.map(str::to_owned),
             csrf_token: csrf,
-            idle_until: crate::store::stored_instant(now + IDLE),
+            idle_until: crate::store::stored_instant(now + idle(state)),
             expires_at: crate::store::stored_instant(now + LIFETIME),
         },
         header,
@@ -236,6 +238,40 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for CheckedForm<T> {
             .map_err(|_| StatusCode::BAD_REQUEST.into_response())?;
         Ok(Self { session, fields })
     }
+}
+
+/// `POST /session/keep-alive`: the timeout warning's "stay signed in" (the session was
+/// renewed by being looked up). The form token comes in `x-csrf-token`.
+pub async fn keep_alive(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    headers: HeaderMap,
+    visitor: Visitor,
+) -> Response {
+    if !same_site(&headers, &state.bureau.config().public_url) {
+        return Forbidden("cross-site keep-alive").into_response();
+    }
+    let Some(session) = visitor.session else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    let sent = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !same_token(sent, &session.csrf_token) {
+        return Forbidden("keep-alive without the form token").into_response();
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /session/timed-out`: where the timeout warning sends a browser whose session ended.
+pub async fn timed_out(
+    axum::extract::Query(query): axum::extract::Query<super::LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, _) = super::language(&query, &headers);
+    let mut response = super::PageError::TimedOut(lang).into_response();
+    *response.status_mut() = StatusCode::OK;
+    response
 }
 
 #[cfg(test)]
