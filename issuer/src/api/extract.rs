@@ -75,6 +75,25 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     }
 }
 
+/// The client's IP address, from the connection: the server must be run with
+/// `into_make_service_with_connect_info::<SocketAddr>()` (or otherwise put a
+/// `ConnectInfo<SocketAddr>` in the request's extensions). Forwarding headers are not
+/// trusted: behind a reverse proxy every client would share the proxy's address.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| Self(info.0.ip()))
+            .ok_or_else(|| ApiError::internal(&"the server does not provide client addresses"))
+    }
+}
+
 /// A JSON body with API-shaped rejections.
 #[derive(Debug)]
 pub struct Body<T>(pub T);
