@@ -430,7 +430,10 @@ mod tests {
         assert!(retry <= Duration::from_secs(60));
         assert!(limiter.hit("bob").is_ok(), "keys are independent");
         limiter.forgive("alice");
-        assert!(limiter.hit("alice").is_ok(), "a forgiven event frees a slot");
+        assert!(
+            limiter.hit("alice").is_ok(),
+            "a forgiven event frees a slot"
+        );
         limiter.clear("alice");
         assert!(limiter.hit("alice").is_ok());
     }
@@ -444,11 +447,16 @@ mod tests {
                 // Touched now and then: stays among the recent keys.
                 let _ = limiter.hit("kept");
             }
-            limiter.hit(&format!("flood-{i}")).expect("a new key is admitted");
+            limiter
+                .hit(&format!("flood-{i}"))
+                .expect("a new key is admitted");
         }
         assert_eq!(limiter.tracked(), 1_000);
         assert!(limiter.hit("kept").is_err(), "a recently used key is kept");
-        assert!(limiter.hit("flood-0").is_ok(), "the oldest keys were forgotten");
+        assert!(
+            limiter.hit("flood-0").is_ok(),
+            "the oldest keys were forgotten"
+        );
         assert!(limiter.hit("someone-new").is_ok());
     }
 
@@ -508,7 +516,10 @@ mod tests {
         assert_eq!(backoff_after(0), Duration::ZERO);
         assert_eq!(backoff_after(FAILURES_BEFORE_BACKOFF - 1), Duration::ZERO);
         assert_eq!(backoff_after(FAILURES_BEFORE_BACKOFF), FIRST_BACKOFF);
-        assert_eq!(backoff_after(FAILURES_BEFORE_BACKOFF + 1), FIRST_BACKOFF * 2);
+        assert_eq!(
+            backoff_after(FAILURES_BEFORE_BACKOFF + 1),
+            FIRST_BACKOFF * 2
+        );
         assert_eq!(backoff_after(u32::MAX), MAX_BACKOFF);
         let limits = SignInLimits::new(10);
         for _ in 0..FAILURES_BEFORE_BACKOFF + 1 {
@@ -516,11 +527,17 @@ mod tests {
         }
         match limits.admit("officer", HERE) {
             Admission::After(wait) => {
-                assert!(wait > Duration::ZERO && wait <= FIRST_BACKOFF * 2, "{wait:?}");
+                assert!(
+                    wait > Duration::ZERO && wait <= FIRST_BACKOFF * 2,
+                    "{wait:?}"
+                );
             }
             Admission::Refused(retry) => panic!("refused for {retry:?}"),
         }
-        assert_eq!(limits.admit("other", HERE), Admission::After(Duration::ZERO));
+        assert_eq!(
+            limits.admit("other", HERE),
+            Admission::After(Duration::ZERO)
+        );
     }
 
     #[test]

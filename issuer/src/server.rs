@@ -347,9 +347,7 @@ pub async fn application_state(
         face: Box::new(crate::providers::DevelopmentFaceMatcher),
         oidc,
         staff_sign_in: crate::auth::SignInLimits::new(config.application.sign_in_tracked_keys),
-        department_sign_in: crate::auth::SignInLimits::new(
-            config.application.sign_in_tracked_keys,
-        ),
+        department_sign_in: crate::auth::SignInLimits::new(config.application.sign_in_tracked_keys),
         jobs,
     }))
 }

@@ -40,7 +40,6 @@ impl AppState {
             }),
         ))
     }
-
 }
 
 /// Applies `limits` to an attempt of `name` from `address`: refused (429), or admitted after
