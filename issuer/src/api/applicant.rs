@@ -33,9 +33,6 @@ const OTP_POLICY: OtpPolicy = OtpPolicy {
     attempts: 5,
 };
 
-/// Media types accepted for supporting documents.
-const DOCUMENT_TYPES: [&str; 3] = ["application/pdf", "image/jpeg", "image/png"];
-
 /// How an application is shown to its applicant and to staff.
 #[derive(Debug, Serialize)]
 pub struct ApplicationView {
@@ -237,9 +234,8 @@ pub async fn options(State(state): State<Arc<AppState>>) -> Result<Response, Api
         .filter(|d| d.active)
         .map(|d| serde_json::json!({ "code": d.code, "zh": d.name_zh, "pt": d.name_pt, "en": d.name_en }))
         .collect();
-    let exemptions: Vec<_> = ["UNEMPLOYMENT", "POVERTY", "DISABILITY"]
+    let exemptions: Vec<_> = Exemption::ALL
         .into_iter()
-        .filter_map(Exemption::parse)
         .map(|e| serde_json::json!({ "kind": e.code(), "required_documents": e.required_documents() }))
         .collect();
     let coded = |e: &crate::config::CodedEntry| serde_json::json!({ "code": e.code, "zh": e.zh, "pt": e.pt, "en": e.en });
@@ -924,9 +920,15 @@ pub struct DocumentBody {
     content_base64: String,
 }
 
+/// The kind of an answer's document that is none of the exemption documents.
+const OTHER_DOCUMENT: &str = "OTHER";
+
+/// Checks supporting documents (count, kind among `kinds`, file name, size, and content
+/// against its declared type: `crate::documents`) before anything is stored.
 fn documents(
     state: &AppState,
     purpose: &'static str,
+    kinds: &[&str],
     docs: Vec<DocumentBody>,
 ) -> Result<Vec<NewDocument>, ApiError> {
     let limits = &state.bureau.config().application;
@@ -940,34 +942,25 @@ fn documents(
     docs.into_iter()
         .enumerate()
         .map(|(i, d)| {
-            if !DOCUMENT_TYPES.contains(&d.media_type.as_str()) {
+            if !kinds.contains(&d.kind.as_str()) {
                 return Err(ApiError::invalid(format!(
-                    "documents[{i}].media_type: {:?} is not one of {}",
-                    d.media_type,
-                    DOCUMENT_TYPES.join(", ")
+                    "documents[{i}].kind: {:?} is not one of {}",
+                    d.kind,
+                    kinds.join(", ")
                 )));
             }
-            let name_ok = !d.filename.is_empty()
-                && d.filename.chars().count() <= 200
-                && !d
-                    .filename
-                    .chars()
-                    .any(|c| c.is_control() || c == '/' || c == '\\');
-            if !name_ok {
-                return Err(ApiError::invalid(format!(
-                    "documents[{i}].filename: 1 to 200 characters, no path separators"
-                )));
-            }
-            if d.kind.is_empty() || d.kind.len() > 64 {
-                return Err(ApiError::invalid(format!(
-                    "documents[{i}].kind: 1 to 64 characters"
-                )));
-            }
+            crate::documents::check_filename(&d.filename)
+                .map_err(|why| ApiError::invalid(format!("documents[{i}].filename: {why}")))?;
+            crate::documents::check_media_type(&d.media_type)
+                .map_err(|why| ApiError::invalid(format!("documents[{i}].media_type: {why}")))?;
             let content = decode_base64(
                 &format!("documents[{i}].content_base64"),
                 &d.content_base64,
                 limits.max_document_bytes,
             )?;
+            crate::documents::check_content(&d.media_type, &content).map_err(|why| {
+                ApiError::invalid(format!("documents[{i}].content_base64: {why}"))
+            })?;
             Ok(NewDocument {
                 purpose,
                 kind: d.kind,
@@ -1002,7 +995,12 @@ pub async fn request_exemption(
             body.kind
         ))
     })?;
-    let docs = documents(&state, "exemption", body.documents)?;
+    let docs = documents(
+        &state,
+        "exemption",
+        kind.required_documents(),
+        body.documents,
+    )?;
     let missing: Vec<&str> = kind
         .required_documents()
         .iter()
@@ -1060,7 +1058,9 @@ pub async fn provide_information(
     if message.is_empty() || message.chars().count() > 2_000 {
         return Err(ApiError::invalid("message: 1 to 2000 characters"));
     }
-    let docs = documents(&state, "information", body.documents)?;
+    let mut kinds = Exemption::document_codes();
+    kinds.push(OTHER_DOCUMENT);
+    let docs = documents(&state, "information", &kinds, body.documents)?;
     let now = OffsetDateTime::now_utc();
     let actor = who.actor();
     let due = state.due_date(&app, now)?.to_string();
