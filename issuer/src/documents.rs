@@ -222,7 +222,9 @@ fn jpeg_end(bytes: &[u8]) -> Result<usize, String> {
         if marker == 0xDA {
             // Entropy-coded data: up to the next marker other than a stuffed 0x00 or a restart.
             loop {
-                let next = bytes.get(at..).and_then(|rest| rest.iter().position(|&b| b == 0xFF));
+                let next = bytes
+                    .get(at..)
+                    .and_then(|rest| rest.iter().position(|&b| b == 0xFF));
                 let Some(offset) = next else {
                     return Err(CUT.into());
                 };
@@ -252,7 +254,8 @@ fn check_jpeg(bytes: &[u8]) -> Result<(), String> {
         .set_max_width(side)
         .set_max_height(side)
         .set_strict_mode(true);
-    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(std::io::Cursor::new(bytes), options);
+    let mut decoder =
+        zune_jpeg::JpegDecoder::new_with_options(std::io::Cursor::new(bytes), options);
     let bad = |e: zune_jpeg::errors::DecodeErrors| format!("not a readable JPEG image: {e}");
     decoder.decode_headers().map_err(bad)?;
     let info = decoder.info().ok_or("not a readable JPEG image")?;
@@ -301,10 +304,7 @@ pub fn check_filename(name: &str) -> Result<(), String> {
     if let Some(c) = name.chars().find(|&c| c == '/' || c == '\\') {
         return Err(format!("the path separator {c:?} is not allowed"));
     }
-    if let Some(c) = name
-        .chars()
-        .find(|&c| c.is_control() || is_format_char(c))
-    {
+    if let Some(c) = name.chars().find(|&c| c.is_control() || is_format_char(c)) {
         return Err(format!(
             "U+{:04X} is a control, bidirectional or invisible formatting character, which a file name may not contain",
             u32::from(c)
@@ -340,7 +340,10 @@ mod tests {
         let png = tiny_png();
         assert_eq!(check_content("image/png", &png), Ok(()));
         let refused = check_content("application/pdf", &png).expect_err("mismatch");
-        assert!(refused.contains("a PNG image, not application/pdf"), "{refused}");
+        assert!(
+            refused.contains("a PNG image, not application/pdf"),
+            "{refused}"
+        );
     }
 
     #[test]
@@ -348,10 +351,16 @@ mod tests {
         let mut png = tiny_png();
         png.extend_from_slice(b"%PDF-1.7 trailing");
         let refused = check_content("image/png", &png).expect_err("polyglot");
-        assert!(refused.contains("bytes follow the end of the PNG"), "{refused}");
+        assert!(
+            refused.contains("bytes follow the end of the PNG"),
+            "{refused}"
+        );
         let jpeg: &[u8] = &[0xFF, 0xD8, 0xFF, 0xD9, b'%', b'P', b'D', b'F'];
         let refused = check_content("image/jpeg", jpeg).expect_err("polyglot");
-        assert!(refused.contains("bytes follow the end of the JPEG"), "{refused}");
+        assert!(
+            refused.contains("bytes follow the end of the JPEG"),
+            "{refused}"
+        );
     }
 
     #[test]
