@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::extract::{Body, Caller, ClientAddress, Path, Query, bearer};
+use super::extract::{
+    Authorized, Body, Caller, ClientAddress, Path, Query, SecurityOfficers, bearer,
+};
 use super::{ApiError, AppState, json};
 use crate::auth::{self, Admission, Role, SignInLimits};
 use crate::store::accounts::Department;
@@ -327,11 +329,11 @@ pub struct DepartmentBody {
 /// `PUT /api/v1/departments/{code}` (security officer): registers or updates a department.
 pub async fn put_department(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<SecurityOfficers>,
     Path(code): Path<String>,
     Body(body): Body<DepartmentBody>,
 ) -> Result<Response, ApiError> {
-    let officer = caller.require(&[Role::SecurityOfficer])?;
+    let officer = caller.principal();
     let code_ok = (2..=16).contains(&code.len())
         && code
             .bytes()

@@ -12,7 +12,9 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::extract::{Body, Caller, Path, Query, RawBody, idempotency_key};
+use super::extract::{
+    Applicants, Authorized, Body, Caller, Path, Query, RawBody, idempotency_key,
+};
 use super::{ApiError, AppState, json};
 use crate::auth::{Principal, Role};
 use crate::calendar::SameDayEligibility;
@@ -282,11 +284,11 @@ pub struct NewApplicationBody {
 /// application (200) instead of creating another (201).
 pub async fn create(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Applicants>,
     headers: HeaderMap,
     Body(body): Body<NewApplicationBody>,
 ) -> Result<Response, ApiError> {
-    let applicant = caller.require(&[Role::Applicant])?;
+    let applicant = caller.principal();
     let key = idempotency_key(&headers)?;
     let config = state.bureau.config();
     if config.usage(&body.usage).is_none() {
@@ -412,10 +414,10 @@ pub async fn show(
 /// The applicant's own application, or 404.
 async fn own(
     state: &AppState,
-    caller: &Caller,
+    caller: &Authorized<Applicants>,
     id: &str,
 ) -> Result<(Principal, ApplicationRow), ApiError> {
-    let who = caller.require(&[Role::Applicant])?.clone();
+    let who = caller.principal().clone();
     let app = state.application_for(&who, id).await?;
     Ok((who, app))
 }
@@ -451,7 +453,7 @@ fn normalise_mobile(text: &str) -> Result<String, ApiError> {
 /// (TI) must have applied before.
 pub async fn confirm(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Applicants>,
     Path(id): Path<String>,
     Body(body): Body<ConfirmationBody>,
 ) -> Result<Response, ApiError> {
@@ -526,7 +528,7 @@ fn otp_hash(application_id: &str, code: &str) -> String {
 /// `POST /api/v1/applications/{id}/otp`: sends a one-time password by SMS.
 pub async fn send_otp(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Applicants>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let (_, app) = own(&state, &caller, &id).await?;
@@ -631,7 +633,7 @@ async fn identity_passed(
 /// `POST /api/v1/applications/{id}/otp/verify`.
 pub async fn verify_otp(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Applicants>,
     Path(id): Path<String>,
     Body(body): Body<OtpBody>,
 ) -> Result<Response, ApiError> {
@@ -708,7 +710,7 @@ fn decode_base64(field: &str, text: &str, max: usize) -> Result<Vec<u8>, ApiErro
 /// discarded: no biometric data is kept.
 pub async fn face_check(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Applicants>,
     Path(id): Path<String>,
     Body(body): Body<FaceBody>,
 ) -> Result<Response, ApiError> {
@@ -745,7 +747,7 @@ pub async fn face_check(
 /// `POST /api/v1/applications/{id}/payments`: starts a payment of the fee with the gateway.
 pub async fn create_payment(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Applicants>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -888,7 +890,13 @@ pub async fn sandbox_complete(
         .payment(&payment_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no payment {payment_id}")))?;
-    state.application_for(who, &payment.application_id).await?;
+    // Someone else's payment is as unknown as a wrong reference: the answer names neither
+    // the owner's application nor anything else of theirs.
+    let no_payment = || ApiError::not_found(format!("no payment {payment_id}"));
+    match state.application_for(who, &payment.application_id).await {
+        Err(e) if e.status() == StatusCode::NOT_FOUND => return Err(no_payment()),
+        other => other?,
+    };
     let body = CallbackBody {
         event_id: crate::store::random_id("EVT"),
         payment_id: payment.id.clone(),
@@ -984,7 +992,7 @@ pub struct ExemptionBody {
 /// supporting documents (instead of paying).
 pub async fn request_exemption(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Applicants>,
     Path(id): Path<String>,
     Body(body): Body<ExemptionBody>,
 ) -> Result<Response, ApiError> {
@@ -1049,7 +1057,7 @@ pub struct InformationBody {
 /// pledge counts again from the day after.
 pub async fn provide_information(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Applicants>,
     Path(id): Path<String>,
     Body(body): Body<InformationBody>,
 ) -> Result<Response, ApiError> {
