@@ -89,6 +89,10 @@ pub struct ApplicationConfig {
     pub max_document_bytes: usize,
     /// Most supporting documents in one request.
     pub max_documents: usize,
+    /// Keys each sign-in limit table tracks (per name and address, per address, per name);
+    /// when full, the least recently used are forgotten, so memory stays bounded and a
+    /// flood of names refuses nobody (`auth::SignInLimits`).
+    pub sign_in_tracked_keys: usize,
     /// Applicant session lifetime, minutes.
     pub applicant_session_minutes: i64,
     /// How long a portal session may go unused before it ends, seconds (the pages warn two
@@ -147,6 +151,7 @@ impl Default for ApplicationConfig {
             max_upload_bytes: 8 * 1024 * 1024,
             max_document_bytes: 2 * 1024 * 1024,
             max_documents: 5,
+            sign_in_tracked_keys: crate::auth::DEFAULT_TRACKED_KEYS,
             applicant_session_minutes: 30,
             portal_idle_seconds: 20 * 60,
             staff_session_minutes: 8 * 60,

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod bureau;
 pub mod calendar;
 pub mod config;
+pub mod documents;
 pub mod engine;
 pub mod home;
 pub mod http;

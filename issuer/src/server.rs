@@ -346,10 +346,8 @@ pub async fn application_state(
         gateway,
         face: Box::new(crate::providers::DevelopmentFaceMatcher),
         oidc,
-        sign_in: crate::auth::RateLimiter::new(
-            crate::api::SIGN_IN_ATTEMPTS,
-            crate::api::SIGN_IN_WINDOW,
-        ),
+        staff_sign_in: crate::auth::SignInLimits::new(config.application.sign_in_tracked_keys),
+        department_sign_in: crate::auth::SignInLimits::new(config.application.sign_in_tracked_keys),
         jobs,
     }))
 }
@@ -389,7 +387,9 @@ pub async fn serve(bureau: Bureau, listen: SocketAddr) -> Result<(), BureauError
     let router = router(state)
         .merge(crate::http::web::router(Arc::clone(&app)))
         .merge(crate::api::router(app));
-    axum::serve(listener, router)
+    // The client's address feeds the sign-in limits (`api::extract::ClientAddress`).
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

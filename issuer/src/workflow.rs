@@ -120,6 +120,20 @@ pub enum Exemption {
 }
 
 impl Exemption {
+    /// Every exemption.
+    pub const ALL: [Self; 3] = [Self::Unemployment, Self::Poverty, Self::Disability];
+
+    /// Every document code some exemption requires, once each.
+    pub fn document_codes() -> Vec<&'static str> {
+        let mut codes: Vec<&'static str> = Vec::new();
+        for code in Self::ALL.iter().flat_map(|e| e.required_documents()) {
+            if !codes.contains(code) {
+                codes.push(code);
+            }
+        }
+        codes
+    }
+
     /// Parses the code used in requests.
     pub fn parse(code: &str) -> Option<Self> {
         match code {

@@ -638,3 +638,81 @@ impl IssuerService {
         pdf.body.clone()
     }
 }
+
+/// A keep-alive HTTP/1.1 connection to the service from a chosen loopback source address
+/// (on Linux the whole of 127.0.0.0/8 is loopback), for tests of per-address limits.
+#[derive(Debug)]
+pub struct LoopbackConnection {
+    stream: std::io::BufReader<std::net::TcpStream>,
+}
+
+impl LoopbackConnection {
+    /// Connects from `source` (any port) to `127.0.0.1:port`.
+    #[track_caller]
+    pub fn open(source: std::net::Ipv4Addr, port: u16) -> Self {
+        use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("socket");
+        let from = std::net::SocketAddr::from((source, 0));
+        socket
+            .bind(&SockAddr::from(from))
+            .unwrap_or_else(|e| panic!("bind {from}: {e}"));
+        let to = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        socket
+            .connect_timeout(&SockAddr::from(to), Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("connect {from} → {to}: {e}"));
+        let stream: std::net::TcpStream = socket.into();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        Self {
+            stream: std::io::BufReader::new(stream),
+        }
+    }
+
+    /// `POST` a JSON body on this connection and read the answer (which must carry a
+    /// `Content-Length`, as the API's do).
+    #[track_caller]
+    pub fn post(&mut self, path: &str, body: &Value) -> Reply {
+        use std::io::{BufRead as _, Read as _, Write as _};
+        let body = body.to_string();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        self.stream
+            .get_mut()
+            .write_all(request.as_bytes())
+            .expect("send");
+        let mut line = String::new();
+        self.stream.read_line(&mut line).expect("status line");
+        let status: u16 = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("bad status line {line:?}"));
+        let (mut length, mut content_type) = (0usize, String::new());
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).expect("header");
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => length = value.trim().parse().expect("content-length"),
+                    "content-type" => value.trim().clone_into(&mut content_type),
+                    _ => {}
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        self.stream.read_exact(&mut body).expect("body");
+        Reply {
+            status,
+            content_type,
+            body,
+        }
+    }
+}

@@ -439,3 +439,45 @@ pub fn append_info_change(pdf: &[u8]) -> Vec<u8> {
     up.set_info(id);
     up.finish()
 }
+
+/// A small, well-formed one-page PDF (classic cross-reference table) whose page content is
+/// `content`, stored with `/FlateDecode` when `deflate` is true: a supporting document that
+/// a strict reader accepts, or with a huge `content` compressed, a decompression bomb.
+pub fn one_page(content: &[u8], deflate: bool) -> Vec<u8> {
+    use std::io::Write as _;
+    let (data, filter) = if deflate {
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(content).expect("deflate");
+        (encoder.finish().expect("deflate"), " /Filter /FlateDecode")
+    } else {
+        (content.to_vec(), "")
+    };
+    let mut out = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n".to_vec();
+    let mut offsets = Vec::new();
+    let objects: [Vec<u8>; 3] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>".to_vec(),
+    ];
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    offsets.push(out.len());
+    out.extend_from_slice(
+        format!("4 0 obj\n<< /Length {}{filter} >>\nstream\n", data.len()).as_bytes(),
+    );
+    out.extend_from_slice(&data);
+    out.extend_from_slice(b"\nendstream\nendobj\n");
+    let xref = out.len();
+    out.extend_from_slice(b"xref\n0 5\n0000000000 65535 f \n");
+    for offset in offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    out
+}

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use ccr_tests::api::{
-    CLERK, FACE_JPEG_BASE64, IssuerService, OFFICER, PgDatabase, SECURITY, holder_with_bir,
+    CLERK, FACE_JPEG_BASE64, IssuerService, LoopbackConnection, OFFICER, PgDatabase, SECURITY,
+    holder_with_bir,
 };
 use ccr_tests::{Report, check_online_out, oracle};
 
@@ -623,7 +624,8 @@ fn document(kind: &str) -> Value {
         "kind": kind,
         "filename": format!("{kind}.pdf"),
         "media_type": "application/pdf",
-        "content_base64": base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.7 scanned form"),
+        "content_base64": base64::engine::general_purpose::STANDARD
+            .encode(ccr_tests::pdf::one_page(b"BT /F1 12 Tf 72 720 Td (scanned form) Tj ET", true)),
     })
 }
 
@@ -841,19 +843,20 @@ fn a_refused_exemption_returns_the_application_to_payment() {
 fn sign_in_and_one_time_passwords_are_rate_limited() {
     let svc = IssuerService::start(None, "", &[]);
     let security = svc.staff_token(SECURITY);
-    // Five wrong passwords for one account; the sixth attempt is refused even if right.
+    // Five wrong passwords for one account from one address (127.0.0.2): that address may
+    // not try the account again, even with the right password…
+    let guesser = std::net::Ipv4Addr::new(127, 0, 0, 2);
+    let mut from_guesser = LoopbackConnection::open(guesser, svc.port);
     for _ in 0..5 {
-        svc.api
+        from_guesser
             .post(
                 "/api/v1/auth/staff/sign-in",
-                None,
                 &json!({ "username": CLERK, "password": "not the password at all" }),
             )
             .expect(401);
     }
-    let limited = svc.api.post(
+    let limited = from_guesser.post(
         "/api/v1/auth/staff/sign-in",
-        None,
         &json!({ "username": CLERK, "password": ccr_tests::api::STAFF_PASSWORD }),
     );
     limited.expect(429);
@@ -862,8 +865,28 @@ fn sign_in_and_one_time_passwords_are_rate_limited() {
         "{}",
         limited.message()
     );
-    // Other accounts are unaffected.
-    svc.staff_token(OFFICER);
+    // …but the account is not locked: its owner signs in from another address (127.0.0.1),
+    // at most briefly delayed by the name's back-off.
+    let started = Instant::now();
+    let mut from_owner = LoopbackConnection::open(std::net::Ipv4Addr::LOCALHOST, svc.port);
+    from_owner
+        .post(
+            "/api/v1/auth/staff/sign-in",
+            &json!({ "username": CLERK, "password": ccr_tests::api::STAFF_PASSWORD }),
+        )
+        .expect(200);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the owner waited {:?}",
+        started.elapsed()
+    );
+    // Other accounts are unaffected, even from the guesser's address.
+    from_guesser
+        .post(
+            "/api/v1/auth/staff/sign-in",
+            &json!({ "username": OFFICER, "password": ccr_tests::api::STAFF_PASSWORD }),
+        )
+        .expect(200);
 
     // One-time passwords: a second send within 30 s is refused; five wrong codes lock it.
     let token = svc.applicant_token("4440001");
@@ -897,4 +920,150 @@ fn sign_in_and_one_time_passwords_are_rate_limited() {
         .post(&verify, Some(&token), &json!({ "code": code }));
     locked.expect(429);
     assert_eq!(application(&svc, &token, &id)["otp_verified"], false);
+}
+
+/// A PNG of `width` × `height` 1-bit pixels, all black (an IDAT of zeros compresses about
+/// a thousandfold: a large image is a small file).
+fn png_of(width: u32, height: u32) -> Vec<u8> {
+    use std::io::Write as _;
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(&u32::try_from(data.len()).expect("chunk").to_be_bytes());
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc.sum().to_be_bytes());
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut header = Vec::new();
+    header.extend_from_slice(&width.to_be_bytes());
+    header.extend_from_slice(&height.to_be_bytes());
+    header.extend_from_slice(&[1, 0, 0, 0, 0]); // 1 bit, grayscale, deflate, no filter, no interlace
+    chunk(&mut out, b"IHDR", &header);
+    let row = 1 + width.div_ceil(8) as usize;
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    let zeros = vec![0u8; row];
+    for _ in 0..height {
+        encoder.write_all(&zeros).expect("deflate");
+    }
+    chunk(&mut out, b"IDAT", &encoder.finish().expect("deflate"));
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+fn upload(kind: &str, filename: &str, media_type: &str, content: &[u8]) -> Value {
+    use base64::Engine as _;
+    json!({
+        "kind": kind,
+        "filename": filename,
+        "media_type": media_type,
+        "content_base64": base64::engine::general_purpose::STANDARD.encode(content),
+    })
+}
+
+#[test]
+fn hostile_supporting_documents_are_refused_with_nothing_stored() {
+    let svc = IssuerService::start(None, "", &[]);
+    let security = svc.staff_token(SECURITY);
+    let clerk = svc.staff_token(CLERK);
+    let selection =
+        json!({ "usage": "EMPLOYMENT", "format": "electronic", "quantity": 1, "express": false });
+    let who = identified(&svc, &security, "5550002", &selection);
+    let pdf = ccr_tests::pdf::one_page(b"BT /F1 12 Tf 72 720 Td (IAS card) Tj ET", true);
+    let form = upload("EXEMPTION_FORM", "form.pdf", "application/pdf", &pdf);
+    let png = png_of(1, 1);
+    let mut jpeg_then_pdf = vec![0xFF, 0xD8, 0xFF, 0xD9];
+    jpeg_then_pdf.extend_from_slice(&pdf);
+    let mut pdf_then_junk = pdf.clone();
+    pdf_then_junk.extend_from_slice(b"<script>alert(1)</script>");
+    let flate_bomb = ccr_tests::pdf::one_page(&vec![b' '; 40 * 1024 * 1024], true);
+    let png_bomb = png_of(16_000, 16_000);
+    let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic\0\0\0\x08mdat";
+    let card = |filename: &str, media_type: &str, content: &[u8]| {
+        upload("IAS_BENEFICIARY_CARD", filename, media_type, content)
+    };
+    let cases = [
+        (
+            "type mismatch",
+            card("card.pdf", "application/pdf", &png),
+            "documents[1].content_base64: the content is a PNG image, not application/pdf",
+        ),
+        (
+            "polyglot (JPEG then PDF)",
+            card("card.jpg", "image/jpeg", &jpeg_then_pdf),
+            "bytes follow the end of the JPEG image",
+        ),
+        (
+            "PDF with junk after %%EOF",
+            card("card.pdf", "application/pdf", &pdf_then_junk),
+            "not a readable PDF",
+        ),
+        (
+            "Flate bomb in a PDF",
+            card("card.pdf", "application/pdf", &flate_bomb),
+            "decompressed bytes",
+        ),
+        (
+            "PNG bomb",
+            card("card.png", "image/png", &png_bomb),
+            "16000 × 16000 pixels",
+        ),
+        (
+            "HEIC",
+            card("IMG_0001.HEIC", "image/jpeg", heic),
+            "HEIC photos from iPhones are not accepted; export as JPEG",
+        ),
+        (
+            "bidi file name",
+            card("card\u{202E}fdp.exe", "application/pdf", &pdf),
+            "documents[1].filename: U+202E",
+        ),
+        (
+            "unknown kind",
+            upload("PASSPORT_COPY", "passport.pdf", "application/pdf", &pdf),
+            "documents[1].kind: \"PASSPORT_COPY\" is not one of EXEMPTION_FORM, IAS_BENEFICIARY_CARD",
+        ),
+    ];
+    let path = format!("/api/v1/applications/{}/exemption", who.id);
+    let stored = || {
+        let reply = svc.api.get(
+            &format!("/api/v1/applications/{}/documents", who.id),
+            Some(&clerk),
+        );
+        reply.expect(200);
+        reply.json().as_array().expect("documents").len()
+    };
+    for (what, bad, needle) in cases {
+        let reply = svc.api.post(
+            &path,
+            Some(&who.token),
+            &json!({ "kind": "POVERTY", "documents": [form.clone(), bad] }),
+        );
+        assert!(
+            (400..500).contains(&reply.status),
+            "{what}: {} {}",
+            reply.status,
+            reply.message()
+        );
+        assert!(
+            reply.message().contains(needle),
+            "{what}: {:?} does not say {needle:?}",
+            reply.message()
+        );
+        assert_eq!(stored(), 0, "{what}: something was stored");
+        assert_eq!(
+            application(&svc, &who.token, &who.id)["state"],
+            "IDENTIFIED"
+        );
+    }
+    // The same request with an honest card goes through.
+    svc.api
+        .post(
+            &path,
+            Some(&who.token),
+            &json!({ "kind": "POVERTY", "documents": [form, card("card.png", "image/png", &png)] }),
+        )
+        .expect(200);
+    assert_eq!(stored(), 2);
 }

@@ -2,6 +2,7 @@
 //! credentials), the department registry and transfers, the audit log, and the development
 //! outbox reader.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -10,15 +11,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::extract::{Body, Caller, Path, Query, bearer};
+use super::extract::{
+    Authorized, Body, Caller, ClientAddress, Path, Query, SecurityOfficers, bearer,
+};
 use super::{ApiError, AppState, json};
-use crate::auth::{self, Role};
+use crate::auth::{self, Admission, Role, SignInLimits};
 use crate::store::accounts::Department;
-
-/// Sign-in attempts allowed per account name in [`SIGN_IN_WINDOW`].
-pub const SIGN_IN_ATTEMPTS: usize = 5;
-/// The sign-in rate window.
-pub const SIGN_IN_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 impl AppState {
     /// Opens a session and answers with its token.
@@ -44,14 +42,22 @@ impl AppState {
             }),
         ))
     }
+}
 
-    fn limit(&self, key: &str) -> Result<(), ApiError> {
-        self.sign_in.hit(key).map_err(|retry| {
-            ApiError::limited(format!(
-                "too many sign-in attempts; try again in {} seconds",
-                retry.as_secs().max(1)
-            ))
-        })
+/// Applies `limits` to an attempt of `name` from `address`: refused (429), or admitted after
+/// the name's short back-off.
+async fn admit(limits: &SignInLimits, name: &str, address: IpAddr) -> Result<(), ApiError> {
+    match limits.admit(name, address) {
+        Admission::Refused(retry) => Err(ApiError::limited(format!(
+            "too many sign-in attempts from this address; try again in {} seconds",
+            retry.as_secs().max(1)
+        ))),
+        Admission::After(wait) => {
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            Ok(())
+        }
     }
 }
 
@@ -227,17 +233,19 @@ pub struct StaffSignIn {
     password: String,
 }
 
-/// `POST /api/v1/auth/staff/sign-in`: limited to [`SIGN_IN_ATTEMPTS`] per account name per
-/// [`SIGN_IN_WINDOW`]; an unknown name costs the same time as a wrong password.
+/// `POST /api/v1/auth/staff/sign-in`: under the staff's own [`SignInLimits`] (per name and
+/// address, per address, short back-off per name); an unknown name costs the same time as
+/// a wrong password.
 pub async fn staff_sign_in(
     State(state): State<Arc<AppState>>,
+    ClientAddress(address): ClientAddress,
     Body(body): Body<StaffSignIn>,
 ) -> Result<Response, ApiError> {
     if body.username.len() > 64 || body.password.len() > 1_024 {
         return Err(ApiError::invalid("username or password too long"));
     }
-    let key = format!("staff:{}", body.username);
-    state.limit(&key)?;
+    let limits = &state.staff_sign_in;
+    admit(limits, &body.username, address).await?;
     let account = state.store().staff(&body.username).await?;
     let hash = account.as_ref().map_or_else(
         || auth::dummy_password_hash().to_owned(),
@@ -247,13 +255,14 @@ pub async fn staff_sign_in(
     let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    let account = account
-        .filter(|a| matches && a.active)
-        .ok_or_else(|| ApiError::unauthenticated("wrong username or password"))?;
+    let Some(account) = account.filter(|a| matches && a.active) else {
+        limits.failed(&body.username);
+        return Err(ApiError::unauthenticated("wrong username or password"));
+    };
     let role = Role::parse(&account.role)
         .filter(|r| r.is_staff())
         .ok_or_else(|| ApiError::internal(&"stored staff role"))?;
-    state.sign_in.clear(&key);
+    limits.succeeded(&body.username, address);
     let minutes = state.bureau.config().application.staff_session_minutes;
     state.session(role, &account.username, minutes).await
 }
@@ -266,16 +275,18 @@ pub struct ClientCredentials {
     client_secret: String,
 }
 
-/// `POST /api/v1/auth/department/token`: a department's API session.
+/// `POST /api/v1/auth/department/token`: a department's API session, under the
+/// departments' own [`SignInLimits`] (a flood of client ids cannot touch the staff's).
 pub async fn department_token(
     State(state): State<Arc<AppState>>,
+    ClientAddress(address): ClientAddress,
     Body(body): Body<ClientCredentials>,
 ) -> Result<Response, ApiError> {
     if body.client_id.len() > 32 || body.client_secret.len() > 128 {
         return Err(ApiError::invalid("client_id or client_secret too long"));
     }
-    let key = format!("department:{}", body.client_id);
-    state.limit(&key)?;
+    let limits = &state.department_sign_in;
+    admit(limits, &body.client_id, address).await?;
     let stored = state
         .store()
         .department_secret_hash(&body.client_id)
@@ -285,9 +296,10 @@ pub async fn department_token(
         crate::store::applications::constant_time_eq(s.as_bytes(), presented.as_bytes())
     });
     if !valid {
+        limits.failed(&body.client_id);
         return Err(ApiError::unauthenticated("unknown client or wrong secret"));
     }
-    state.sign_in.clear(&key);
+    limits.succeeded(&body.client_id, address);
     let minutes = state.bureau.config().application.department_session_minutes;
     state
         .session(Role::Department, &body.client_id, minutes)
@@ -344,11 +356,11 @@ pub struct DepartmentBody {
 /// `PUT /api/v1/departments/{code}` (security officer): registers or updates a department.
 pub async fn put_department(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<SecurityOfficers>,
     Path(code): Path<String>,
     Body(body): Body<DepartmentBody>,
 ) -> Result<Response, ApiError> {
-    let officer = caller.require(&[Role::SecurityOfficer])?;
+    let officer = caller.principal();
     let code_ok = (2..=16).contains(&code.len())
         && code
             .bytes()

@@ -12,7 +12,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::extract::{Body, Caller, Path, Query, RawBody, idempotency_key};
+use super::extract::{Applicants, Authorized, Body, Caller, Path, Query, RawBody, idempotency_key};
 use super::{ApiError, AppState, json};
 use crate::auth::{Principal, Role};
 use crate::calendar::SameDayEligibility;
@@ -32,9 +32,6 @@ const OTP_POLICY: OtpPolicy = OtpPolicy {
     sends_per_hour: 5,
     attempts: 5,
 };
-
-/// Media types accepted for supporting documents.
-const DOCUMENT_TYPES: [&str; 3] = ["application/pdf", "image/jpeg", "image/png"];
 
 /// How an application is shown to its applicant and to staff.
 #[derive(Debug, Serialize)]
@@ -256,9 +253,8 @@ pub async fn options(State(state): State<Arc<AppState>>) -> Result<Response, Api
         .filter(|d| d.active)
         .map(|d| serde_json::json!({ "code": d.code, "zh": d.name_zh, "pt": d.name_pt, "en": d.name_en }))
         .collect();
-    let exemptions: Vec<_> = ["UNEMPLOYMENT", "POVERTY", "DISABILITY"]
+    let exemptions: Vec<_> = Exemption::ALL
         .into_iter()
-        .filter_map(Exemption::parse)
         .map(|e| serde_json::json!({ "kind": e.code(), "required_documents": e.required_documents() }))
         .collect();
     let coded = |e: &crate::config::CodedEntry| serde_json::json!({ "code": e.code, "zh": e.zh, "pt": e.pt, "en": e.en });
@@ -305,11 +301,11 @@ pub struct NewApplicationBody {
 /// application (200) instead of creating another (201).
 pub async fn create(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Applicants>,
     headers: HeaderMap,
     Body(body): Body<NewApplicationBody>,
 ) -> Result<Response, ApiError> {
-    let applicant = caller.require(&[Role::Applicant])?;
+    let applicant = caller.principal();
     let key = idempotency_key(&headers)?;
     let config = state.bureau.config();
     if config.usage(&body.usage).is_none() {
@@ -435,10 +431,10 @@ pub async fn show(
 /// The applicant's own application, or 404.
 async fn own(
     state: &AppState,
-    caller: &Caller,
+    caller: &Authorized<Applicants>,
     id: &str,
 ) -> Result<(Principal, ApplicationRow), ApiError> {
-    let who = caller.require(&[Role::Applicant])?.clone();
+    let who = caller.principal().clone();
     let app = state.application_for(&who, id).await?;
     Ok((who, app))
 }
@@ -474,7 +470,7 @@ fn normalise_mobile(text: &str) -> Result<String, ApiError> {
 /// (TI) must have applied before.
 pub async fn confirm(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Applicants>,
     Path(id): Path<String>,
     Body(body): Body<ConfirmationBody>,
 ) -> Result<Response, ApiError> {
@@ -577,7 +573,7 @@ fn otp_hash(application_id: &str, mobile: &str, code: &str) -> String {
 /// `POST /api/v1/applications/{id}/otp`: sends a one-time password by SMS.
 pub async fn send_otp(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Applicants>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let (_, app) = own(&state, &caller, &id).await?;
@@ -681,7 +677,7 @@ async fn identity_passed(
 /// `POST /api/v1/applications/{id}/otp/verify`.
 pub async fn verify_otp(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Applicants>,
     Path(id): Path<String>,
     Body(body): Body<OtpBody>,
 ) -> Result<Response, ApiError> {
@@ -760,7 +756,7 @@ fn decode_base64(field: &str, text: &str, max: usize) -> Result<Vec<u8>, ApiErro
 /// discarded: no biometric data is kept.
 pub async fn face_check(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Applicants>,
     Path(id): Path<String>,
     Body(body): Body<FaceBody>,
 ) -> Result<Response, ApiError> {
@@ -801,7 +797,7 @@ pub async fn face_check(
 /// `POST /api/v1/applications/{id}/payments`: starts a payment of the fee with the gateway.
 pub async fn create_payment(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Applicants>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -944,7 +940,13 @@ pub async fn sandbox_complete(
         .payment(&payment_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no payment {payment_id}")))?;
-    state.application_for(who, &payment.application_id).await?;
+    // Someone else's payment is as unknown as a wrong reference: the answer names neither
+    // the owner's application nor anything else of theirs.
+    let no_payment = || ApiError::not_found(format!("no payment {payment_id}"));
+    match state.application_for(who, &payment.application_id).await {
+        Err(e) if e.status() == StatusCode::NOT_FOUND => return Err(no_payment()),
+        other => other?,
+    };
     let body = CallbackBody {
         event_id: crate::store::random_id("EVT"),
         payment_id: payment.id.clone(),
@@ -976,9 +978,15 @@ pub struct DocumentBody {
     content_base64: String,
 }
 
+/// The kind of an answer's document that is none of the exemption documents.
+const OTHER_DOCUMENT: &str = "OTHER";
+
+/// Checks supporting documents (count, kind among `kinds`, file name, size, and content
+/// against its declared type: `crate::documents`) before anything is stored.
 fn documents(
     state: &AppState,
     purpose: &'static str,
+    kinds: &[&str],
     docs: Vec<DocumentBody>,
 ) -> Result<Vec<NewDocument>, ApiError> {
     let limits = &state.bureau.config().application;
@@ -992,34 +1000,25 @@ fn documents(
     docs.into_iter()
         .enumerate()
         .map(|(i, d)| {
-            if !DOCUMENT_TYPES.contains(&d.media_type.as_str()) {
+            if !kinds.contains(&d.kind.as_str()) {
                 return Err(ApiError::invalid(format!(
-                    "documents[{i}].media_type: {:?} is not one of {}",
-                    d.media_type,
-                    DOCUMENT_TYPES.join(", ")
+                    "documents[{i}].kind: {:?} is not one of {}",
+                    d.kind,
+                    kinds.join(", ")
                 )));
             }
-            let name_ok = !d.filename.is_empty()
-                && d.filename.chars().count() <= 200
-                && !d
-                    .filename
-                    .chars()
-                    .any(|c| c.is_control() || c == '/' || c == '\\');
-            if !name_ok {
-                return Err(ApiError::invalid(format!(
-                    "documents[{i}].filename: 1 to 200 characters, no path separators"
-                )));
-            }
-            if d.kind.is_empty() || d.kind.len() > 64 {
-                return Err(ApiError::invalid(format!(
-                    "documents[{i}].kind: 1 to 64 characters"
-                )));
-            }
+            crate::documents::check_filename(&d.filename)
+                .map_err(|why| ApiError::invalid(format!("documents[{i}].filename: {why}")))?;
+            crate::documents::check_media_type(&d.media_type)
+                .map_err(|why| ApiError::invalid(format!("documents[{i}].media_type: {why}")))?;
             let content = decode_base64(
                 &format!("documents[{i}].content_base64"),
                 &d.content_base64,
                 limits.max_document_bytes,
             )?;
+            crate::documents::check_content(&d.media_type, &content).map_err(|why| {
+                ApiError::invalid(format!("documents[{i}].content_base64: {why}"))
+            })?;
             Ok(NewDocument {
                 purpose,
                 kind: d.kind,
@@ -1043,7 +1042,7 @@ pub struct ExemptionBody {
 /// supporting documents (instead of paying).
 pub async fn request_exemption(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Applicants>,
     Path(id): Path<String>,
     Body(body): Body<ExemptionBody>,
 ) -> Result<Response, ApiError> {
@@ -1054,7 +1053,12 @@ pub async fn request_exemption(
             body.kind
         ))
     })?;
-    let docs = documents(&state, "exemption", body.documents)?;
+    let docs = documents(
+        &state,
+        "exemption",
+        kind.required_documents(),
+        body.documents,
+    )?;
     let missing: Vec<&str> = kind
         .required_documents()
         .iter()
@@ -1103,7 +1107,7 @@ pub struct InformationBody {
 /// pledge counts again from the day after.
 pub async fn provide_information(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Applicants>,
     Path(id): Path<String>,
     Body(body): Body<InformationBody>,
 ) -> Result<Response, ApiError> {
@@ -1112,7 +1116,9 @@ pub async fn provide_information(
     if message.is_empty() || message.chars().count() > 2_000 {
         return Err(ApiError::invalid("message: 1 to 2000 characters"));
     }
-    let docs = documents(&state, "information", body.documents)?;
+    let mut kinds = Exemption::document_codes();
+    kinds.push(OTHER_DOCUMENT);
+    let docs = documents(&state, "information", &kinds, body.documents)?;
     let now = OffsetDateTime::now_utc();
     let actor = who.actor();
     let due = state.due_date(&app, now)?.to_string();

@@ -23,7 +23,7 @@ impl ApiError {
         Self {
             status,
             code,
-            message: message.into(),
+            message: bounded(&message.into()),
         }
     }
 
@@ -83,6 +83,50 @@ impl ApiError {
     }
 }
 
+/// Most characters of one quoted piece (`"…"` or `` `…` ``) kept in a message: messages
+/// quote the offending input (ours with `{:?}`, serde's with quotes or backticks), and an
+/// answer must not echo kilobytes of it.
+pub const MAX_QUOTED_CHARS: usize = 64;
+/// Most characters of a whole message: the backstop for input echoed without quotes.
+pub const MAX_MESSAGE_CHARS: usize = 600;
+
+/// `message` with every quoted piece cut to [`MAX_QUOTED_CHARS`] and the whole to
+/// [`MAX_MESSAGE_CHARS`], each cut marked with `…`. Every API error passes through here.
+pub fn bounded(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_MESSAGE_CHARS * 4));
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c != '"' && c != '`' {
+            continue;
+        }
+        let (mut kept, mut cut) = (0, false);
+        while let Some(d) = chars.next() {
+            if d == c {
+                break;
+            }
+            // A Debug-quoted string's escape stays whole: `\"` does not close the quote.
+            let escaped = (c == '"' && d == '\\').then(|| chars.next()).flatten();
+            if kept < MAX_QUOTED_CHARS && !cut {
+                out.push(d);
+                out.extend(escaped);
+                kept += 1;
+            } else {
+                cut = true;
+            }
+        }
+        if cut {
+            out.push('…');
+        }
+        out.push(c);
+    }
+    if out.chars().count() > MAX_MESSAGE_CHARS {
+        out = out.chars().take(MAX_MESSAGE_CHARS).collect();
+        out.push('…');
+    }
+    out
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
@@ -116,5 +160,37 @@ impl From<BureauError> for ApiError {
             }
             other => Self::internal(&other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoed_input_is_cut_to_a_few_dozen_characters() {
+        let long = "A".repeat(60_000);
+        let ours = bounded(&format!("usage: {long:?} is not a known usage"));
+        assert_eq!(
+            ours,
+            format!(
+                "usage: \"{}…\" is not a known usage",
+                "A".repeat(MAX_QUOTED_CHARS)
+            )
+        );
+        let serde = bounded(&format!(
+            "unknown variant `{long}`, expected one of `zh`, `pt`, `en` at line 1 column 60010"
+        ));
+        assert!(serde.ends_with("expected one of `zh`, `pt`, `en` at line 1 column 60010"));
+        assert!(serde.len() < 200, "{serde}");
+        let escaped = bounded(r#"name: "a\"b" is odd"#);
+        assert_eq!(
+            escaped, r#"name: "a\"b" is odd"#,
+            "escapes do not end the quote"
+        );
+        let unquoted = bounded(&format!("no application {long}"));
+        assert_eq!(unquoted.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert_eq!(bounded("short and plain"), "short and plain");
+        assert!(ApiError::invalid(format!("kind: {long:?}")).message.len() < 100);
     }
 }

@@ -33,6 +33,60 @@ impl Caller {
     }
 }
 
+/// A set of roles admitted by an endpoint, as a type (see [`Authorized`]).
+pub trait RoleSet {
+    /// The roles.
+    const ROLES: &'static [Role];
+}
+
+macro_rules! role_sets {
+    ($($(#[$doc:meta])* $name:ident => [$($role:ident),+];)+) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+        impl RoleSet for $name {
+            const ROLES: &'static [Role] = &[$(Role::$role),+];
+        }
+    )+};
+}
+
+role_sets! {
+    /// Applicants.
+    Applicants => [Applicant];
+    /// Clerks.
+    Clerks => [Clerk];
+    /// Officers.
+    Officers => [Officer];
+    /// Security officers.
+    SecurityOfficers => [SecurityOfficer];
+}
+
+/// A caller whose role is in `R`, checked from the request's head: axum runs this
+/// extractor before the body's, so a caller without the role gets 401/403 and never learns
+/// the body's schema from a 422.
+#[derive(Debug, Clone)]
+pub struct Authorized<R>(Principal, std::marker::PhantomData<R>);
+
+impl<R> Authorized<R> {
+    /// The caller.
+    pub fn principal(&self) -> &Principal {
+        &self.0
+    }
+}
+
+impl<R: RoleSet> FromRequestParts<Arc<AppState>> for Authorized<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let principal = caller.require(R::ROLES)?.clone();
+        Ok(Self(principal, std::marker::PhantomData))
+    }
+}
+
 /// The bearer token of a request, if any.
 pub fn bearer(headers: &axum::http::HeaderMap) -> Result<Option<&str>, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
@@ -72,6 +126,25 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             role,
             id: session.principal,
         })))
+    }
+}
+
+/// The client's IP address, from the connection: the server must be run with
+/// `into_make_service_with_connect_info::<SocketAddr>()` (or otherwise put a
+/// `ConnectInfo<SocketAddr>` in the request's extensions). Forwarding headers are not
+/// trusted: behind a reverse proxy every client would share the proxy's address.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| Self(info.0.ip()))
+            .ok_or_else(|| ApiError::internal(&"the server does not provide client addresses"))
     }
 }
 

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde::Serialize;
 
-use crate::auth::{Principal, RateLimiter, Role};
+use crate::auth::{Principal, Role, SignInLimits};
 use crate::bureau::Bureau;
 use crate::calendar::Calendar;
 use crate::messages::Event;
@@ -27,7 +27,6 @@ pub mod error;
 mod extract;
 mod staff;
 
-pub use accounts::{SIGN_IN_ATTEMPTS, SIGN_IN_WINDOW};
 pub use error::ApiError;
 
 /// The OpenAPI document of this API.
@@ -49,8 +48,10 @@ pub struct AppState {
     pub face: Box<dyn FaceMatcher>,
     /// The OIDC provider, when configured.
     pub oidc: Option<crate::oidc::OidcProvider>,
-    /// Sign-in attempts per account name and per client address.
-    pub sign_in: RateLimiter,
+    /// Staff password sign-in limits (per name and address, per address, back-off).
+    pub staff_sign_in: SignInLimits,
+    /// Department client-credential limits, kept apart from the staff's.
+    pub department_sign_in: SignInLimits,
     /// Wakes the issuance workers when jobs are queued.
     pub jobs: Arc<tokio::sync::Notify>,
 }

@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::extract::{Body, Caller, Path};
+use super::extract::{Authorized, Body, Caller, Clerks, Officers, Path, SecurityOfficers};
 use super::{ApiError, AppState, json};
 use crate::auth::Role;
 use crate::messages::Event;
@@ -46,11 +46,11 @@ fn reason_text(reason: Option<&str>, required: bool) -> Result<Option<String>, A
 /// `POST /api/v1/applications/{id}/exemption/decision` (clerk).
 pub async fn decide_exemption(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Clerks>,
     Path(id): Path<String>,
     Body(body): Body<DecisionBody>,
 ) -> Result<Response, ApiError> {
-    let clerk = caller.require(&[Role::Clerk])?;
+    let clerk = caller.principal();
     let app = state.application_for(clerk, &id).await?;
     let reason = reason_text(body.reason.as_deref(), !body.approve)?;
     if body.identity_override.is_some() {
@@ -126,11 +126,11 @@ pub enum ReviewAction {
 /// `POST /api/v1/applications/{id}/review` (clerk).
 pub async fn review(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Clerks>,
     Path(id): Path<String>,
     Body(body): Body<ReviewBody>,
 ) -> Result<Response, ApiError> {
-    let clerk = caller.require(&[Role::Clerk])?;
+    let clerk = caller.principal();
     let app = state.application_for(clerk, &id).await?;
     let now = OffsetDateTime::now_utc();
     let actor = clerk.actor();
@@ -178,11 +178,11 @@ pub async fn review(
 /// one issuance job per certificate in the same transaction.
 pub async fn decide(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Officers>,
     Path(id): Path<String>,
     Body(body): Body<DecisionBody>,
 ) -> Result<Response, ApiError> {
-    let officer = caller.require(&[Role::Officer])?;
+    let officer = caller.principal();
     let app = state.application_for(officer, &id).await?;
     let reason = reason_text(body.reason.as_deref(), !body.approve)?;
     let now = OffsetDateTime::now_utc();
@@ -356,10 +356,10 @@ pub struct RecordBody {
 /// validated exactly as a certificate's record entry would be.
 pub async fn add_record(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Officers>,
     Body(body): Body<RecordBody>,
 ) -> Result<Response, ApiError> {
-    let officer = caller.require(&[Role::Officer])?;
+    let officer = caller.principal();
     let config = state.bureau.config();
     for usage in &body.disclose_for {
         if config.usage(usage).is_none() {
@@ -411,12 +411,12 @@ pub struct ReasonBody {
 
 async fn change_status(
     state: &AppState,
-    caller: &Caller,
+    caller: &Authorized<SecurityOfficers>,
     number: &str,
     status: ccr_pki::status_list::Status,
     reason: &str,
 ) -> Result<Response, ApiError> {
-    let officer = caller.require(&[Role::SecurityOfficer])?;
+    let officer = caller.principal();
     let reason = reason_text(Some(reason), true)?.unwrap_or_default();
     let (_, owner) = state
         .store()
@@ -457,7 +457,7 @@ async fn change_status(
 /// `POST /api/v1/certificates/{number}/revoke` (security officer).
 pub async fn revoke(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<SecurityOfficers>,
     Path(number): Path<String>,
     Body(body): Body<ReasonBody>,
 ) -> Result<Response, ApiError> {
@@ -474,7 +474,7 @@ pub async fn revoke(
 /// `POST /api/v1/certificates/{number}/suspend` (security officer).
 pub async fn suspend(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<SecurityOfficers>,
     Path(number): Path<String>,
     Body(body): Body<ReasonBody>,
 ) -> Result<Response, ApiError> {
@@ -491,7 +491,7 @@ pub async fn suspend(
 /// `POST /api/v1/certificates/{number}/reinstate` (security officer).
 pub async fn reinstate(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<SecurityOfficers>,
     Path(number): Path<String>,
     Body(body): Body<ReasonBody>,
 ) -> Result<Response, ApiError> {
@@ -509,11 +509,11 @@ pub async fn reinstate(
 /// content; the old one becomes SUPERSEDED in the same transaction.
 pub async fn reissue(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Authorized<Officers>,
     Path(number): Path<String>,
     Body(body): Body<ReasonBody>,
 ) -> Result<Response, ApiError> {
-    let officer = caller.require(&[Role::Officer])?;
+    let officer = caller.principal();
     let reason = reason_text(Some(&body.reason), true)?.unwrap_or_default();
     let issued = state
         .bureau
