@@ -50,25 +50,9 @@ async fn get(portal: &Portal, path: &str, accept_language: Option<&str>) -> Page
     if let Some(al) = accept_language {
         request = request.header("accept-language", al);
     }
-    let response = portal
-        .router
-        .clone()
-        .oneshot(request.body(Body::empty()).expect("request"))
+    send(portal, request.body(Body::empty()).expect("request"))
         .await
-        .expect("response");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    Page {
-        status,
-        headers,
-        html: Html::parse_document(&String::from_utf8_lossy(&bytes)),
-    }
+        .0
 }
 
 fn select_text(html: &Html, css: &str) -> String {
