@@ -262,6 +262,15 @@ async fn send(portal: &Portal, request: Request<Body>) -> (Page, String) {
     )
 }
 
+/// A GET with the session cookie.
+async fn send_with_cookie(portal: &Portal, path: &str, cookie: &str) -> (Page, String) {
+    let request = Request::get(path)
+        .header("cookie", cookie)
+        .body(Body::empty())
+        .expect("request");
+    send(portal, request).await
+}
+
 fn session_cookie(page: &Page) -> String {
     page.headers
         .get_all("set-cookie")
@@ -379,27 +388,13 @@ async fn sign_in_is_protected_against_other_sites_and_shows_its_errors() {
     );
     let new_cookie = session_cookie(&signed_in);
     assert_ne!(new_cookie, cookie, "the session id changes at sign-in");
-    let (old, _) = send(
-        &portal,
-        Request::get("/applications")
-            .header("cookie", &cookie)
-            .body(Body::empty())
-            .expect("r"),
-    )
-    .await;
+    let (old, _) = send_with_cookie(&portal, "/applications", &cookie).await;
     assert_eq!(
         old.status,
         StatusCode::SEE_OTHER,
         "the anonymous session signs no one in"
     );
-    let (list, _) = send(
-        &portal,
-        Request::get("/applications?lang=en")
-            .header("cookie", &new_cookie)
-            .body(Body::empty())
-            .expect("r"),
-    )
-    .await;
+    let (list, _) = send_with_cookie(&portal, "/applications?lang=en", &new_cookie).await;
     assert_eq!(list.status, StatusCode::OK);
     assert_eq!(select_text(&list.html, "h1"), EN.my_applications_title);
     assert!(select_text(&list.html, "main").contains(EN.no_applications));
@@ -422,14 +417,7 @@ async fn an_idle_session_ends_with_the_timeout_page_and_keep_alive_renews_it() {
     )
     .await;
     let cookie = session_cookie(&signed_in);
-    let (list, _) = send(
-        &portal,
-        Request::get("/applications?lang=pt")
-            .header("cookie", &cookie)
-            .body(Body::empty())
-            .expect("r"),
-    )
-    .await;
+    let (list, _) = send_with_cookie(&portal, "/applications?lang=pt", &cookie).await;
     assert_eq!(list.status, StatusCode::OK);
     // The signed-in page carries the timeout warning, its script and its token.
     assert!(
@@ -477,14 +465,7 @@ async fn an_idle_session_ends_with_the_timeout_page_and_keep_alive_renews_it() {
         .execute(&db)
         .await
         .expect("expire");
-    let (ended, _) = send(
-        &portal,
-        Request::get("/applications?lang=pt")
-            .header("cookie", &cookie)
-            .body(Body::empty())
-            .expect("r"),
-    )
-    .await;
+    let (ended, _) = send_with_cookie(&portal, "/applications?lang=pt", &cookie).await;
     assert_eq!(ended.status, StatusCode::UNAUTHORIZED);
     assert_eq!(select_text(&ended.html, "h1"), PT.timed_out_title);
     assert!(
