@@ -202,6 +202,8 @@ pub async fn decide(
             })
             .collect();
         let records_json = serde_json::to_string(&disclosed).map_err(|e| ApiError::internal(&e))?;
+        // Nothing is promised that cannot be issued: refused here, no job is queued.
+        state.bureau.check_approvable(&app, disclosed.clone()).await?;
         state
             .store()
             .transition(&Transition {
@@ -360,6 +362,11 @@ pub async fn add_record(
         })?;
     let valid =
         crate::request::check_record(0, &entry).map_err(|e| ApiError::invalid(e.to_string()))?;
+    state
+        .bureau
+        .engine()
+        .check_record_printable(1, &valid)
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
     let document = ccr_pki::document::IdentityDocument {
         kind,
         number: body.document.number.trim().to_owned(),
@@ -380,7 +387,12 @@ pub async fn add_record(
     };
     let id = state
         .store()
-        .add_record(&row, &officer.actor(), OffsetDateTime::now_utc())
+        .add_record(
+            &row,
+            crate::request::MAX_RECORDS,
+            &officer.actor(),
+            OffsetDateTime::now_utc(),
+        )
         .await?;
     Ok(json(
         StatusCode::CREATED,

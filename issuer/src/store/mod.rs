@@ -52,6 +52,9 @@ pub enum StoreError {
     /// A rate or attempt limit refuses the request.
     #[error("{0}")]
     Limit(String),
+    /// The data would break a limit of what can be issued (HTTP 422).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// A reserved position for a certificate being issued (inside an open transaction).
