@@ -49,6 +49,19 @@ pub enum BureauError {
     Usage(String),
 }
 
+impl BureauError {
+    /// Whether retrying the same operation would fail the same way: the data cannot be
+    /// validated, rendered or signed (permanent), as opposed to the registry or the file
+    /// system being unavailable for a while (transient). Every variant is classified here.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::Request(_) | Self::Engine(_) | Self::Pki(_) | Self::Usage(_) => true,
+            Self::Store(e) => e.is_permanent(),
+            Self::Home(_) | Self::Io { .. } => false,
+        }
+    }
+}
+
 fn io(path: &Path, e: impl std::fmt::Display) -> BureauError {
     BureauError::Io {
         path: path.to_owned(),

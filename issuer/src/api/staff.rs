@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::extract::{Body, Caller, Path};
+use super::extract::{Body, Caller, Path, Query};
 use super::{ApiError, AppState, json};
 use crate::auth::Role;
 use crate::messages::Event;
@@ -520,5 +520,56 @@ pub async fn reissue(
     Ok(json(
         StatusCode::CREATED,
         &serde_json::json!({ "number": issued.number, "supersedes": number }),
+    ))
+}
+
+/// Query of `GET /api/v1/jobs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsQuery {
+    #[serde(default)]
+    state: Option<String>,
+}
+
+/// The states an issuance job can be listed in.
+const JOB_STATES: [&str; 3] = ["failed", "queued", "done"];
+
+/// `GET /api/v1/jobs?state=failed` (officer, security officer): issuance jobs in a state,
+/// default `failed` (the jobs that will not finish without staff, with their last error).
+pub async fn jobs(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(query): Query<JobsQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Officer, Role::SecurityOfficer])?;
+    let wanted = query.state.as_deref().unwrap_or("failed");
+    if !JOB_STATES.contains(&wanted) {
+        return Err(ApiError::invalid(format!(
+            "state: {wanted:?} is not one of {}",
+            JOB_STATES.join(", ")
+        )));
+    }
+    Ok(json(
+        StatusCode::OK,
+        &state.store().jobs_in_state(wanted, 200).await?,
+    ))
+}
+
+/// `POST /api/v1/jobs/{id}/retry` (officer): puts a failed job back in the queue once its
+/// cause is fixed (audited); it keeps its reserved number.
+pub async fn retry_job(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let officer = caller.require(&[Role::Officer])?;
+    state
+        .store()
+        .retry_job(&id, &officer.actor(), OffsetDateTime::now_utc())
+        .await?;
+    state.jobs.notify_waiters();
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &serde_json::json!({ "id": id, "state": "queued" }),
     ))
 }

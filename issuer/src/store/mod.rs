@@ -508,6 +508,22 @@ async fn change_status_in(tx: &mut Tx, change: &StatusChange<'_>) -> Result<i64,
     Ok(list_id)
 }
 
+impl StoreError {
+    /// Whether the stored data itself is at fault (retrying cannot help), as opposed to the
+    /// database being unreachable or busy, or a concurrent writer winning a race.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::Corrupt(_) | Self::Invalid(_) | Self::UnknownCertificate(_) => true,
+            Self::Database(_)
+            | Self::Migrate(_)
+            | Self::Transition { .. }
+            | Self::Conflict(_)
+            | Self::NotFound(_)
+            | Self::Limit(_) => false,
+        }
+    }
+}
+
 /// Appends an entry to the hash-chained audit log inside `tx`.
 async fn append_audit(
     tx: &mut Tx,
