@@ -336,7 +336,10 @@ async fn failing_jobs_contract(store: &Store) {
             .expect("finished")
             .contains(&app.id)
     );
-    let failed = store.jobs_in_state("failed", 10).await.expect("failed jobs");
+    let failed = store
+        .jobs_in_state("failed", 10)
+        .await
+        .expect("failed jobs");
     let mine: Vec<_> = failed
         .iter()
         .filter(|j| j.application_id == app.id)
@@ -354,13 +357,18 @@ async fn failing_jobs_contract(store: &Store) {
         .await
         .expect("audit")
         .into_iter()
-        .filter(|e| e.action == "issuance.failed" && (e.subject == first.id || e.subject == second.id))
+        .filter(|e| {
+            e.action == "issuance.failed" && (e.subject == first.id || e.subject == second.id)
+        })
         .count();
     assert_eq!(audited, 2, "each failure is audited");
 
     // Staff retry after a fix: queued again, fresh attempts, the same reservation.
     let not_failed = store.retry_job("J-none", "officer", at).await;
-    assert!(matches!(not_failed, Err(StoreError::NotFound(_))), "{not_failed:?}");
+    assert!(
+        matches!(not_failed, Err(StoreError::NotFound(_))),
+        "{not_failed:?}"
+    );
     store
         .retry_job(&first.id, "officer", much_later)
         .await
@@ -372,12 +380,18 @@ async fn failing_jobs_contract(store: &Store) {
         .await
         .expect("claim")
         .expect("the retried job");
-    assert_eq!((retried.id.as_str(), retried.attempts), (first.id.as_str(), 1));
+    assert_eq!(
+        (retried.id.as_str(), retried.attempts),
+        (first.id.as_str(), 1)
+    );
     let kept = store
         .reserve_for_job(&retried.id, 2032, LIST_SIZE, much_later)
         .await
         .expect("reserve");
-    assert_eq!(kept.number, reserved.number, "a retried job keeps its number");
+    assert_eq!(
+        kept.number, reserved.number,
+        "a retried job keeps its number"
+    );
 }
 
 async fn contract(store: &Store) {

@@ -203,7 +203,10 @@ pub async fn decide(
             .collect();
         let records_json = serde_json::to_string(&disclosed).map_err(|e| ApiError::internal(&e))?;
         // Nothing is promised that cannot be issued: refused here, no job is queued.
-        state.bureau.check_approvable(&app, disclosed.clone()).await?;
+        state
+            .bureau
+            .check_approvable(&app, disclosed.clone())
+            .await?;
         state
             .store()
             .transition(&Transition {

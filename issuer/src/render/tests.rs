@@ -414,8 +414,8 @@ fn records_overflow_to_more_pages_only_when_needed() {
 #[test]
 fn largest_accepted_request_renders() {
     use crate::request::{
-        MAX_CASE_NUMBER_CHARS, MAX_CERTIFICATE_PAGES, MAX_CHINESE_NAME_CHARS,
-        MAX_LATIN_NAME_CHARS, MAX_RECORD_FIELD_CHARS, MAX_RECORDS,
+        MAX_CASE_NUMBER_CHARS, MAX_CERTIFICATE_PAGES, MAX_CHINESE_NAME_CHARS, MAX_LATIN_NAME_CHARS,
+        MAX_RECORD_FIELD_CHARS, MAX_RECORDS,
     };
     let mut data = sample::sample_transfer_copy();
     data.holder.name_latin = "W".repeat(MAX_LATIN_NAME_CHARS);

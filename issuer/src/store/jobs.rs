@@ -255,7 +255,10 @@ impl Store {
             .rows_affected()
         });
         if failed != 1 {
-            return Err(StoreError::Conflict(format!("job {} is not queued", job.id)));
+            return Err(StoreError::Conflict(format!(
+                "job {} is not queued",
+                job.id
+            )));
         }
         let detail = serde_json::json!({
             "application_id": job.application_id,
@@ -265,7 +268,15 @@ impl Store {
             "error": failure.error,
         })
         .to_string();
-        append_audit(&mut tx, "issuer:jobs", "issuance.failed", &job.id, &detail, now).await?;
+        append_audit(
+            &mut tx,
+            "issuer:jobs",
+            "issuance.failed",
+            &job.id,
+            &detail,
+            now,
+        )
+        .await?;
         commit(tx).await?;
         Ok(JobOutcome::Failed)
     }
