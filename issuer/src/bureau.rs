@@ -49,6 +49,19 @@ pub enum BureauError {
     Usage(String),
 }
 
+impl BureauError {
+    /// Whether retrying the same operation would fail the same way: the data cannot be
+    /// validated, rendered or signed (permanent), as opposed to the registry or the file
+    /// system being unavailable for a while (transient). Every variant is classified here.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::Request(_) | Self::Engine(_) | Self::Pki(_) | Self::Usage(_) => true,
+            Self::Store(e) => e.is_permanent(),
+            Self::Home(_) | Self::Io { .. } => false,
+        }
+    }
+}
+
 fn io(path: &Path, e: impl std::fmt::Display) -> BureauError {
     BureauError::Io {
         path: path.to_owned(),
@@ -144,6 +157,25 @@ impl Bureau {
         Ok(self.engine.check_renderable(&template)?)
     }
 
+    /// Checks, before an officer's approval is committed and its jobs queued, that the
+    /// application's certificate with `records` (the entries to be disclosed) passes the
+    /// request validation and can be rendered (characters covered, within the page cap). An
+    /// error names the cause (a record entry's field and character, or the page count).
+    pub async fn check_approvable(
+        &self,
+        app: &crate::store::applications::ApplicationRow,
+        records: Vec<crate::request::RecordRequest>,
+    ) -> Result<(), BureauError> {
+        let mut request = crate::workflow::certificate_request(app)?;
+        request.records = records;
+        let now = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .map_err(|e| BureauError::Usage(e.to_string()))?;
+        let departments = self.active_departments().await?;
+        let valid = request.validate(&self.config, &departments, now)?;
+        self.check_printable(&valid, now)
+    }
+
     /// Runs one claimed issuance job: the job's reservation (made once, kept across
     /// retries), the signed document, and the certificate recorded with the job marked
     /// done. `pause` holds the job between reservation and rendering (fault-injection tests
@@ -208,7 +240,7 @@ impl Bureau {
     /// are reserved (placeholders: it is used to check that the page can be rendered).
     fn requested_data(&self, request: &ValidRequest, issued_at: OffsetDateTime) -> CertificateData {
         CertificateData {
-            number: "CR-0000-000000".into(),
+            number: format!("CR-{}-000000", issued_at.year()),
             holder: request.holder.clone(),
             usage: request.usage.clone(),
             records: request.records.clone(),
@@ -216,9 +248,11 @@ impl Bureau {
             issued_at,
             valid_until: validity::valid_until(issued_at),
             authority: self.config.authority.clone(),
+            // The largest position of a generous list id: the token (and its QR code) is
+            // at least as long as the real one.
             status: StatusReference {
-                uri: String::new(),
-                idx: 0,
+                uri: self.config.status_list_uri(999_999),
+                idx: self.config.status_list_size.saturating_sub(1),
             },
         }
     }

@@ -107,6 +107,12 @@ pub struct ApplicationConfig {
     /// How long a worker holds a claimed job before another may take it over, seconds
     /// (after a crash, the job waits at most this long).
     pub issuance_lease_seconds: i64,
+    /// Attempts an issuance job gets before it is marked failed (a permanent error, e.g. a
+    /// page that cannot be rendered, fails it at once).
+    pub issuance_max_attempts: i64,
+    /// First wait before a failed attempt is retried, seconds; doubled per attempt, at most
+    /// five minutes.
+    pub issuance_backoff_seconds: i64,
 }
 
 impl Default for ApplicationConfig {
@@ -158,6 +164,8 @@ impl Default for ApplicationConfig {
             department_session_minutes: 60,
             issuance_workers: 2,
             issuance_lease_seconds: 60,
+            issuance_max_attempts: 8,
+            issuance_backoff_seconds: 2,
         }
     }
 }
@@ -243,6 +251,12 @@ impl Config {
         }
         if !(1..=3_600).contains(&a.issuance_lease_seconds) {
             return Err("application.issuance_lease_seconds must be between 1 and 3600".into());
+        }
+        if !(1..=100).contains(&a.issuance_max_attempts) {
+            return Err("application.issuance_max_attempts must be between 1 and 100".into());
+        }
+        if !(1..=300).contains(&a.issuance_backoff_seconds) {
+            return Err("application.issuance_backoff_seconds must be between 1 and 300".into());
         }
         if a.issuance_workers == 0 || a.issuance_workers > 64 {
             return Err("application.issuance_workers must be between 1 and 64".into());

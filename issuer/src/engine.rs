@@ -69,9 +69,44 @@ impl Engine {
         &self.pki
     }
 
-    /// Checks, before anything is allocated or written, that the page can be rendered.
+    /// Checks, before anything is allocated or written, that the page can be rendered: every
+    /// character covered and the layout (with a QR code of a token of the same size) within
+    /// the page cap. A layout-only dry run: no PDF is written and nothing is signed with the
+    /// document signer; the token is signed because its length sizes the QR code.
     pub fn check_renderable(&self, data: &CertificateData) -> Result<(), EngineError> {
-        Ok(self.renderer.check_coverage(data)?)
+        self.renderer.check_coverage(data)?;
+        let (_, token_url) = self.token(data, &data.to_embedded_json())?;
+        let signer_name = common_name(&self.pki.document_signer);
+        self.renderer.check_layout(
+            data,
+            &PageExtras {
+                token_url: &token_url,
+                verify_hint_url: &self.verify_url,
+                signer_name: &signer_name,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Checks that one record entry (number `entry`, from 1) can be printed.
+    pub fn check_record_printable(
+        &self,
+        entry: usize,
+        record: &ccr_pki::document::RecordEntry,
+    ) -> Result<(), EngineError> {
+        Ok(self.renderer.check_record(entry, record)?)
+    }
+
+    /// The data's signed token and the verification URL its QR code carries.
+    fn token(
+        &self,
+        data: &CertificateData,
+        data_json: &[u8],
+    ) -> Result<(Vec<u8>, String), EngineError> {
+        let claims = TokenClaims::from_certificate(data, data_json);
+        let token = token::sign(&claims, &self.pki.token_signer_key, self.token_kid)?;
+        let token_url = token::to_url(&self.verify_url, &token);
+        Ok((token, token_url))
     }
 
     /// The issuing CA's current CRL (re-signed at most hourly).
@@ -108,9 +143,7 @@ impl Engine {
         now: OffsetDateTime,
     ) -> Result<SignedCertificate, EngineError> {
         let data_json = data.to_embedded_json();
-        let claims = TokenClaims::from_certificate(data, &data_json);
-        let token = token::sign(&claims, &self.pki.token_signer_key, self.token_kid)?;
-        let token_url = token::to_url(&self.verify_url, &token);
+        let (token, token_url) = self.token(data, &data_json)?;
         let signer_name = common_name(&self.pki.document_signer);
         let unsigned = self.renderer.render(
             data,

@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::bureau::Bureau;
+use crate::bureau::{Bureau, BureauError};
 use crate::messages::Event;
 use crate::providers::Transport;
 use crate::request::Language;
 use crate::store::applications::{Outgoing, SideEffect, Transition};
+use crate::store::jobs::{ClaimedJob, JobFailure, JobOutcome};
 use crate::workflow;
 
 /// Fault injection for crash tests: hold each job this many milliseconds between its
@@ -44,19 +45,7 @@ pub async fn issuance_worker(bureau: Arc<Bureau>, wake: Arc<tokio::sync::Notify>
         match bureau.store().claim_job(now, lease(&bureau)).await {
             Ok(Some(job)) => {
                 if let Err(e) = bureau.run_job(&job, pause).await {
-                    // Back off: 2 s, 4 s, … up to 5 min; the reservation stays with the job.
-                    let backoff =
-                        2i64.saturating_pow(u32::try_from(job.attempts.min(8)).unwrap_or(8));
-                    let retry =
-                        OffsetDateTime::now_utc() + time::Duration::seconds(backoff.min(300));
-                    eprintln!(
-                        "issuer: issuance job {} failed (attempt {}): {e}",
-                        job.id, job.attempts
-                    );
-                    let _ = bureau
-                        .store()
-                        .fail_job(&job.id, &e.to_string(), retry)
-                        .await;
+                    record_failure(&bureau, &job, &e).await;
                 }
                 finish_applications(&bureau).await;
             }
@@ -69,6 +58,41 @@ pub async fn issuance_worker(bureau: Arc<Bureau>, wake: Arc<tokio::sync::Notify>
                 tokio::time::sleep(IDLE_POLL).await;
             }
         }
+    }
+}
+
+/// Wait before retry number `attempts` + 1: `base`, 2 × `base`, 4 × `base`, … at most 5 min.
+fn backoff(base_seconds: i64, attempts: i64) -> time::Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
+    time::Duration::seconds(
+        base_seconds
+            .saturating_mul(2i64.saturating_pow(doublings))
+            .min(300),
+    )
+}
+
+/// Notes a failed attempt: retried after a bounded backoff, or marked failed (audited, shown
+/// to staff) when the error is permanent or the attempts are used up.
+async fn record_failure(bureau: &Bureau, job: &ClaimedJob, error: &BureauError) {
+    let application = &bureau.config().application;
+    let now = OffsetDateTime::now_utc();
+    let message = error.to_string();
+    let failure = JobFailure {
+        error: &message,
+        permanent: error.is_permanent(),
+        max_attempts: application.issuance_max_attempts,
+        retry_at: now + backoff(application.issuance_backoff_seconds, job.attempts),
+    };
+    match bureau.store().fail_job(job, &failure, now).await {
+        Ok(JobOutcome::Retry) => eprintln!(
+            "issuer: issuance job {} failed (attempt {}), will retry: {message}",
+            job.id, job.attempts
+        ),
+        Ok(JobOutcome::Failed) => eprintln!(
+            "issuer: issuance job {} FAILED after {} attempt(s): {message}",
+            job.id, job.attempts
+        ),
+        Err(e) => eprintln!("issuer: cannot record the failure of job {}: {e}", job.id),
     }
 }
 
@@ -198,5 +222,19 @@ pub async fn dispatch_forever(bureau: Arc<Bureau>, sms: Arc<dyn Transport>) {
             Err(e) => eprintln!("issuer: cannot read the outbox: {e}"),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn backoff_doubles_from_the_base_and_is_bounded() {
+        assert_eq!(backoff(2, 1), time::Duration::seconds(2));
+        assert_eq!(backoff(2, 2), time::Duration::seconds(4));
+        assert_eq!(backoff(2, 4), time::Duration::seconds(16));
+        assert_eq!(backoff(2, 1_000), time::Duration::seconds(300));
+        assert_eq!(backoff(1, i64::MAX), time::Duration::seconds(300));
     }
 }

@@ -15,10 +15,20 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 pub const MAX_LATIN_NAME_CHARS: usize = 120;
 /// Longest Chinese name, in characters.
 pub const MAX_CHINESE_NAME_CHARS: usize = 40;
-/// Most record entries on one certificate.
-pub const MAX_RECORDS: usize = 50;
-/// Longest free-text field of a record entry, in characters.
+/// Most record entries on one certificate (and in the registry for one document: every entry
+/// may be disclosed for some usage).
+pub const MAX_RECORDS: usize = 20;
+/// Longest free-text field of a record entry (court, offence, sentence), in characters.
 pub const MAX_RECORD_FIELD_CHARS: usize = 300;
+/// Longest case number of a record entry, in characters.
+pub const MAX_CASE_NUMBER_CHARS: usize = 64;
+/// Pages a certificate has besides its record entries: the first page (header, holder,
+/// usage) and the last (declaration, signature line, QR code).
+pub const PAGES_WITHOUT_RECORDS: usize = 2;
+/// Most pages of a certificate; the renderer refuses more. One record entry whose every
+/// field is at its limit in the widest script (CJK) needs at most one page, so every request
+/// these limits accept renders (`render::tests::largest_accepted_request_renders`).
+pub const MAX_CERTIFICATE_PAGES: usize = MAX_RECORDS + PAGES_WITHOUT_RECORDS;
 
 /// Notification language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -237,7 +247,7 @@ pub fn check_record(i: usize, r: &RecordRequest) -> Result<RecordEntry, RequestE
     let p = |f: &str| format!("records[{i}].{f}");
     Ok(RecordEntry {
         court: check_text(&p("court"), &r.court, MAX_RECORD_FIELD_CHARS)?,
-        case_number: check_text(&p("case_number"), &r.case_number, 64)?,
+        case_number: check_text(&p("case_number"), &r.case_number, MAX_CASE_NUMBER_CHARS)?,
         decision_date: parse_date(&p("decision_date"), &r.decision_date)?,
         offence: check_text(&p("offence"), &r.offence, MAX_RECORD_FIELD_CHARS)?,
         sentence: check_text(&p("sentence"), &r.sentence, MAX_RECORD_FIELD_CHARS)?,
@@ -525,5 +535,40 @@ mod tests {
                 .validate(&config, &config.departments, OffsetDateTime::now_utc())
                 .is_err()
         );
+    }
+
+    #[test]
+    fn record_limits_are_enforced_and_published() {
+        let config = Config::from_toml(&default_toml("http://127.0.0.1:8080")).expect("config");
+        let entry = RecordRequest {
+            court: "初".repeat(MAX_RECORD_FIELD_CHARS),
+            case_number: "W".repeat(MAX_CASE_NUMBER_CHARS),
+            decision_date: "2024-03-15".into(),
+            offence: "初".repeat(MAX_RECORD_FIELD_CHARS),
+            sentence: "初".repeat(MAX_RECORD_FIELD_CHARS),
+        };
+        let mut r = request("CHAN TAI MAN");
+        r.records = vec![entry.clone(); MAX_RECORDS];
+        let now = OffsetDateTime::now_utc();
+        assert!(r.validate(&config, &config.departments, now).is_ok());
+        r.records.push(entry.clone());
+        let err = r
+            .validate(&config, &config.departments, now)
+            .expect_err("one entry too many");
+        assert!(err.to_string().starts_with("records:"), "{err}");
+        let mut long = entry;
+        long.offence.push('初');
+        let err = check_record(2, &long).expect_err("field too long");
+        assert!(err.to_string().starts_with("records[2].offence:"), "{err}");
+        // The published request schema states the same limits.
+        let schema: serde_json::Value = serde_json::from_str(include_str!(
+            "../../schemas/certificate-request.schema.json"
+        ))
+        .expect("schema");
+        let records = &schema["properties"]["records"];
+        assert_eq!(records["maxItems"], MAX_RECORDS);
+        let fields = &records["items"]["properties"];
+        assert_eq!(fields["offence"]["maxLength"], MAX_RECORD_FIELD_CHARS);
+        assert_eq!(fields["case_number"]["maxLength"], MAX_CASE_NUMBER_CHARS);
     }
 }

@@ -215,6 +215,185 @@ async fn jobs_contract(store: &Store) {
     assert_eq!(certificates.len(), 2);
 }
 
+/// Jobs that keep failing end `failed` (after `max_attempts`, or at once when permanent),
+/// audited, listed for staff and never claimed again; a retry keeps the reservation.
+async fn failing_jobs_contract(store: &Store) {
+    use ccr_issuer::store::applications::{NewApplication, SideEffect, Transition};
+    use ccr_issuer::store::jobs::{JobFailure, JobOutcome};
+    let now = OffsetDateTime::now_utc();
+    let applicant = store
+        .applicant_for("development", "failing-jobs-contract", None, now)
+        .await
+        .expect("applicant");
+    let (app, _) = store
+        .create_application(
+            &NewApplication {
+                applicant_id: &applicant,
+                usage: "EMPLOYMENT",
+                electronic: true,
+                quantity: 2,
+                collection_site: None,
+                express: false,
+                transfer_to: None,
+                idempotency_key: Some("failing"),
+            },
+            now,
+        )
+        .await
+        .expect("application");
+    store
+        .transition(&Transition {
+            application_id: &app.id,
+            from: &["SELECTED"],
+            to: "APPROVED",
+            set: Vec::new(),
+            actor: "test",
+            action: "application.approved",
+            detail: serde_json::json!({}),
+            messages: Vec::new(),
+            effect: SideEffect::IssuanceJobs(2),
+            now,
+        })
+        .await
+        .expect("approve");
+    let lease = time::Duration::seconds(30);
+    let max_attempts = 3;
+    let failure = |error, permanent, at: OffsetDateTime| JobFailure {
+        error,
+        permanent,
+        max_attempts,
+        retry_at: at + time::Duration::seconds(1),
+    };
+
+    // A transient error: retried until the third attempt, then failed.
+    let mut at = now;
+    let first = store
+        .claim_job(at, lease)
+        .await
+        .expect("claim")
+        .expect("a job");
+    let reserved = store
+        .reserve_for_job(&first.id, 2032, LIST_SIZE, at)
+        .await
+        .expect("reserve");
+    let mut outcomes = Vec::new();
+    let mut job = first.clone();
+    for attempt in 1..=max_attempts {
+        assert_eq!(job.id, first.id);
+        assert_eq!(job.attempts, attempt);
+        let outcome = store
+            .fail_job(&job, &failure("registry busy", false, at), at)
+            .await
+            .expect("fail");
+        outcomes.push(outcome);
+        at += time::Duration::seconds(2);
+        if outcome == JobOutcome::Failed {
+            break;
+        }
+        // The other job is leased or younger: this one comes back after its backoff.
+        job = store
+            .claim_job(at, lease)
+            .await
+            .expect("claim")
+            .expect("the retried job");
+    }
+    assert_eq!(
+        outcomes,
+        vec![JobOutcome::Retry, JobOutcome::Retry, JobOutcome::Failed]
+    );
+
+    // A permanent error fails the other job at its first attempt.
+    let second = store
+        .claim_job(at, lease)
+        .await
+        .expect("claim")
+        .expect("the second job");
+    assert_ne!(second.id, first.id);
+    assert_eq!(second.attempts, 1);
+    let outcome = store
+        .fail_job(
+            &second,
+            &failure("record entry 1 offence: not printable", true, at),
+            at,
+        )
+        .await
+        .expect("fail");
+    assert_eq!(outcome, JobOutcome::Failed);
+
+    // Failed jobs are never claimed again, and the application is not finished.
+    let much_later = at + time::Duration::days(1);
+    assert!(
+        store
+            .claim_job(much_later, lease)
+            .await
+            .expect("claim")
+            .is_none()
+    );
+    assert!(
+        !store
+            .finished_applications()
+            .await
+            .expect("finished")
+            .contains(&app.id)
+    );
+    let failed = store
+        .jobs_in_state("failed", 10)
+        .await
+        .expect("failed jobs");
+    let mine: Vec<_> = failed
+        .iter()
+        .filter(|j| j.application_id == app.id)
+        .collect();
+    assert_eq!(mine.len(), 2, "{failed:?}");
+    let transient = mine.iter().find(|j| j.id == first.id).expect("first");
+    assert_eq!(transient.attempts, max_attempts);
+    assert_eq!(transient.last_error.as_deref(), Some("registry busy"));
+    assert_eq!(transient.number.as_deref(), Some(reserved.number.as_str()));
+    let permanent = mine.iter().find(|j| j.id == second.id).expect("second");
+    assert_eq!(permanent.attempts, 1);
+    assert!(permanent.finished_at.is_some());
+    let audited = store
+        .audit_entries()
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|e| {
+            e.action == "issuance.failed" && (e.subject == first.id || e.subject == second.id)
+        })
+        .count();
+    assert_eq!(audited, 2, "each failure is audited");
+
+    // Staff retry after a fix: queued again, fresh attempts, the same reservation.
+    let not_failed = store.retry_job("J-none", "officer", at).await;
+    assert!(
+        matches!(not_failed, Err(StoreError::NotFound(_))),
+        "{not_failed:?}"
+    );
+    store
+        .retry_job(&first.id, "officer", much_later)
+        .await
+        .expect("retry");
+    let again = store.retry_job(&first.id, "officer", much_later).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let retried = store
+        .claim_job(much_later, lease)
+        .await
+        .expect("claim")
+        .expect("the retried job");
+    assert_eq!(
+        (retried.id.as_str(), retried.attempts),
+        (first.id.as_str(), 1)
+    );
+    let kept = store
+        .reserve_for_job(&retried.id, 2032, LIST_SIZE, much_later)
+        .await
+        .expect("reserve");
+    assert_eq!(
+        kept.number, reserved.number,
+        "a retried job keeps its number"
+    );
+}
+
 async fn contract(store: &Store) {
     let now = OffsetDateTime::now_utc();
     // Numbers are sequential per year and never reused, even after a rolled-back issuance.
@@ -316,6 +495,7 @@ async fn contract(store: &Store) {
     assert_eq!(entries[3].actor, "officer:a");
     assert!(entries[3].detail.contains("enquiry"));
     jobs_contract(store).await;
+    failing_jobs_contract(store).await;
 }
 
 #[tokio::test]

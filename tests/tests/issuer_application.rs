@@ -1067,3 +1067,253 @@ fn hostile_supporting_documents_are_refused_with_nothing_stored() {
         .expect(200);
     assert_eq!(stored(), 2);
 }
+
+/// Forwards a submitted application to an officer (the clerk's review).
+fn forward(svc: &IssuerService, id: &str) {
+    let clerk = svc.staff_token(CLERK);
+    svc.api
+        .post(
+            &format!("/api/v1/applications/{id}/review"),
+            Some(&clerk),
+            &json!({ "action": "forward" }),
+        )
+        .expect(200);
+}
+
+/// A registry row written by another path than the API (an import of older data): the API
+/// itself refuses entries the certificate could not print.
+fn insert_legacy_record(svc: &IssuerService, id: &str, doc_key: &str, offence: &str) {
+    registry(
+        svc,
+        &format!(
+            "INSERT INTO criminal_records (id, doc_key, court, case_number, decision_date, offence, sentence, disclose_for, created_by, created_at) \
+             VALUES ('{id}', '{doc_key}', 'Tribunal Judicial de Base', 'CR-{id}', '2018-01-01', '{offence}', 'Multa de 60 dias', '[]', 'import', '2020-01-01T00:00:00Z')"
+        ),
+    );
+}
+
+/// Issue 9 must-show 4: an officer's approval of a certificate that cannot be rendered (a
+/// record entry outside the font, more entries than a certificate prints) is refused with
+/// 422 naming why, and nothing is approved or queued; the registry API refuses such entries.
+fn unrenderable_approval_is_refused(database: Option<&str>) {
+    let svc = IssuerService::start(database, "", &[]);
+    let security = svc.staff_token(SECURITY);
+    let officer = svc.staff_token(OFFICER);
+    let selection =
+        json!({ "usage": "EMPLOYMENT", "format": "electronic", "quantity": 1, "express": false });
+    let who = identified(&svc, &security, "5550002", &selection);
+    pay(&svc, &who);
+    forward(&svc, &who.id);
+    let api = &svc.api;
+    let record = |offence: &str, decision_date: &str| {
+        api.post(
+            "/api/v1/records",
+            Some(&officer),
+            &json!({
+                "document": { "type": "BIR", "number": "5550002(8)" },
+                "court": "Tribunal Judicial de Base", "case_number": "CR-2010-1", "decision_date": decision_date,
+                "offence": offence, "sentence": "Multa de 60 dias", "disclose_for": []
+            }),
+        )
+    };
+    let added = record("Condução em estado de embriaguez", "2010-05-06");
+    added.expect(201);
+    let doc_key = added.json()["doc_key"]
+        .as_str()
+        .expect("doc_key")
+        .to_owned();
+    let outside_font = record("Furto \u{1F600}", "2011-05-06");
+    outside_font.expect(422);
+    assert!(
+        outside_font.message().contains("U+1F600"),
+        "{}",
+        outside_font.message()
+    );
+    let approve = || {
+        api.post(
+            &format!("/api/v1/applications/{}/decision", who.id),
+            Some(&officer),
+            &json!({ "approve": true }),
+        )
+    };
+    let nothing_queued = |what: &str| {
+        assert_eq!(
+            registry(&svc, "SELECT COUNT(*) FROM issuance_jobs"),
+            "0",
+            "{what}: no job queued"
+        );
+        assert_eq!(
+            registry(&svc, "SELECT state FROM applications"),
+            "CHECKED",
+            "{what}: not approved"
+        );
+    };
+
+    // An imported entry with a character the certificate font lacks.
+    insert_legacy_record(&svc, "LEGACY-1", &doc_key, "Furto \u{1F600}");
+    let refused = approve();
+    refused.expect(422);
+    assert!(
+        refused.message().contains("record entry 2 offence")
+            && refused.message().contains("U+1F600"),
+        "{}",
+        refused.message()
+    );
+    nothing_queued("a character outside the font");
+    registry(&svc, "DELETE FROM criminal_records WHERE id = 'LEGACY-1'");
+
+    // More entries than a certificate prints (20): refused at approval and by the registry.
+    for i in 1..=20 {
+        insert_legacy_record(&svc, &format!("LEGACY-{i:02}"), &doc_key, "Furto simples");
+    }
+    let refused = approve();
+    refused.expect(422);
+    assert!(
+        refused
+            .message()
+            .contains("21 entries exceed the limit of 20"),
+        "{}",
+        refused.message()
+    );
+    nothing_queued("too many entries");
+    let full = record("Furto simples", "2012-05-06");
+    full.expect(422);
+    assert!(full.message().contains("at most 20"), "{}", full.message());
+
+    // Within the limits the same approval goes through.
+    registry(&svc, "DELETE FROM criminal_records WHERE id = 'LEGACY-20'");
+    let approved = approve();
+    approved.expect(200);
+    assert_eq!(approved.json()["state"], "APPROVED");
+    assert_eq!(registry(&svc, "SELECT COUNT(*) FROM issuance_jobs"), "1");
+}
+
+#[test]
+fn approval_of_an_unrenderable_certificate_is_refused_on_sqlite() {
+    unrenderable_approval_is_refused(None);
+}
+
+#[test]
+fn approval_of_an_unrenderable_certificate_is_refused_on_postgresql() {
+    let Some(db) = PgDatabase::create() else {
+        return;
+    };
+    unrenderable_approval_is_refused(Some(&db.url));
+}
+
+/// Issue 9 must-show 4: a job that fails the same way every time (its transfer department
+/// was deactivated after the approval, while the job was held) ends FAILED at once, audited,
+/// shown to staff with the reason; fixed and retried, it issues the number it reserved.
+#[test]
+fn a_permanently_failing_job_ends_failed_and_staff_see_it() {
+    let mut svc = IssuerService::start(
+        None,
+        "[application]\nissuance_lease_seconds = 2\nissuance_workers = 1\nissuance_max_attempts = 3\nissuance_backoff_seconds = 1\n",
+        &[(ccr_issuer_fault_env(), "60000")],
+    );
+    let security = svc.staff_token(SECURITY);
+    let selection = json!({ "usage": "EMPLOYMENT", "format": "electronic", "quantity": 1, "express": false, "transfer_to": "DSAL" });
+    let who = identified(&svc, &security, "5550003", &selection);
+    pay(&svc, &who);
+    review_and_approve(&svc, &who.id);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while registry(
+        &svc,
+        "SELECT COUNT(*) FROM issuance_jobs WHERE number IS NOT NULL",
+    ) != "1"
+    {
+        assert!(Instant::now() < deadline, "the job reserved no number");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let reserved = registry(&svc, "SELECT number FROM issuance_jobs");
+    // The receiving department is deactivated while the job is held, then the process dies.
+    let departments = svc.api.get("/api/v1/departments", Some(&security));
+    departments.expect(200);
+    let dsal = departments
+        .json()
+        .as_array()
+        .and_then(|all| all.iter().find(|d| d["code"] == "DSAL").cloned())
+        .expect("DSAL is registered");
+    let set_active = |svc: &IssuerService, active: bool| {
+        svc.api
+            .put(
+                "/api/v1/departments/DSAL",
+                Some(&svc.staff_token(SECURITY)),
+                &json!({
+                    "name_zh": dsal["name_zh"], "name_pt": dsal["name_pt"], "name_en": dsal["name_en"],
+                    "active": active
+                }),
+            )
+            .expect(200);
+    };
+    set_active(&svc, false);
+    svc.kill_9();
+    svc.env.clear();
+    svc.restart();
+
+    let officer = svc.staff_token(OFFICER);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let failed = loop {
+        let reply = svc.api.get("/api/v1/jobs?state=failed", Some(&officer));
+        reply.expect(200);
+        let job = reply.json().as_array().and_then(|jobs| {
+            jobs.iter()
+                .find(|j| j["application_id"] == who.id.as_str())
+                .cloned()
+        });
+        if let Some(job) = job {
+            break job;
+        }
+        assert!(Instant::now() < deadline, "the job did not fail");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let reason = failed["last_error"].as_str().expect("last_error");
+    assert!(
+        reason.contains("transfer_to") && reason.contains("DSAL"),
+        "{failed}"
+    );
+    // A permanent error is not retried: the attempt after the restart was the last one.
+    assert_eq!(failed["attempts"], 2, "{failed}");
+    assert_eq!(failed["number"], reserved.as_str());
+    assert_eq!(failed["state"], "failed");
+    // Security officers see it too; it stays failed (no more attempts) and audited.
+    std::thread::sleep(Duration::from_secs(3));
+    let seen = svc.api.get("/api/v1/jobs", Some(&security));
+    seen.expect(200);
+    assert_eq!(
+        seen.json().as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        seen.json()
+    );
+    assert_eq!(seen.json()[0]["attempts"], 2, "not retried");
+    assert_eq!(application(&svc, &who.token, &who.id)["state"], "APPROVED");
+    let audit = svc.api.get("/api/v1/audit?limit=500", Some(&security));
+    audit.expect(200);
+    assert!(
+        audit.json().to_string().contains("issuance.failed"),
+        "the failure is audited"
+    );
+    svc.api
+        .get("/api/v1/jobs?state=stuck", Some(&officer))
+        .expect(422);
+
+    // Fixed and retried by an officer: issued with the number reserved before the crash.
+    set_active(&svc, true);
+    let job_id = failed["id"].as_str().expect("job id");
+    let retried = svc.api.post(
+        &format!("/api/v1/jobs/{job_id}/retry"),
+        Some(&officer),
+        &json!({}),
+    );
+    retried.expect(202);
+    wait_for_state(&svc, &who.token, &who.id, "ISSUED", Duration::from_secs(60));
+    assert_eq!(registry(&svc, "SELECT number FROM certificates"), reserved);
+    svc.api
+        .post(
+            &format!("/api/v1/jobs/{job_id}/retry"),
+            Some(&officer),
+            &json!({}),
+        )
+        .expect(409);
+}

@@ -256,6 +256,8 @@ struct Fixture {
     number: String,
     /// DSAL's client credentials.
     dsal: (String, String),
+    /// The issuance job of A's certificate (done: a retry is refused with 409).
+    job: String,
 }
 
 /// Every route × caller. State-changing calls come after the reads that need the state, the
@@ -449,6 +451,14 @@ fn table(f: &Fixture) -> Vec<Row> {
                 "disclose_for": ["EMPLOYMENT"]
             }))
             .allow(&[Officer]),
+        // Issuance jobs: the failed ones staff must see, and the officer's retry.
+        route("GET", "/api/v1/jobs", "/api/v1/jobs?state=failed").allow(&[Officer, Security]),
+        route(
+            "POST",
+            "/api/v1/jobs/{id}/retry",
+            format!("/api/v1/jobs/{}/retry", f.job),
+        )
+        .allow(&[Officer]),
         // Certificates and departments.
         route("GET", "/api/v1/certificates/{number}/pdf", cert("/pdf"))
             .allow(&[A, Officer, Dsal])
@@ -1000,12 +1010,23 @@ fn every_route_admits_exactly_the_callers_it_should() {
     }
 
     // --- The table.
+    let done_jobs = ok(
+        api.get("/api/v1/jobs?state=done", Some(&officer)),
+        200,
+        "done jobs",
+    );
+    let job = done_jobs
+        .as_array()
+        .and_then(|jobs| jobs.iter().find(|j| j["application_id"] == a_app.as_str()))
+        .map(|j| text(j, "id", "job"))
+        .expect("A's issuance job is listed as done");
     let fixture = Fixture {
         a_app: a_app.clone(),
         payment,
         callback,
         number: number.clone(),
         dsal: dsal_credentials.clone(),
+        job,
     };
     let rows = table(&fixture);
 

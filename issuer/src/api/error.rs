@@ -140,6 +140,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(m) => Self::conflict(m),
             StoreError::NotFound(m) => Self::not_found(m),
             StoreError::Limit(m) => Self::limited(m),
+            StoreError::Invalid(m) => Self::invalid(m),
             StoreError::UnknownCertificate(_) => Self::not_found(e.to_string()),
             StoreError::Transition { .. } => Self::conflict(e.to_string()),
             other => Self::internal(&other),

@@ -179,6 +179,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/v1/applications/{id}/documents", get(staff::documents))
         .route("/api/v1/records", post(staff::add_record))
+        .route("/api/v1/jobs", get(staff::jobs))
+        .route("/api/v1/jobs/{id}/retry", post(staff::retry_job))
         .route(
             "/api/v1/certificates/{number}/pdf",
             get(applicant::certificate_pdf),

@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::extract::{Authorized, Body, Caller, Clerks, Officers, Path, SecurityOfficers};
+use super::extract::{Authorized, Body, Caller, Clerks, Officers, Path, Query, SecurityOfficers};
 use super::{ApiError, AppState, json};
 use crate::auth::Role;
 use crate::messages::Event;
@@ -219,6 +219,11 @@ pub async fn decide(
             })
             .collect();
         let records_json = serde_json::to_string(&disclosed).map_err(|e| ApiError::internal(&e))?;
+        // Nothing is promised that cannot be issued: refused here, no job is queued.
+        state
+            .bureau
+            .check_approvable(&app, disclosed.clone())
+            .await?;
         state
             .store()
             .transition(&Transition {
@@ -377,6 +382,11 @@ pub async fn add_record(
     };
     let valid =
         crate::request::check_record(0, &entry).map_err(|e| ApiError::invalid(e.to_string()))?;
+    state
+        .bureau
+        .engine()
+        .check_record_printable(1, &valid)
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
     let document = body
         .document
         .parse("document")
@@ -394,7 +404,12 @@ pub async fn add_record(
     };
     let id = state
         .store()
-        .add_record(&row, &officer.actor(), OffsetDateTime::now_utc())
+        .add_record(
+            &row,
+            crate::request::MAX_RECORDS,
+            &officer.actor(),
+            OffsetDateTime::now_utc(),
+        )
         .await?;
     Ok(json(
         StatusCode::CREATED,
@@ -522,5 +537,56 @@ pub async fn reissue(
     Ok(json(
         StatusCode::CREATED,
         &serde_json::json!({ "number": issued.number, "supersedes": number }),
+    ))
+}
+
+/// Query of `GET /api/v1/jobs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsQuery {
+    #[serde(default)]
+    state: Option<String>,
+}
+
+/// The states an issuance job can be listed in.
+const JOB_STATES: [&str; 3] = ["failed", "queued", "done"];
+
+/// `GET /api/v1/jobs?state=failed` (officer, security officer): issuance jobs in a state,
+/// default `failed` (the jobs that will not finish without staff, with their last error).
+pub async fn jobs(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(query): Query<JobsQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Officer, Role::SecurityOfficer])?;
+    let wanted = query.state.as_deref().unwrap_or("failed");
+    if !JOB_STATES.contains(&wanted) {
+        return Err(ApiError::invalid(format!(
+            "state: {wanted:?} is not one of {}",
+            JOB_STATES.join(", ")
+        )));
+    }
+    Ok(json(
+        StatusCode::OK,
+        &state.store().jobs_in_state(wanted, 200).await?,
+    ))
+}
+
+/// `POST /api/v1/jobs/{id}/retry` (officer): puts a failed job back in the queue once its
+/// cause is fixed (audited); it keeps its reserved number.
+pub async fn retry_job(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let officer = caller.require(&[Role::Officer])?;
+    state
+        .store()
+        .retry_job(&id, &officer.actor(), OffsetDateTime::now_utc())
+        .await?;
+    state.jobs.notify_waiters();
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &serde_json::json!({ "id": id, "state": "queued" }),
     ))
 }

@@ -16,7 +16,7 @@ mod qr;
 pub mod sample;
 mod text;
 
-use ccr_pki::document::CertificateData;
+use ccr_pki::document::{CertificateData, RecordEntry};
 use ccr_pki::validity::MACAO;
 use krilla::Document;
 use krilla::SerializeSettings;
@@ -60,6 +60,16 @@ pub enum RenderError {
         /// The first character the font lacks.
         character: char,
     },
+    /// A record entry holds a character the shipped font cannot show.
+    #[error("record entry {entry} {field}: character U+{code:04X} ({character:?}) is not covered by the certificate font", code = u32::from(*character))]
+    UnsupportedRecordCharacter {
+        /// The entry's position on the certificate, from 1.
+        entry: usize,
+        /// The entry's field, e.g. `offence`.
+        field: &'static str,
+        /// The first character the font lacks.
+        character: char,
+    },
     /// The shipped font could not be read.
     #[error("certificate font: {0}")]
     Font(String),
@@ -99,11 +109,8 @@ impl Renderer {
         self.check("usage.name.zh", &data.usage.name.zh)?;
         self.check("usage.name.pt", &data.usage.name.pt)?;
         self.check("usage.name.en", &data.usage.name.en)?;
-        for entry in &data.records {
-            self.check("records.court", &entry.court)?;
-            self.check("records.case_number", &entry.case_number)?;
-            self.check("records.offence", &entry.offence)?;
-            self.check("records.sentence", &entry.sentence)?;
+        for (i, entry) in data.records.iter().enumerate() {
+            self.check_record(i + 1, entry)?;
         }
         if let Some(dept) = &data.transfer_to {
             self.check("transfer_to.name.zh", &dept.name.zh)?;
@@ -114,6 +121,48 @@ impl Renderer {
         self.check("authority.pt", &data.authority.pt)?;
         self.check("authority.en", &data.authority.en)?;
         Ok(())
+    }
+
+    /// Checks that every field of record entry number `entry` (from 1) is covered by the font.
+    pub fn check_record(&self, entry: usize, record: &RecordEntry) -> Result<(), RenderError> {
+        for (field, value) in [
+            ("court", &record.court),
+            ("case_number", &record.case_number),
+            ("offence", &record.offence),
+            ("sentence", &record.sentence),
+        ] {
+            if let Some(character) = value.chars().find(|&c| !self.font.metrics.covers(c)) {
+                return Err(RenderError::UnsupportedRecordCharacter {
+                    entry,
+                    field,
+                    character,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that the certificate can be rendered without producing the PDF: every printed
+    /// character is covered and the layout fits the page cap. Returns the number of pages.
+    /// Cheap (no PDF is written): run before a certificate is promised.
+    pub fn check_layout(
+        &self,
+        data: &CertificateData,
+        page: &PageExtras<'_>,
+    ) -> Result<usize, RenderError> {
+        Ok(self.lay_out(data, page)?.len())
+    }
+
+    fn lay_out(
+        &self,
+        data: &CertificateData,
+        page: &PageExtras<'_>,
+    ) -> Result<Vec<Vec<Op>>, RenderError> {
+        self.check_coverage(data)?;
+        self.check("page.verify_hint_url", page.verify_hint_url)?;
+        self.check("page.signer_name", page.signer_name)?;
+        let qr = qr::encode(page.token_url).map_err(RenderError::Qr)?;
+        layout::layout(self.font.metrics, data, page, qr).map_err(RenderError::Layout)
     }
 
     fn check(&self, field: &'static str, value: &str) -> Result<(), RenderError> {
@@ -130,12 +179,7 @@ impl Renderer {
         data: &CertificateData,
         page: &PageExtras<'_>,
     ) -> Result<Vec<u8>, RenderError> {
-        self.check_coverage(data)?;
-        self.check("page.verify_hint_url", page.verify_hint_url)?;
-        self.check("page.signer_name", page.signer_name)?;
-        let qr = qr::encode(page.token_url).map_err(RenderError::Qr)?;
-        let pages =
-            layout::layout(self.font.metrics, data, page, qr).map_err(RenderError::Layout)?;
+        let pages = self.lay_out(data, page)?;
 
         let configuration = ConfigurationBuilder::new()
             .with_archival_validator(Archival::A2_B)

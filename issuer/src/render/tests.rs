@@ -335,9 +335,10 @@ fn coverage_rejects_missing_characters_naming_the_field() {
     data.records[0].sentence.push('\u{1F600}');
     assert!(matches!(
         r.check_coverage(&data),
-        Err(RenderError::UnsupportedCharacter {
-            field: "records.sentence",
-            ..
+        Err(RenderError::UnsupportedRecordCharacter {
+            entry: 1,
+            field: "sentence",
+            character: '\u{1F600}'
         })
     ));
     assert!(r.check_coverage(&sample::sample_with_records(3)).is_ok());
@@ -406,6 +407,41 @@ fn records_overflow_to_more_pages_only_when_needed() {
         .render(&sample::sample_with_records(12), &extras(&token_url()))
         .unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
+}
+
+/// The largest request the limits accept (every record entry at its limits, in the widest
+/// script, and the longest names) renders; the page cap follows from the same constants.
+#[test]
+fn largest_accepted_request_renders() {
+    use crate::request::{
+        MAX_CASE_NUMBER_CHARS, MAX_CERTIFICATE_PAGES, MAX_CHINESE_NAME_CHARS, MAX_LATIN_NAME_CHARS,
+        MAX_RECORD_FIELD_CHARS, MAX_RECORDS,
+    };
+    let mut data = sample::sample_transfer_copy();
+    data.holder.name_latin = "W".repeat(MAX_LATIN_NAME_CHARS);
+    data.holder.name_chinese = Some("國".repeat(MAX_CHINESE_NAME_CHARS));
+    let widest = "國".repeat(MAX_RECORD_FIELD_CHARS);
+    data.records = sample::sample_with_records(MAX_RECORDS).records;
+    for entry in &mut data.records {
+        entry.court.clone_from(&widest);
+        entry.offence.clone_from(&widest);
+        entry.sentence.clone_from(&widest);
+        entry.case_number = "W".repeat(MAX_CASE_NUMBER_CHARS);
+    }
+    let url = token_url();
+    let pages = renderer()
+        .check_layout(&data, &extras(&url))
+        .expect("the largest accepted request fits the page cap");
+    assert!(pages <= MAX_CERTIFICATE_PAGES, "{pages} pages");
+    assert_inside(&pages_of(&data));
+    let pdf = renderer().render(&data, &extras(&url)).expect("renders");
+    assert!(pdf.starts_with(b"%PDF-"));
+    // One more such entry is past the cap: the request validation refuses it first.
+    data.records.push(data.records[0].clone());
+    assert!(matches!(
+        renderer().check_layout(&data, &extras(&url)),
+        Err(RenderError::Layout(_))
+    ));
 }
 
 #[test]

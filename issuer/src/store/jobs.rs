@@ -24,6 +24,51 @@ pub struct ClaimedJob {
     pub attempts: i64,
 }
 
+/// Why an attempt failed, and what the worker's policy allows.
+#[derive(Clone, Debug)]
+pub struct JobFailure<'a> {
+    /// The error, as staff will read it.
+    pub error: &'a str,
+    /// Whether every retry would fail the same way (e.g. a page that cannot be rendered).
+    pub permanent: bool,
+    /// Attempts a job gets before it is marked failed.
+    pub max_attempts: i64,
+    /// When a transient failure is retried.
+    pub retry_at: OffsetDateTime,
+}
+
+/// What became of a failed attempt's job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Back in the queue after its backoff.
+    Retry,
+    /// Marked failed: staff see it and may retry it after a fix.
+    Failed,
+}
+
+/// An issuance job as staff see it.
+#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
+pub struct JobSummary {
+    /// Job id.
+    pub id: String,
+    /// The application.
+    pub application_id: String,
+    /// Which copy.
+    pub copy_no: i64,
+    /// `queued`, `done` or `failed`.
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The last attempt's error.
+    pub last_error: Option<String>,
+    /// The reserved certificate number, once reserved.
+    pub number: Option<String>,
+    /// When the job was queued.
+    pub created_at: String,
+    /// When it was done or failed.
+    pub finished_at: Option<String>,
+}
+
 /// A certificate as listed to its holder, staff or the receiving department.
 #[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
 pub struct CertificateSummary {
@@ -172,24 +217,123 @@ impl Store {
         commit(tx).await
     }
 
-    /// Notes a failed attempt; the job is retried after `retry_at`.
+    /// Notes a failed attempt. A permanent error, or the `max_attempts`-th attempt, marks
+    /// the job failed (audited with its error, in the same transaction; it is never claimed
+    /// again); otherwise it is retried after `retry_at`. The job keeps its reservation.
     pub async fn fail_job(
         &self,
-        job_id: &str,
-        error: &str,
-        retry_at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        on_pool!(&self.pool, |p| {
+        job: &ClaimedJob,
+        failure: &JobFailure<'_>,
+        now: OffsetDateTime,
+    ) -> Result<JobOutcome, StoreError> {
+        let give_up = failure.permanent || job.attempts >= failure.max_attempts;
+        let mut tx = self.begin().await?;
+        if !give_up {
+            on_tx!(&mut tx, |t| {
+                sqlx::query(
+                    "UPDATE issuance_jobs SET last_error = $1, locked_until = $2 WHERE id = $3 AND state = 'queued'",
+                )
+                .bind(failure.error)
+                .bind(rfc3339(failure.retry_at))
+                .bind(&job.id)
+                .execute(&mut **t)
+                .await?;
+            });
+            commit(tx).await?;
+            return Ok(JobOutcome::Retry);
+        }
+        let failed = on_tx!(&mut tx, |t| {
             sqlx::query(
-                "UPDATE issuance_jobs SET last_error = $1, locked_until = $2 WHERE id = $3",
+                "UPDATE issuance_jobs SET state = 'failed', last_error = $1, locked_until = NULL, finished_at = $2 \
+                 WHERE id = $3 AND state = 'queued'",
             )
-            .bind(error)
-            .bind(rfc3339(retry_at))
-            .bind(job_id)
-            .execute(p)
-            .await?;
+            .bind(failure.error)
+            .bind(rfc3339(now))
+            .bind(&job.id)
+            .execute(&mut **t)
+            .await?
+            .rows_affected()
         });
-        Ok(())
+        if failed != 1 {
+            return Err(StoreError::Conflict(format!(
+                "job {} is not queued",
+                job.id
+            )));
+        }
+        let detail = serde_json::json!({
+            "application_id": job.application_id,
+            "copy_no": job.copy_no,
+            "attempts": job.attempts,
+            "permanent": failure.permanent,
+            "error": failure.error,
+        })
+        .to_string();
+        append_audit(
+            &mut tx,
+            "issuer:jobs",
+            "issuance.failed",
+            &job.id,
+            &detail,
+            now,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(JobOutcome::Failed)
+    }
+
+    /// Jobs in `state` (`queued`, `done` or `failed`), oldest first, at most `limit`.
+    pub async fn jobs_in_state(
+        &self,
+        state: &str,
+        limit: i64,
+    ) -> Result<Vec<JobSummary>, StoreError> {
+        Ok(on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT id, application_id, copy_no, state, attempts, last_error, number, created_at, finished_at \
+                 FROM issuance_jobs WHERE state = $1 ORDER BY created_at, id LIMIT $2",
+            )
+            .bind(state)
+            .bind(limit)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// Puts a failed job back in the queue for a fresh round of attempts (after the cause
+    /// was fixed), audited. It keeps its reserved number, if it had one.
+    pub async fn retry_job(
+        &self,
+        job_id: &str,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let requeued = on_tx!(&mut tx, |t| {
+            sqlx::query(
+                "UPDATE issuance_jobs SET state = 'queued', attempts = 0, locked_until = NULL, finished_at = NULL \
+                 WHERE id = $1 AND state = 'failed'",
+            )
+            .bind(job_id)
+            .execute(&mut **t)
+            .await?
+            .rows_affected()
+        });
+        if requeued != 1 {
+            let exists: Option<String> = on_tx!(&mut tx, |t| {
+                sqlx::query_scalar("SELECT state FROM issuance_jobs WHERE id = $1")
+                    .bind(job_id)
+                    .fetch_optional(&mut **t)
+                    .await?
+            });
+            return Err(match exists {
+                None => StoreError::NotFound(format!("no issuance job {job_id}")),
+                Some(state) => StoreError::Conflict(format!(
+                    "job {job_id} is {state}; only failed jobs are retried"
+                )),
+            });
+        }
+        append_audit(&mut tx, actor, "issuance.retried", job_id, "{}", now).await?;
+        commit(tx).await
     }
 
     /// Jobs not yet done: (queued, of which leased now).

@@ -52,6 +52,9 @@ pub enum StoreError {
     /// A rate or attempt limit refuses the request.
     #[error("{0}")]
     Limit(String),
+    /// The data would break a limit of what can be issued (HTTP 422).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// A reserved position for a certificate being issued (inside an open transaction).
@@ -504,6 +507,22 @@ async fn change_status_in(tx: &mut Tx, change: &StatusChange<'_>) -> Result<i64,
     let action = format!("certificate.{}", change.wanted.name().to_ascii_lowercase());
     append_audit(tx, change.actor, &action, number, &detail, change.now).await?;
     Ok(list_id)
+}
+
+impl StoreError {
+    /// Whether the stored data itself is at fault (retrying cannot help), as opposed to the
+    /// database being unreachable or busy, or a concurrent writer winning a race.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::Corrupt(_) | Self::Invalid(_) | Self::UnknownCertificate(_) => true,
+            Self::Database(_)
+            | Self::Migrate(_)
+            | Self::Transition { .. }
+            | Self::Conflict(_)
+            | Self::NotFound(_)
+            | Self::Limit(_) => false,
+        }
+    }
 }
 
 /// Appends an entry to the hash-chained audit log inside `tx`.

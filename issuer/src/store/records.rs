@@ -36,15 +36,28 @@ impl RecordRow {
 }
 
 impl Store {
-    /// Adds an entry (audited; the audit detail names the case, not the offence).
+    /// Adds an entry (audited; the audit detail names the case, not the offence), unless the
+    /// document already has `max_per_document` entries: a certificate could not print more.
     pub async fn add_record(
         &self,
         entry: &RecordRow,
+        max_per_document: usize,
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<String, StoreError> {
         let id = random_id("R");
         let mut tx = self.begin().await?;
+        let existing: i64 = on_tx!(&mut tx, |t| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM criminal_records WHERE doc_key = $1")
+                .bind(&entry.doc_key)
+                .fetch_one(&mut **t)
+                .await?
+        });
+        if usize::try_from(existing).unwrap_or(usize::MAX) >= max_per_document {
+            return Err(StoreError::Invalid(format!(
+                "the document already has {existing} record entries; a certificate prints at most {max_per_document}"
+            )));
+        }
         on_tx!(&mut tx, |t| {
             sqlx::query(
                 "INSERT INTO criminal_records (id, doc_key, court, case_number, decision_date, offence, sentence, disclose_for, created_by, created_at) \
