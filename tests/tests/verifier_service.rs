@@ -331,6 +331,8 @@ fn the_service_agrees_with_the_cli_and_a_restart_or_second_instance_answers_the_
             url.as_ref(),
             "--trust".as_ref(),
             trust.root.as_os_str(),
+            "--issuer".as_ref(),
+            issuer_url.as_ref(),
             "--bundle".as_ref(),
             "online".as_ref(),
             "--status".as_ref(),
