@@ -350,8 +350,9 @@ impl Fetcher {
 
     /// The trust bundle at `url` (cached for [`BUNDLE_MAX_AGE`]).
     pub fn bundle(&self, url: &str, now: OffsetDateTime) -> Result<Vec<u8>, String> {
-        let fresh =
-            |stored: &OffsetDateTime| now - *stored < BUNDLE_MAX_AGE && *stored <= now.saturating_add(CLOCK_SKEW);
+        let fresh = |stored: &OffsetDateTime| {
+            now - *stored < BUNDLE_MAX_AGE && *stored <= now.saturating_add(CLOCK_SKEW)
+        };
         if let Some((bytes, _)) = self.store.document(url).filter(|(_, at)| fresh(at)) {
             return Ok(bytes);
         }
