@@ -272,3 +272,48 @@ fn instants_outside_the_range_are_refused_and_unknown_parameters_named() {
     assert_eq!(reply.status, 400);
     assert!(reply.message().contains("verbose"), "{}", reply.message());
 }
+
+/// `X-Content-Type-Options: nosniff` (and no referrer, no framing) on a JSON answer, an
+/// error and a public document, on both services.
+#[test]
+fn every_answer_forbids_sniffing() {
+    let issuer_port = free_port();
+    let issuer_url = format!("http://127.0.0.1:{issuer_port}");
+    let ws = Workspace::with_init_args(&["--public-url", &issuer_url]);
+    let trust = ws.export_trust();
+    let _issuer = start_issuer_serve(&ws, issuer_port);
+    let (_service, verifier_api) = start_verifier(&trust.root, Some(&issuer_url));
+    let issuer_api = Api::new(issuer_port);
+    for (api, path, status) in [
+        (&issuer_api, "/api/openapi.json", 200),
+        (&issuer_api, "/api/v1/no-such-thing", 404),
+        (&issuer_api, "/status/1", 200),
+        (&issuer_api, "/trust", 200),
+        (&verifier_api, "/api/openapi.json", 200),
+        (&verifier_api, "/no-such-thing", 404),
+        (&verifier_api, "/api/v1/trust", 200),
+    ] {
+        let url = format!("{}{path}", api.base);
+        let response = ureq::get(&url)
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        assert_eq!(response.status().as_u16(), status, "GET {url}");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(header("x-content-type-options"), "nosniff", "GET {url}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "GET {url}");
+        assert!(
+            header("content-security-policy").contains("frame-ancestors 'none'"),
+            "GET {url}"
+        );
+    }
+}
