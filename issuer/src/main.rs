@@ -158,9 +158,14 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
             issued_at,
         } => {
             let issued_at = match issued_at {
-                Some(text) => OffsetDateTime::parse(&text, &Rfc3339).map_err(|e| {
-                    BureauError::Usage(format!("--issued-at {text:?} is not RFC 3339: {e}"))
-                })?,
+                Some(text) => OffsetDateTime::parse(&text, &Rfc3339)
+                    .map_err(|e| {
+                        BureauError::Usage(format!("--issued-at {text:?} is not RFC 3339: {e}"))
+                    })
+                    .and_then(|at| {
+                        ccr_pki::validity::check_instant("--issued-at", at)
+                            .map_err(BureauError::Usage)
+                    })?,
                 None => OffsetDateTime::now_utc(),
             };
             let bytes = std::fs::read(&request).map_err(|e| BureauError::Io {

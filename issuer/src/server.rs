@@ -310,6 +310,23 @@ pub fn router(state: Arc<PublicState>) -> Router {
         .layer(axum::middleware::map_response(allow_any_origin))
 }
 
+/// On every answer (API, errors, status lists, pages): no content sniffing; and, unless the
+/// handler set its own, no referrer and no framing.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static("frame-ancestors 'none'"));
+    response
+}
+
 /// Everything here is public and unauthenticated: verification pages of any department
 /// (another origin) may fetch status lists and the bundle straight from the browser, so the
 /// token never has to pass through a server.
@@ -386,7 +403,8 @@ pub async fn serve(bureau: Bureau, listen: SocketAddr) -> Result<(), BureauError
     );
     let router = router(state)
         .merge(crate::http::web::router(Arc::clone(&app)))
-        .merge(crate::api::router(app));
+        .merge(crate::api::router(app))
+        .layer(axum::middleware::map_response(security_headers));
     // The client's address feeds the sign-in limits (`api::extract::ClientAddress`).
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service)

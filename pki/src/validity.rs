@@ -14,14 +14,42 @@ pub const MACAO: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
 /// Days of validity after the issue date.
 pub const VALIDITY_DAYS: i64 = 90;
 
+/// The earliest instant a verification or an issue may be judged at (`--at`, `at`,
+/// `--issued-at`): the Unix epoch; nothing in this system was signed before.
+pub const EARLIEST_INSTANT: OffsetDateTime = time::macros::datetime!(1970-01-01 00:00 UTC);
+
+/// The latest such instant: far past any certificate's life, and far enough from the end of
+/// the calendar the date library supports (9999-12-31) that adding a validity period, a
+/// list's ttl or a time zone never overflows.
+pub const LATEST_INSTANT: OffsetDateTime = time::macros::datetime!(9000-01-01 00:00 UTC);
+
+/// Refuses an instant outside [`EARLIEST_INSTANT`]..=[`LATEST_INSTANT`], saying what `what`
+/// (the option or field) may hold.
+pub fn check_instant(what: &str, at: OffsetDateTime) -> Result<OffsetDateTime, String> {
+    if (EARLIEST_INSTANT..=LATEST_INSTANT).contains(&at) {
+        Ok(at)
+    } else {
+        Err(format!(
+            "{what} must lie between 1970-01-01T00:00:00Z and 9000-01-01T00:00:00Z"
+        ))
+    }
+}
+
+/// `at` in Macao time; an instant so near the end of the calendar that the offset cannot be
+/// applied stays in UTC rather than panicking.
+pub fn in_macao(at: OffsetDateTime) -> OffsetDateTime {
+    at.checked_to_offset(MACAO).unwrap_or(at)
+}
+
 /// The last instant (whole second) at which a certificate issued at `issued_at` is current.
+/// Saturates at the end of the calendar instead of overflowing.
 pub fn valid_until(issued_at: OffsetDateTime) -> OffsetDateTime {
-    let issue_date = issued_at.to_offset(MACAO).date();
-    let first_expired_day = issue_date + Duration::days(VALIDITY_DAYS + 1);
+    let issue_date = in_macao(issued_at).date();
+    let first_expired_day = issue_date.saturating_add(Duration::days(VALIDITY_DAYS + 1));
     first_expired_day
         .with_time(Time::MIDNIGHT)
         .assume_offset(MACAO)
-        - Duration::seconds(1)
+        .saturating_sub(Duration::seconds(1))
 }
 
 /// Where an instant falls relative to a certificate's validity.
@@ -52,7 +80,7 @@ pub fn currency(
 
 /// Whole Macao calendar days left until the validity end, 0 on the last day, negative after.
 pub fn days_remaining(valid_until: OffsetDateTime, at: OffsetDateTime) -> i64 {
-    (valid_until.to_offset(MACAO).date() - at.to_offset(MACAO).date()).whole_days()
+    (in_macao(valid_until).date() - in_macao(at).date()).whole_days()
 }
 
 #[cfg(test)]

@@ -225,13 +225,15 @@ fn check_online(pdf: &Path, root: &Path, cache: &Path) -> Report {
     Report::parse(ccr_tests::check_online_out(pdf, root, cache, None))
 }
 
-fn token_online(url: &str, root: &Path, cache: &Path, at: OffsetDateTime) -> Report {
+fn token_online(url: &str, issuer: &str, root: &Path, cache: &Path, at: OffsetDateTime) -> Report {
     let at = at.format(&Rfc3339).expect("format");
     Report::parse(verifier([
         "token".as_ref(),
         url.as_ref(),
         "--trust".as_ref(),
         root.as_os_str(),
+        "--issuer".as_ref(),
+        issuer.as_ref(),
         "--bundle".as_ref(),
         "online".as_ref(),
         "--status".as_ref(),
@@ -433,7 +435,7 @@ fn the_verification_page_in_chromium() {
 
     let cli_cache = ws.file("cli-cache-token");
     let t0 = OffsetDateTime::now_utc();
-    token_online(&url, &trust.root, &cli_cache, t0).assert_verdict("VALID");
+    token_online(&url, &issuer_url, &trust.root, &cli_cache, t0).assert_verdict("VALID");
 
     let t0_secs = t0.unix_timestamp();
     // Past the list's 300 s ttl, for the copy fetched at t0 and for the one republished on the
@@ -509,6 +511,7 @@ fn the_verification_page_in_chromium() {
     // The CLI agrees at the same instant.
     token_online(
         &url,
+        &issuer_url,
         &trust.root,
         &cli_cache,
         t0 + time::Duration::seconds(later_by),

@@ -66,6 +66,37 @@ pub fn check_pdf(bytes: &[u8], ctx: &CheckContext<'_>) -> Report {
     report
 }
 
+/// The status list URI a certificate PDF names, taken only from a token that authenticates
+/// (its signer chains to the configured root): a forged file never makes the verifier fetch
+/// a URL it chose (issue 9). The PDF is checked once without status to find out.
+pub fn authenticated_status_uri(bytes: &[u8], ctx: &CheckContext<'_>) -> Option<String> {
+    let unjudged = CheckContext {
+        root: ctx.root,
+        status: StatusInput::None,
+        at: ctx.at,
+        limits: ctx.limits,
+    };
+    // The report discloses the certificate only once its token is authenticated.
+    check_pdf(bytes, &unjudged).certificate?;
+    let doc = pades::inspect(bytes, ctx.limits).ok()?;
+    let token = token::parse(&doc.token).ok()?;
+    Some(token.claims_unverified().status.uri.clone())
+}
+
+/// The status list URI a bare token names, taken only once the token authenticates against
+/// `bundle` (see [`authenticated_status_uri`]).
+pub fn authenticated_token_status_uri(
+    token_bytes: &[u8],
+    bundle: &[Vec<u8>],
+    root: &TrustRoot,
+) -> Option<String> {
+    let pool: Vec<&[u8]> = bundle.iter().map(Vec::as_slice).collect();
+    let parsed = token::parse(token_bytes).ok()?;
+    verify_token(&parsed, &pool, None, root, None)
+        .ok()
+        .map(|claims| claims.status.uri)
+}
+
 fn chain_verdict(e: &ChainError) -> Verdict {
     match e {
         ChainError::Malformed(_) => Verdict::InvalidSignature,
@@ -291,7 +322,7 @@ fn judge_currency_and_status(
             "validity",
             format!(
                 "current until {} ({days} day(s) left)",
-                claims.expires_at.to_offset(validity::MACAO)
+                validity::in_macao(claims.expires_at)
             ),
         ),
         Currency::Expired => checks.fail(
@@ -299,7 +330,7 @@ fn judge_currency_and_status(
             Verdict::Expired,
             format!(
                 "expired: valid until {}",
-                claims.expires_at.to_offset(validity::MACAO)
+                validity::in_macao(claims.expires_at)
             ),
         ),
         Currency::NotYetValid => checks.fail(
@@ -307,7 +338,7 @@ fn judge_currency_and_status(
             Verdict::NotYetValid,
             format!(
                 "issued at {}, after the time checked",
-                claims.issued_at.to_offset(validity::MACAO)
+                validity::in_macao(claims.issued_at)
             ),
         ),
     }

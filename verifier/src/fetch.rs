@@ -350,8 +350,9 @@ impl Fetcher {
 
     /// The trust bundle at `url` (cached for [`BUNDLE_MAX_AGE`]).
     pub fn bundle(&self, url: &str, now: OffsetDateTime) -> Result<Vec<u8>, String> {
-        let fresh =
-            |stored: &OffsetDateTime| now - *stored < BUNDLE_MAX_AGE && *stored <= now + CLOCK_SKEW;
+        let fresh = |stored: &OffsetDateTime| {
+            now - *stored < BUNDLE_MAX_AGE && *stored <= now.saturating_add(CLOCK_SKEW)
+        };
         if let Some((bytes, _)) = self.store.document(url).filter(|(_, at)| fresh(at)) {
             return Ok(bytes);
         }
@@ -377,7 +378,7 @@ impl Fetcher {
     /// Refuses a clock earlier than the newest signed time seen (SPEC §5).
     pub fn check_clock(&self, now: OffsetDateTime) -> Result<(), String> {
         match self.clock_floor() {
-            Some(floor) if now + CLOCK_SKEW < floor => Err(format!(
+            Some(floor) if now.saturating_add(CLOCK_SKEW) < floor => Err(format!(
                 "the clock ({now}) is earlier than a status list already seen signed at {floor}; \
                  correct the clock (the trusted time never goes back)"
             )),
@@ -386,9 +387,11 @@ impl Fetcher {
     }
 }
 
-/// The issuer's base URL from a status list URI (`<base>/status/<list>`).
-pub fn issuer_base(status_uri: &str) -> Option<&str> {
-    status_uri.rsplit_once("/status/").map(|(base, _)| base)
+/// Whether `uri` is a status list published by `issuer` (`<issuer>/status/<list>`): with an
+/// issuer configured, nothing else is fetched.
+pub fn is_status_list_of(issuer: &str, uri: &str) -> bool {
+    uri.strip_prefix(issuer)
+        .is_some_and(|rest| rest.starts_with("/status/"))
 }
 
 #[cfg(test)]

@@ -12,7 +12,10 @@ use time::format_description::well_known::Rfc3339;
 use ccr_pki::chain::TrustRoot;
 use ccr_pki::pdf::Limits;
 use ccr_pki::status_list::SignedStatusList;
-use ccr_verifier::check::{CheckContext, StatusInput, check_pdf, check_token};
+use ccr_verifier::check::{
+    CheckContext, StatusInput, authenticated_status_uri, authenticated_token_status_uri, check_pdf,
+    check_token,
+};
 use ccr_verifier::fetch::{self, Fetcher};
 use ccr_verifier::report::{Outcome, Report, Verdict};
 use ccr_verifier::status;
@@ -66,6 +69,12 @@ struct CommonArgs {
     /// Where fetched status lists and bundles are cached (default `~/.cache/ccr-verifier`).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
+    /// The issuer's public base URL, the only place fetched from: `--bundle online` is
+    /// `<issuer>/trust` (and needs this option), and `--status online` fetches only lists
+    /// under `<issuer>/status/`. Without it, `--status online` fetches the list a
+    /// certificate names only once the certificate is authenticated.
+    #[arg(long)]
+    issuer: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,7 +111,8 @@ struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8081")]
     listen: std::net::SocketAddr,
     /// The issuer's public base URL: the trust bundle is `<issuer>/trust`, and only its status
-    /// lists are fetched. Without it, both come from the issuer each certificate names.
+    /// lists are fetched. Without it, QR tokens are refused (503: their signers are in the
+    /// issuer's bundle), and a PDF's list is fetched only once the PDF is authenticated.
     #[arg(long)]
     issuer: Option<String>,
     /// Largest request body, in bytes (413 beyond).
@@ -173,6 +183,18 @@ struct Judging {
     /// `--at` was given: a what-if instant rather than the device clock.
     explicit_at: bool,
     fetcher: Fetcher,
+    /// `--issuer`, without a trailing slash.
+    issuer: Option<String>,
+}
+
+/// `--issuer`, checked to be an http(s) URL, without its trailing slash.
+fn issuer_option(issuer: Option<&str>) -> Result<Option<String>, Fatal> {
+    match issuer.map(|u| u.trim_end_matches('/')) {
+        Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+            Err(Fatal(format!("--issuer {url:?} is not an http(s) URL")))
+        }
+        other => Ok(other.map(str::to_owned)),
+    }
 }
 
 fn judging(common: &CommonArgs) -> Result<Judging, Fatal> {
@@ -181,7 +203,8 @@ fn judging(common: &CommonArgs) -> Result<Judging, Fatal> {
         .map_err(|e| Fatal(format!("{}: {e}", common.trust.display())))?;
     let at = match common.at.as_deref() {
         Some(text) => OffsetDateTime::parse(text, &Rfc3339)
-            .map_err(|e| Fatal(format!("--at {text:?} is not RFC 3339: {e}")))?,
+            .map_err(|e| Fatal(format!("--at {text:?} is not RFC 3339: {e}")))
+            .and_then(|at| ccr_pki::validity::check_instant("--at", at).map_err(Fatal))?,
         None => OffsetDateTime::now_utc(),
     };
     let fetcher = Fetcher::new(
@@ -195,12 +218,14 @@ fn judging(common: &CommonArgs) -> Result<Judging, Fatal> {
         at,
         explicit_at: common.at.is_some(),
         fetcher,
+        issuer: issuer_option(common.issuer.as_deref())?,
     })
 }
 
 impl Judging {
     /// Reads or fetches the status list. A file that cannot be read or authenticated is a
     /// usage error; a list that cannot be fetched leaves the status unknown, with the reason.
+    /// `named_uri` must come from an authenticated token (it is fetched for `online`).
     fn status(&self, source: Option<&str>, named_uri: Option<&str>) -> Result<Acquired, Fatal> {
         let Some(source) = source else {
             return Ok(Acquired::None);
@@ -213,13 +238,20 @@ impl Judging {
                     Some(uri) => uri,
                     None => {
                         return Ok(Acquired::Unavailable(
-                            "the certificate names no status list".into(),
+                            "no authentic certificate names a status list".into(),
                         ));
                     }
                 }
             } else {
                 source
             };
+            if let Some(issuer) = &self.issuer
+                && !fetch::is_status_list_of(issuer, url)
+            {
+                return Ok(Acquired::Unavailable(format!(
+                    "{url} is not a status list of the issuer {issuer} (--issuer)"
+                )));
+            }
             return Ok(match self.fetcher.status_list(url, &self.root, self.at) {
                 Ok((list, _)) => Acquired::List(Box::new(list)),
                 Err(why) => Acquired::Unavailable(why),
@@ -228,7 +260,7 @@ impl Judging {
         let bytes = read_bounded(Path::new(source), MAX_STATUS_FILE_BYTES, "status list")?;
         let list = status::authenticate(&bytes, &self.root)
             .map_err(|e| Fatal(format!("{source}: {e}")))?;
-        if self.at + fetch::CLOCK_SKEW < list.issued_at && !self.explicit_at {
+        if self.at.saturating_add(fetch::CLOCK_SKEW) < list.issued_at && !self.explicit_at {
             return Err(Fatal(format!(
                 "this device's clock ({}) is earlier than the status list's signed time ({}); correct the clock",
                 self.at, list.issued_at
@@ -255,39 +287,38 @@ fn run(command: &Command, common: &CommonArgs) -> Result<Report, Fatal> {
             let pdf_limits = limits.pdf_limits();
             // Read one byte past the limit so an oversize file is reported as such, never loaded.
             let bytes = read_bounded(file, limits.max_file_bytes, "certificate")?;
-            // `online` needs the list's URI before the checks; it is authenticated by the
-            // list's own signature and matched against the verified token later.
-            let named_uri = (status_source == Some("online"))
-                .then(|| ccr_pki::pades::inspect(&bytes, &pdf_limits).ok())
-                .flatten()
-                .and_then(|doc| ccr_pki::token::parse(&doc.token).ok())
-                .map(|t| t.claims_unverified().status.uri.clone());
-            let acquired = judging.status(status_source, named_uri.as_deref())?;
-            let ctx = CheckContext {
+            let mut ctx = CheckContext {
                 root: &judging.root,
-                status: status_input(&acquired),
+                status: StatusInput::None,
                 at: judging.at,
                 limits: &pdf_limits,
             };
+            // `online` needs the list's URI before the checks: it is taken only from an
+            // authenticated token, so a forged file never makes the verifier fetch.
+            let named_uri = (status_source == Some("online"))
+                .then(|| authenticated_status_uri(&bytes, &ctx))
+                .flatten();
+            let acquired = judging.status(status_source, named_uri.as_deref())?;
+            ctx.status = status_input(&acquired);
             Ok(check_pdf(&bytes, &ctx))
         }
         Command::Token { token, bundle, .. } => {
             let bytes = ccr_pki::token::from_url_or_text(token)
                 .map_err(|e| Fatal(format!("the token argument: {e}")))?;
-            let named_uri = ccr_pki::token::parse(&bytes)
-                .ok()
-                .map(|t| t.claims_unverified().status.uri.clone());
             let bundle_pem = match bundle.as_deref() {
                 None => None,
                 Some(source) if is_remote(source) => {
+                    // The token is not authenticated yet, so the issuer it names is not
+                    // contacted: `online` means the configured issuer's bundle.
                     let url = if source == "online" {
-                        named_uri
-                            .as_deref()
-                            .and_then(fetch::issuer_base)
-                            .map(|base| format!("{base}/trust"))
-                            .ok_or_else(|| {
-                                Fatal("the token names no issuer to fetch the bundle from".into())
-                            })?
+                        let issuer = judging.issuer.as_deref().ok_or_else(|| {
+                            Fatal(
+                                "--bundle online needs --issuer <URL>: nothing a token names \
+                                 is fetched before the token is authenticated"
+                                    .into(),
+                            )
+                        })?;
+                        format!("{issuer}/trust")
                     } else {
                         source.to_owned()
                     };
@@ -304,6 +335,7 @@ fn run(command: &Command, common: &CommonArgs) -> Result<Report, Fatal> {
                     .map_err(|e| Fatal(format!("the trust bundle: {e}")))?,
                 None => Vec::new(),
             };
+            let named_uri = authenticated_token_status_uri(&bytes, &bundle, &judging.root);
             let acquired = judging.status(status_source, named_uri.as_deref())?;
             let limits = Limits::default();
             let ctx = CheckContext {
@@ -327,7 +359,7 @@ fn human(report: &Report) -> String {
         .unwrap_or_default();
     let _ = writeln!(out, "verdict: {verdict}");
     if let Some(cert) = &report.certificate {
-        let until = cert.valid_until.to_offset(ccr_pki::validity::MACAO);
+        let until = ccr_pki::validity::in_macao(cert.valid_until);
         let _ = writeln!(
             out,
             "certificate {} for {} (valid until {until})",
@@ -360,12 +392,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
         let pem = read_bounded(&args.trust, 64 * 1024, "trust anchor")?;
         let root = TrustRoot::from_pem(&pem)
             .map_err(|e| Fatal(format!("{}: {e}", args.trust.display())))?;
-        let issuer = match args.issuer.as_deref().map(|u| u.trim_end_matches('/')) {
-            Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
-                return Err(Fatal(format!("--issuer {url:?} is not an http(s) URL")));
-            }
-            other => other.map(str::to_owned),
-        };
+        let issuer = issuer_option(args.issuer.as_deref())?;
         if !(1..=MAX_CONCURRENT).contains(&args.max_concurrent)
             || args.max_body_bytes == 0
             || !(1..=MAX_TIMEOUT_MS).contains(&args.timeout_ms)

@@ -344,8 +344,9 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// The query of `POST /api/v1/verify`.
+/// The query of `POST /api/v1/verify`; any other parameter is refused, not ignored.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct VerifyQuery {
     /// Judge at this instant (RFC 3339) instead of the server's clock.
     at: Option<String>,
@@ -353,6 +354,7 @@ struct VerifyQuery {
 
 /// The body of `POST /api/v1/verify-token`.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TokenRequest {
     /// The URL read from the QR code, or its base64url part.
     token: String,
@@ -362,13 +364,11 @@ struct TokenRequest {
 }
 
 fn parse_at(at: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
+    let unprocessable = |message| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message);
     at.map(|text| {
-        OffsetDateTime::parse(text, &Rfc3339).map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("`at` is not an RFC 3339 date-time: {e}"),
-            )
-        })
+        let at = OffsetDateTime::parse(text, &Rfc3339)
+            .map_err(|e| unprocessable(format!("`at` is not an RFC 3339 date-time: {e}")))?;
+        ccr_pki::validity::check_instant("`at`", at).map_err(unprocessable)
     })
     .transpose()
 }
@@ -555,12 +555,34 @@ async fn verify_pdf(
     Ok(report_response(&report))
 }
 
+/// Refuses a query string on an endpoint that takes none (a parameter is never ignored).
+fn refuse_query(uri: &axum::http::Uri) -> Result<(), ApiError> {
+    match uri.query().filter(|q| !q.is_empty()) {
+        None => Ok(()),
+        Some(query) => {
+            let name: String = query
+                .split(['&', '='])
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(64)
+                .collect();
+            Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("unknown query parameter `{name}`: this endpoint takes none"),
+            ))
+        }
+    }
+}
+
 /// `POST /api/v1/verify-token`: `{"token": "...", "at": "..."}`.
 async fn verify_token(
     State(state): State<Arc<AppState>>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    refuse_query(&uri)?;
     let limit = if state.config.max_body_bytes < MAX_TOKEN_BODY_BYTES {
         BodyLimit {
             bytes: state.config.max_body_bytes,
@@ -607,7 +629,11 @@ async fn verify_token(
 }
 
 /// `GET /api/v1/trust`.
-async fn trust(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+async fn trust(
+    State(state): State<Arc<AppState>>,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    refuse_query(&uri)?;
     let Some(issuer) = state.config.issuer.clone() else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -683,10 +709,7 @@ impl AppState {
         if let Some(issuer) = &self.config.issuer {
             // Only the configured issuer is contacted: an uploaded file cannot make the
             // service fetch arbitrary URLs.
-            let published = uri
-                .strip_prefix(issuer.as_str())
-                .is_some_and(|rest| rest.starts_with("/status/"));
-            if !published {
+            if !fetch::is_status_list_of(issuer, uri) {
                 return Acquired::Unavailable(format!(
                     "{uri} is not a status list of the configured issuer {issuer}"
                 ));
@@ -741,13 +764,25 @@ impl AppState {
                 _ => return report,
             }
         }
-        // The URI from the unverified token: the list is authenticated by its own signature
-        // and matched against the verified token by the checks.
-        let named = ccr_pki::pades::inspect(bytes, &self.config.limits)
-            .ok()
-            .and_then(|doc| ccr_pki::token::parse(&doc.token).ok())
-            .map(|t| t.claims_unverified().status.uri.clone());
-        self.check_pdf_named(bytes, named.as_deref(), at)
+        // The URI only from an authenticated token: a forged file never makes the service
+        // fetch a URL it chose (issue 9). A file that does not authenticate is judged
+        // without a list; its report fails before the status anyway.
+        let unjudged = CheckContext {
+            root: &self.config.root,
+            status: StatusInput::None,
+            at: self.judging_time(at),
+            limits: &self.config.limits,
+        };
+        match crate::check::authenticated_status_uri(bytes, &unjudged) {
+            Some(named) => self.check_pdf_named(bytes, Some(&named), at),
+            None => self.check_pdf_with(
+                bytes,
+                &Acquired::Unavailable(
+                    "the certificate is not authentic, so the list it names is not fetched".into(),
+                ),
+                at,
+            ),
+        }
     }
 
     /// Checks with the list at `uri`, remembering it for the next file if the token names it.
@@ -787,21 +822,18 @@ impl AppState {
 
     /// Verifies a QR token as `verifier token --bundle online --status online` does.
     fn verify_token(&self, token: &[u8], at: Option<OffsetDateTime>) -> Result<Report, ApiError> {
-        let named_uri = ccr_pki::token::parse(token)
-            .ok()
-            .map(|t| t.claims_unverified().status.uri.clone());
-        let bundle_url = match &self.config.issuer {
-            Some(issuer) => Some(format!("{issuer}/trust")),
-            None => named_uri
-                .as_deref()
-                .and_then(fetch::issuer_base)
-                .map(|base| format!("{base}/trust")),
+        // The token names its issuer, but nothing it names is fetched before it is
+        // authenticated, and that needs the bundle: so the bundle comes only from --issuer.
+        let Some(issuer) = &self.config.issuer else {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "this verifier was started without --issuer: a QR token is authenticated with \
+                 the issuer's trust bundle, which is fetched only from --issuer",
+            ));
         };
-        let bundle = match bundle_url {
-            // An unreadable token has no issuer: the checks report it MALFORMED.
-            None => Vec::new(),
-            Some(url) => self.bundle(&url, OffsetDateTime::now_utc())?,
-        };
+        let bundle = self.bundle(&format!("{issuer}/trust"), OffsetDateTime::now_utc())?;
+        let named_uri =
+            crate::check::authenticated_token_status_uri(token, &bundle, &self.config.root);
         let acquired = self.status(named_uri.as_deref(), at);
         let limits = Limits::default();
         let ctx = CheckContext {

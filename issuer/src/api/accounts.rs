@@ -139,7 +139,9 @@ pub async fn oidc_start(State(state): State<Arc<AppState>>) -> Result<Response, 
     Ok((StatusCode::FOUND, [(header::LOCATION, url)]).into_response())
 }
 
-/// The identity provider's redirect back.
+/// The identity provider's redirect back. The one query that keeps unknown parameters:
+/// providers add their own (`iss`, `session_state`, …) and OAuth 2.0 (RFC 6749 §3.1)
+/// requires clients to ignore them.
 #[derive(Debug, Deserialize)]
 pub struct OidcCallback {
     #[serde(default)]
