@@ -67,6 +67,41 @@ pub struct Config {
     /// The production identity provider (`providers.identity = "oidc"`).
     #[serde(default)]
     pub oidc: Option<crate::oidc::OidcConfig>,
+    /// Connection limits of `issuer serve`.
+    #[serde(default)]
+    pub server: ServerConfig,
+}
+
+/// Connection limits of `issuer serve` (see `ccr_web::serve`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Time a client has to send a complete request header, in milliseconds (100..300000).
+    pub header_read_timeout_ms: u64,
+    /// Most connections open at once (1..65536); past it, 503 and closed.
+    pub max_connections: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let limits = ccr_web::ConnectionLimits::default();
+        Self {
+            header_read_timeout_ms: u64::try_from(limits.header_read_timeout.as_millis())
+                .unwrap_or(u64::MAX),
+            max_connections: limits.max_connections,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The limits, checked against their ranges.
+    pub fn limits(&self) -> Result<ccr_web::ConnectionLimits, String> {
+        ccr_web::ConnectionLimits::new(
+            std::time::Duration::from_millis(self.header_read_timeout_ms),
+            self.max_connections,
+        )
+        .map_err(|e| format!("server: {e}"))
+    }
 }
 
 /// Rules and limits of the online application.
@@ -235,6 +270,7 @@ impl Config {
             ));
         }
         config.check_application()?;
+        config.server.limits()?;
         Ok(config)
     }
 

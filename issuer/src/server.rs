@@ -405,12 +405,16 @@ pub async fn serve(bureau: Bureau, listen: SocketAddr) -> Result<(), BureauError
         .merge(crate::http::web::router(Arc::clone(&app)))
         .merge(crate::api::router(app))
         .layer(axum::middleware::map_response(security_headers));
-    // The client's address feeds the sign-in limits (`api::extract::ClientAddress`).
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| BureauError::Usage(format!("server error: {e}")))
+    let limits = bureau
+        .config()
+        .server
+        .limits()
+        .map_err(BureauError::Usage)?;
+    // `ccr_web::serve` gives handlers the client's address, which feeds the sign-in limits
+    // (`api::extract::ClientAddress`).
+    ccr_web::serve(listener, router, limits, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| BureauError::Usage(format!("server error: {e}")))
 }

@@ -222,7 +222,7 @@ async fn failing_jobs_contract(store: &Store) {
     use ccr_issuer::store::jobs::{JobFailure, JobOutcome};
     let now = OffsetDateTime::now_utc();
     let applicant = store
-        .applicant_for("development", "failing-jobs-contract", None, now)
+        .applicant_for("development", "failing-jobs-contract", None, None, now)
         .await
         .expect("applicant");
     let (app, _) = store

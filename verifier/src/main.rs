@@ -124,6 +124,13 @@ struct ServeArgs {
     /// Time allowed per verification, in milliseconds (503 beyond).
     #[arg(long, default_value_t = 5000)]
     timeout_ms: u64,
+    /// Time a client has to send a complete request header, in milliseconds (then the
+    /// connection is closed).
+    #[arg(long, default_value_t = 10_000)]
+    header_read_timeout_ms: u64,
+    /// Most connections open at once (503 and closed beyond).
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
     /// Worker threads of the HTTP runtime (default: one per CPU).
     #[arg(long, env = "VERIFIER_THREADS")]
     threads: Option<usize>,
@@ -402,7 +409,13 @@ fn serve(args: &ServeArgs) -> ExitCode {
                  {MAX_TIMEOUT_MS}, and --max-body-bytes positive"
             )));
         }
+        let connections = ccr_web::ConnectionLimits::new(
+            std::time::Duration::from_millis(args.header_read_timeout_ms),
+            args.max_connections,
+        )
+        .map_err(|e| Fatal(format!("--header-read-timeout-ms, --max-connections: {e}")))?;
         let config = ccr_verifier::server::Config {
+            connections,
             root,
             issuer,
             max_body_bytes: args.max_body_bytes,

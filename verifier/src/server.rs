@@ -89,6 +89,8 @@ pub struct Config {
     pub timeout: Duration,
     /// PDF parsing limits.
     pub limits: Limits,
+    /// Header deadline and connection cap (slow and numerous clients).
+    pub connections: ccr_web::ConnectionLimits,
 }
 
 /// Shared state: configuration and caches, nothing else.
@@ -212,11 +214,11 @@ pub fn router(config: Config) -> Router {
 
 /// Serves on `listener` until Ctrl-C.
 pub async fn serve(config: Config, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router(config))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    let limits = config.connections;
+    ccr_web::serve(listener, router(config), limits, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }
 
 /// Binds `listen` and serves until Ctrl-C.
