@@ -72,6 +72,10 @@ impl Api {
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
             .max_redirects(0)
+            // The services close a kept-alive connection idle past their header deadline
+            // (10 s by default); a client must not reuse one older than that, or a POST may go
+            // out on a connection the server is closing.
+            .max_idle_age(Duration::from_secs(5))
             .build()
             .into();
         Self {

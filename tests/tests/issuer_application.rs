@@ -987,7 +987,7 @@ fn hostile_supporting_documents_are_refused_with_nothing_stored() {
         (
             "type mismatch",
             card("card.pdf", "application/pdf", &png),
-            "documents[1].content_base64: the content is a PNG image, not application/pdf",
+            "documents[1].content: the content is a PNG image, not application/pdf",
         ),
         (
             "polyglot (JPEG then PDF)",

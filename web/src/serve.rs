@@ -29,7 +29,9 @@ use tower_service::Service as _;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConnectionLimits {
     /// Time a client has to send a complete request header once the service waits for one;
-    /// the connection is closed after it.
+    /// the connection is closed after it. This also closes a kept-alive connection left idle
+    /// that long, so clients must not keep idle connections longer (browsers retry a request
+    /// that meets a closed idle connection; simple clients should set their idle limit lower).
     pub header_read_timeout: Duration,
     /// Most connections open at once; past it a connection is answered 503 and closed.
     pub max_connections: usize,

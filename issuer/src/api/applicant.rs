@@ -8,30 +8,15 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::extract::{Applicants, Authorized, Body, Caller, Path, Query, RawBody, idempotency_key};
 use super::{ApiError, AppState, json};
-use crate::auth::{Principal, Role};
-use crate::calendar::SameDayEligibility;
-use crate::messages::Event;
-use crate::request::{CertificateRequest, HolderRequest, Language, doc_key};
-use crate::store::applications::{
-    ApplicationRow, CallbackOutcome, NewApplication, NewDocument, OtpCheck, OtpPolicy, SideEffect,
-    Transition, Value,
-};
-use crate::store::stored_instant;
+use crate::auth::Role;
+use crate::bureau::applying::{Confirmation, Selection, SupportingDocument};
+use crate::store::applications::{ApplicationRow, CallbackOutcome};
 use crate::workflow::{self, Exemption};
-
-/// One-time password rules: 6 digits, 5 minutes, one send per 30 s, 5 per hour, 5 tries.
-const OTP_POLICY: OtpPolicy = OtpPolicy {
-    ttl: time::Duration::minutes(5),
-    resend_after: time::Duration::seconds(30),
-    sends_per_hour: 5,
-    attempts: 5,
-};
 
 /// How an application is shown to its applicant and to staff.
 #[derive(Debug, Serialize)]
@@ -80,37 +65,11 @@ fn next_step(state: &str) -> &'static str {
 }
 
 impl AppState {
-    /// The fee an application owes (before any exemption).
-    fn fee(&self, app: &ApplicationRow) -> i64 {
-        let a = &self.bureau.config().application;
-        workflow::fee_avos(
-            a.standard_fee_avos,
-            a.express_fee_avos,
-            app.express != 0,
-            app.quantity,
-        )
-        .unwrap_or(i64::MAX)
-    }
-
     /// The view of an application, with its pledge and same-day collection computed now.
     pub(super) fn view(&self, app: &ApplicationRow) -> ApplicationView {
         let now = OffsetDateTime::now_utc();
-        let today = now.to_offset(crate::calendar::MACAO).date();
-        let due = app.due_date.as_deref().and_then(|d| {
-            time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok()
-        });
-        let working_days_left = due.and_then(|due| {
-            (!matches!(
-                app.state.as_str(),
-                workflow::ISSUED | workflow::COLLECTED | workflow::REJECTED
-            ))
-            .then(|| self.calendar.working_days_between(today, due).ok())
-            .flatten()
-        });
-        let fee = match (&app.fee_avos, &app.exemption_kind) {
-            (Some(fee), _) => *fee,
-            _ => self.fee(app),
-        };
+        let working_days_left = self.working_days_left(app, now);
+        let fee = self.fee_due(app);
         ApplicationView {
             id: app.id.clone(),
             state: app.state.clone(),
@@ -165,81 +124,6 @@ impl AppState {
             next_step: next_step(&app.state),
         }
     }
-
-    /// When a paper certificate of a submitted application can be collected the same day
-    /// (seed 001's rule and timetable), if it qualifies.
-    fn same_day(&self, app: &ApplicationRow) -> Option<OffsetDateTime> {
-        let site = app.collection_site.as_deref()?;
-        let received = crate::store::parse_time(app.documents_received_at.as_deref()?).ok()?;
-        let holder: HolderRequest = serde_json::from_str(app.holder_json.as_deref()?).ok()?;
-        let date_of_birth = time::Date::parse(
-            &holder.date_of_birth,
-            time::macros::format_description!("[year]-[month]-[day]"),
-        )
-        .ok()?;
-        let eligibility = SameDayEligibility {
-            electronic_application: true,
-            document_type: holder.document.kind.clone(),
-            date_of_birth,
-            first_time_applicant: app.first_time != Some(0),
-            transfer_requested: app.transfer_to.is_some(),
-            needs_further_identity_verification: app.state == workflow::INFORMATION_REQUESTED,
-        };
-        self.calendar
-            .same_day_collection(&eligibility, received, site)
-            .ok()
-            .flatten()
-    }
-
-    /// The pledge due date for documents received `now`.
-    fn due_date(&self, app: &ApplicationRow, now: OffsetDateTime) -> Result<time::Date, ApiError> {
-        self.calendar
-            .pledge_due(now, app.express != 0)
-            .map_err(|e| ApiError::internal(&e))
-    }
-
-    /// The step that submits an application (paid or exempted): documents received now,
-    /// the pledge due date, and the applicant told both.
-    pub(super) fn submission<'a>(
-        &self,
-        app: &'a ApplicationRow,
-        from: &'a [&'a str],
-        fee_avos: i64,
-        actor: &'a str,
-        action: &'a str,
-        now: OffsetDateTime,
-    ) -> Result<Transition<'a>, ApiError> {
-        let due_date = self.due_date(app, now)?;
-        let due = due_date.to_string();
-        let messages = self.sms(
-            app,
-            &Event::ApplicationSubmitted {
-                reference: &app.id,
-                amount_avos: fee_avos,
-                due_date,
-                express: app.express != 0,
-            },
-        );
-        Ok(Transition {
-            application_id: &app.id,
-            from,
-            to: workflow::SUBMITTED,
-            set: vec![
-                ("fee_avos", Value::Int(Some(fee_avos))),
-                (
-                    "documents_received_at",
-                    Value::Text(Some(stored_instant(now))),
-                ),
-                ("due_date", Value::Text(Some(due))),
-            ],
-            actor,
-            action,
-            detail: serde_json::json!({ "fee_avos": fee_avos, "due_date": due_date.to_string() }),
-            messages,
-            effect: SideEffect::None,
-            now,
-        })
-    }
 }
 
 /// Public reference data for the application form.
@@ -273,104 +157,17 @@ pub async fn options(State(state): State<Arc<AppState>>) -> Result<Response, Api
     Ok(json(StatusCode::OK, &body))
 }
 
-/// Electronic or paper certificate.
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    /// A signed PDF to download.
-    Electronic,
-    /// A printed certificate to collect.
-    Paper,
-}
-
-/// Step 1: select data.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewApplicationBody {
-    usage: String,
-    format: Format,
-    quantity: i64,
-    #[serde(default)]
-    collection_site: Option<String>,
-    express: bool,
-    #[serde(default)]
-    transfer_to: Option<String>,
-}
-
 /// `POST /api/v1/applications`: step 1. A repeated `Idempotency-Key` returns the first
 /// application (200) instead of creating another (201).
 pub async fn create(
     State(state): State<Arc<AppState>>,
     caller: Authorized<Applicants>,
     headers: HeaderMap,
-    Body(body): Body<NewApplicationBody>,
+    Body(body): Body<Selection>,
 ) -> Result<Response, ApiError> {
-    let applicant = caller.principal();
     let key = idempotency_key(&headers)?;
-    let config = state.bureau.config();
-    if config.usage(&body.usage).is_none() {
-        let known: Vec<&str> = config.usages.iter().map(|u| u.code.as_str()).collect();
-        return Err(ApiError::invalid(format!(
-            "usage: {:?} is not a known usage ({})",
-            body.usage,
-            known.join(", ")
-        )));
-    }
-    let max = config.application.max_quantity;
-    if !(1..=max).contains(&body.quantity) {
-        return Err(ApiError::invalid(format!(
-            "quantity: {} is not between 1 and {max}",
-            body.quantity
-        )));
-    }
-    match (body.format, body.collection_site.as_deref()) {
-        (Format::Paper, None) => {
-            return Err(ApiError::invalid(
-                "collection_site: a paper certificate needs a collection site",
-            ));
-        }
-        (Format::Paper, Some(site)) if config.collection_site(site).is_none() => {
-            let known: Vec<&str> = config
-                .application
-                .collection_sites
-                .iter()
-                .map(|s| s.code.as_str())
-                .collect();
-            return Err(ApiError::invalid(format!(
-                "collection_site: {site:?} is not a collection site ({})",
-                known.join(", ")
-            )));
-        }
-        (Format::Electronic, Some(_)) => {
-            return Err(ApiError::invalid(
-                "collection_site: an electronic certificate is downloaded, not collected",
-            ));
-        }
-        _ => {}
-    }
-    if let Some(code) = body.transfer_to.as_deref() {
-        let registered = state.store().department(code).await?;
-        if !registered.is_some_and(|d| d.active) {
-            return Err(ApiError::invalid(format!(
-                "transfer_to: {code:?} is not a registered department"
-            )));
-        }
-    }
     let (app, created) = state
-        .store()
-        .create_application(
-            &NewApplication {
-                applicant_id: &applicant.id,
-                usage: &body.usage,
-                electronic: body.format == Format::Electronic,
-                quantity: body.quantity,
-                collection_site: body.collection_site.as_deref(),
-                express: body.express,
-                transfer_to: body.transfer_to.as_deref(),
-                idempotency_key: key.as_deref(),
-            },
-            OffsetDateTime::now_utc(),
-        )
+        .select(caller.principal(), &body, key.as_deref())
         .await?;
     let status = if created {
         StatusCode::CREATED
@@ -428,146 +225,15 @@ pub async fn show(
     Ok(json(StatusCode::OK, &state.view(&app)))
 }
 
-/// The applicant's own application, or 404.
-async fn own(
-    state: &AppState,
-    caller: &Authorized<Applicants>,
-    id: &str,
-) -> Result<(Principal, ApplicationRow), ApiError> {
-    let who = caller.principal().clone();
-    let app = state.application_for(&who, id).await?;
-    Ok((who, app))
-}
-
-/// Step 2: confirm data.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfirmationBody {
-    holder: HolderRequest,
-    language: Language,
-    mobile: String,
-    consent_police_data: bool,
-}
-
-/// A mobile number in E.164 form; eight digits starting with 6 are a Macao number.
-fn normalise_mobile(text: &str) -> Result<String, ApiError> {
-    let compact: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    let digits = compact.strip_prefix('+').unwrap_or(&compact);
-    let ok = digits.bytes().all(|b| b.is_ascii_digit());
-    if ok && !compact.starts_with('+') && digits.len() == 8 && digits.starts_with('6') {
-        return Ok(format!("+853{digits}"));
-    }
-    if ok && compact.starts_with('+') && (8..=15).contains(&digits.len()) {
-        return Ok(compact);
-    }
-    Err(ApiError::invalid(format!(
-        "mobile: {text:?} is not a mobile number (+853 6xxxxxxx or +<country><number>)"
-    )))
-}
-
-/// `PUT /api/v1/applications/{id}/confirmation`: step 2. Validated like a certificate
-/// request (names, date of birth, document, printable characters); non-resident workers
-/// (TI) must have applied before.
+/// `PUT /api/v1/applications/{id}/confirmation`: step 2.
 pub async fn confirm(
     State(state): State<Arc<AppState>>,
     caller: Authorized<Applicants>,
     Path(id): Path<String>,
-    Body(body): Body<ConfirmationBody>,
+    Body(body): Body<Confirmation>,
 ) -> Result<Response, ApiError> {
-    let (who, app) = own(&state, &caller, &id).await?;
-    if !body.consent_police_data {
-        return Err(ApiError::invalid(
-            "consent_police_data: the bureau needs your consent to obtain your data from the Public Security Police Force",
-        ));
-    }
-    let mobile = normalise_mobile(&body.mobile)?;
-    let now = OffsetDateTime::now_utc();
-    let departments = state.bureau.active_departments().await?;
-    let request = CertificateRequest {
-        holder: body.holder,
-        usage: app.usage.clone(),
-        language: body.language,
-        express: app.express != 0,
-        records: Vec::new(),
-        transfer_to: app.transfer_to.clone(),
-    };
-    let valid = request
-        .validate(state.bureau.config(), &departments, now)
-        .map_err(|e| ApiError::invalid(e.to_string()))?;
-    state.bureau.check_printable(&valid, now)?;
-    let key = doc_key(&valid.holder.document);
-    let earlier = state.store().has_certificate_for(&key).await?;
-    if valid.holder.document.kind == ccr_pki::document::DocumentType::Ti && !earlier {
-        return Err(ApiError::invalid(
-            "holder.document: online applications by non-resident workers (TI) are open only to those who applied before; please apply at a counter",
-        ));
-    }
-    let holder = HolderRequest {
-        name_latin: valid.holder.name_latin.clone(),
-        name_chinese: valid.holder.name_chinese.clone(),
-        date_of_birth: valid.holder.date_of_birth.to_string(),
-        document: crate::request::DocumentRequest {
-            kind: valid.holder.document.kind.code().into(),
-            number: valid.holder.document.number.clone(),
-        },
-    };
-    let holder_json = serde_json::to_string(&holder).map_err(|e| ApiError::internal(&e))?;
-    // The identity checks proved the holder and mobile confirmed before; anything else clears
-    // them (the one-time password is also bound to the number it was sent to).
-    let unchanged = app.holder_json.as_deref() == Some(holder_json.as_str())
-        && app.mobile.as_deref() == Some(mobile.as_str());
-    let mut set = vec![
-        ("holder_json", Value::Text(Some(holder_json))),
-        ("doc_key", Value::Text(Some(key.clone()))),
-        ("first_time", Value::Int(Some(i64::from(!earlier)))),
-        ("language", Value::Text(Some(body.language.code().into()))),
-        ("mobile", Value::Text(Some(mobile))),
-        ("consent_at", Value::Text(Some(stored_instant(now)))),
-    ];
-    if !unchanged {
-        for column in [
-            "otp_verified_at",
-            "otp_verified_for",
-            "face_verified_at",
-            "face_verified_for",
-        ] {
-            set.push((column, Value::Text(None)));
-        }
-    }
-    let verified = state
-        .store()
-        .applicant_verified_document(&app.applicant_id)
-        .await?;
-    let mismatch = verified.filter(|v| *v != key);
-    set.push(("identity_mismatch", Value::Text(mismatch.clone())));
-    let actor = who.actor();
-    state
-        .store()
-        .transition(&Transition {
-            application_id: &app.id,
-            from: &[workflow::SELECTED, workflow::CONFIRMED],
-            to: workflow::CONFIRMED,
-            set,
-            actor: &actor,
-            action: "application.confirmed",
-            detail: serde_json::json!({
-                "language": body.language.code(),
-                "consent_police_data": true,
-                "identity_checks_cleared": !unchanged && (app.otp_verified_at.is_some() || app.face_verified_at.is_some()),
-                "identity_mismatch": mismatch.is_some(),
-            }),
-            messages: Vec::new(),
-            effect: SideEffect::None,
-            now,
-        })
-        .await?;
-    state.current(&id).await
-}
-
-/// The stored form of a one-time password: bound to the application and to the number it was
-/// sent to, so a code sent before the mobile number changed proves nothing about the new one.
-fn otp_hash(application_id: &str, mobile: &str, code: &str) -> String {
-    crate::store::sha256_hex(format!("{application_id}:{mobile}:{code}").as_bytes())
+    let app = state.confirm(caller.principal(), &id, body).await?;
+    Ok(json(StatusCode::OK, &state.view(&app)))
 }
 
 /// `POST /api/v1/applications/{id}/otp`: sends a one-time password by SMS.
@@ -576,49 +242,10 @@ pub async fn send_otp(
     caller: Authorized<Applicants>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (_, app) = own(&state, &caller, &id).await?;
-    if app.state != workflow::CONFIRMED || app.otp_verified_at.is_some() {
-        return Err(ApiError::conflict(format!(
-            "application {id} is {}; a one-time password is sent only after step 2 and before it is verified",
-            app.state
-        )));
-    }
-    let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
-    let now = OffsetDateTime::now_utc();
-    state
-        .store()
-        .put_otp(
-            &app.id,
-            &otp_hash(&app.id, app.mobile.as_deref().unwrap_or_default(), &code),
-            OTP_POLICY,
-            now,
-        )
-        .await?;
-    let minutes = u32::try_from(OTP_POLICY.ttl.whole_minutes()).unwrap_or(5);
-    for message in state.sms(
-        &app,
-        &Event::OtpCode {
-            code: &code,
-            minutes_valid: minutes,
-        },
-    ) {
-        state.store().enqueue(&message, now).await?;
-    }
-    let mobile = app.mobile.unwrap_or_default();
-    let masked: String = mobile
-        .chars()
-        .enumerate()
-        .map(|(i, c)| {
-            if i + 4 < mobile.len() && i > 3 {
-                '•'
-            } else {
-                c
-            }
-        })
-        .collect();
+    let sent = state.send_otp(caller.principal(), &id).await?;
     Ok(json(
         StatusCode::ACCEPTED,
-        &serde_json::json!({ "sent_to": masked, "expires_in_seconds": OTP_POLICY.ttl.whole_seconds() }),
+        &serde_json::json!({ "sent_to": sent.sent_to, "expires_in_seconds": sent.expires_in_seconds }),
     ))
 }
 
@@ -629,51 +256,6 @@ pub struct OtpBody {
     code: String,
 }
 
-/// Marks one identity check passed for the holder and mobile it proved (`app` as read when
-/// the check began); the application becomes IDENTIFIED when both checks hold for the same.
-async fn identity_passed(
-    state: &AppState,
-    who: &Principal,
-    app: &ApplicationRow,
-    check: &'static str,
-    action: &str,
-) -> Result<Response, ApiError> {
-    let now = OffsetDateTime::now_utc();
-    let actor = who.actor();
-    let (Some(holder_json), Some(mobile)) = (app.holder_json.as_deref(), app.mobile.as_deref())
-    else {
-        return Err(ApiError::conflict("confirm your data (step 2) first"));
-    };
-    let fingerprint = workflow::identity_fingerprint(holder_json, mobile);
-    let (at, proved) = match check {
-        "otp" => ("otp_verified_at", "otp_verified_for"),
-        _ => ("face_verified_at", "face_verified_for"),
-    };
-    state
-        .store()
-        .transition(&Transition {
-            application_id: &app.id,
-            from: &[workflow::CONFIRMED],
-            to: workflow::CONFIRMED,
-            set: vec![
-                (at, Value::Text(Some(stored_instant(now)))),
-                (proved, Value::Text(Some(fingerprint.clone()))),
-            ],
-            actor: &actor,
-            action,
-            detail: serde_json::json!({ "outcome": "passed" }),
-            messages: Vec::new(),
-            effect: SideEffect::None,
-            now,
-        })
-        .await?;
-    state
-        .store()
-        .mark_identified(&app.id, holder_json, mobile, &fingerprint, &actor, now)
-        .await?;
-    state.current(&app.id).await
-}
-
 /// `POST /api/v1/applications/{id}/otp/verify`.
 pub async fn verify_otp(
     State(state): State<Arc<AppState>>,
@@ -681,44 +263,10 @@ pub async fn verify_otp(
     Path(id): Path<String>,
     Body(body): Body<OtpBody>,
 ) -> Result<Response, ApiError> {
-    let (who, app) = own(&state, &caller, &id).await?;
-    if body.code.len() != 6 || !body.code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::invalid(
-            "code: the one-time password has 6 digits",
-        ));
-    }
-    if app.state != workflow::CONFIRMED {
-        return Err(ApiError::conflict(format!(
-            "application {id} is {}; nothing to verify",
-            app.state
-        )));
-    }
-    let now = OffsetDateTime::now_utc();
-    match state
-        .store()
-        .check_otp(
-            &app.id,
-            &otp_hash(
-                &app.id,
-                app.mobile.as_deref().unwrap_or_default(),
-                &body.code,
-            ),
-            OTP_POLICY.attempts,
-            now,
-        )
-        .await?
-    {
-        OtpCheck::Passed => identity_passed(&state, &who, &app, "otp", "identity.otp_passed").await,
-        OtpCheck::Wrong(left) => Err(ApiError::invalid(format!(
-            "code: wrong one-time password ({left} attempts left)"
-        ))),
-        OtpCheck::Locked => Err(ApiError::limited(
-            "too many wrong attempts: ask for a new one-time password",
-        )),
-        OtpCheck::NoChallenge => Err(ApiError::conflict(
-            "no one-time password is pending (never sent, expired or used): ask for a new one",
-        )),
-    }
+    let app = state
+        .verify_otp(caller.principal(), &id, &body.code)
+        .await?;
+    Ok(json(StatusCode::OK, &state.view(&app)))
 }
 
 /// A live photograph for the face check.
@@ -729,12 +277,15 @@ pub struct FaceBody {
 }
 
 fn decode_base64(field: &str, text: &str, max: usize) -> Result<Vec<u8>, ApiError> {
-    if text.len() / 4 * 3 > max + 3 {
-        return Err(ApiError::new(
+    let too_large = || {
+        ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
             format!("{field}: larger than the limit of {max} bytes"),
-        ));
+        )
+    };
+    if text.len() / 4 * 3 > max + 3 {
+        return Err(too_large());
     }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text.trim())
@@ -743,55 +294,22 @@ fn decode_base64(field: &str, text: &str, max: usize) -> Result<Vec<u8>, ApiErro
         return Err(ApiError::invalid(format!("{field}: empty")));
     }
     if bytes.len() > max {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("{field}: larger than the limit of {max} bytes"),
-        ));
+        return Err(too_large());
     }
     Ok(bytes)
 }
 
-/// `POST /api/v1/applications/{id}/face`: the face check. The image is compared and then
-/// discarded: no biometric data is kept.
+/// `POST /api/v1/applications/{id}/face`: the face check.
 pub async fn face_check(
     State(state): State<Arc<AppState>>,
     caller: Authorized<Applicants>,
     Path(id): Path<String>,
     Body(body): Body<FaceBody>,
 ) -> Result<Response, ApiError> {
-    let (who, app) = own(&state, &caller, &id).await?;
-    if app.state != workflow::CONFIRMED {
-        return Err(ApiError::conflict(format!(
-            "application {id} is {}; the face check belongs to step 3",
-            app.state
-        )));
-    }
     let max = state.bureau.config().application.max_document_bytes;
     let image = decode_base64("image_base64", &body.image_base64, max)?;
-    // The face is compared with the holder's identity document on record, not with whoever
-    // signed in.
-    let holder: HolderRequest = app
-        .holder_json
-        .as_deref()
-        .and_then(|h| serde_json::from_str(h).ok())
-        .ok_or_else(|| ApiError::conflict("confirm your data (step 2) first"))?;
-    let document = holder
-        .document
-        .parse("holder.document")
-        .map_err(|e| ApiError::internal(&e))?;
-    match state
-        .face
-        .check(&document, &image)
-        .map_err(|e| ApiError::internal(&e))?
-    {
-        crate::providers::FaceOutcome::Match => {
-            identity_passed(&state, &who, &app, "face", "identity.face_passed").await
-        }
-        crate::providers::FaceOutcome::NoMatch(why) => Err(ApiError::invalid(format!(
-            "image_base64: the face check failed ({why}); try again or apply at a counter"
-        ))),
-    }
+    let app = state.face_check(caller.principal(), &id, &image).await?;
+    Ok(json(StatusCode::OK, &state.view(&app)))
 }
 
 /// `POST /api/v1/applications/{id}/payments`: starts a payment of the fee with the gateway.
@@ -801,18 +319,9 @@ pub async fn create_payment(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (_, app) = own(&state, &caller, &id).await?;
     let key = idempotency_key(&headers)?;
-    if app.state != workflow::IDENTIFIED {
-        return Err(ApiError::conflict(format!(
-            "application {id} is {}; payment is step 4, after identity verification",
-            app.state
-        )));
-    }
-    let amount = state.fee(&app);
     let payment = state
-        .store()
-        .create_payment(&app.id, amount, key.as_deref(), OffsetDateTime::now_utc())
+        .start_payment(caller.principal(), &id, key.as_deref())
         .await?;
     Ok(json(
         StatusCode::CREATED,
@@ -824,78 +333,6 @@ pub async fn create_payment(
             "pay_url": format!("/api/v1/sandbox/payments/{}/complete", payment.id),
         }),
     ))
-}
-
-/// The gateway's callback body.
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct CallbackBody {
-    event_id: String,
-    payment_id: String,
-    amount_avos: i64,
-    gateway_ref: String,
-    status: String,
-}
-
-/// Applies a signed callback; shared by the callback endpoint and the sandbox.
-async fn process_callback(
-    state: &AppState,
-    signature: Option<&str>,
-    raw: &[u8],
-) -> Result<CallbackOutcome, ApiError> {
-    let now = OffsetDateTime::now_utc();
-    let tolerance = state
-        .bureau
-        .config()
-        .providers
-        .payment_callback_tolerance_seconds;
-    state
-        .gateway
-        .verify(signature, raw, now.unix_timestamp(), tolerance)
-        .map_err(|e| ApiError::unauthenticated(e.to_string()))?;
-    let body: CallbackBody = serde_json::from_slice(raw)
-        .map_err(|e| ApiError::invalid(format!("callback body: {e}")))?;
-    if body.status != "PAID" {
-        return Err(ApiError::invalid(format!(
-            "status: {:?} is not a payment confirmation",
-            body.status
-        )));
-    }
-    if body.event_id.is_empty() || body.event_id.len() > 100 || body.gateway_ref.len() > 100 {
-        return Err(ApiError::invalid(
-            "event_id and gateway_ref: 1 to 100 characters",
-        ));
-    }
-    let payment = state
-        .store()
-        .payment(&body.payment_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no payment {}", body.payment_id)))?;
-    if payment.amount_avos != body.amount_avos {
-        return Err(ApiError::invalid(format!(
-            "amount_avos: {} does not match the payment's {}",
-            body.amount_avos, payment.amount_avos
-        )));
-    }
-    let app = state
-        .store()
-        .application(&payment.application_id)
-        .await?
-        .ok_or_else(|| ApiError::internal(&"payment without application"))?;
-    let detail = serde_json::json!({ "payment_id": payment.id, "amount_avos": payment.amount_avos, "gateway_ref": body.gateway_ref });
-    let mut step = state.submission(
-        &app,
-        &[workflow::IDENTIFIED],
-        payment.amount_avos,
-        "gateway:payment",
-        "application.paid",
-        now,
-    )?;
-    step.detail = detail;
-    Ok(state
-        .store()
-        .apply_payment(&body.event_id, &payment, &body.gateway_ref, &step)
-        .await?)
 }
 
 fn outcome_name(outcome: &CallbackOutcome) -> &'static str {
@@ -916,7 +353,7 @@ pub async fn payment_callback(
     let signature = headers
         .get(crate::providers::SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok());
-    let outcome = process_callback(&state, signature, &raw).await?;
+    let outcome = state.payment_callback(signature, &raw).await?;
     Ok(json(
         StatusCode::OK,
         &serde_json::json!({ "outcome": outcome_name(&outcome) }),
@@ -935,35 +372,12 @@ pub async fn sandbox_complete(
         return Err(ApiError::not_found("the sandbox gateway is not configured"));
     }
     let who = caller.require(&[Role::Applicant])?;
-    let payment = state
-        .store()
-        .payment(&payment_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no payment {payment_id}")))?;
-    // Someone else's payment is as unknown as a wrong reference: the answer names neither
-    // the owner's application nor anything else of theirs.
-    let no_payment = || ApiError::not_found(format!("no payment {payment_id}"));
-    match state.application_for(who, &payment.application_id).await {
-        Err(e) if e.status() == StatusCode::NOT_FOUND => return Err(no_payment()),
-        other => other?,
-    };
-    let body = CallbackBody {
-        event_id: crate::store::random_id("EVT"),
-        payment_id: payment.id.clone(),
-        amount_avos: payment.amount_avos,
-        gateway_ref: crate::store::random_id("SANDBOX"),
-        status: "PAID".into(),
-    };
-    let raw = serde_json::to_vec(&body).map_err(|e| ApiError::internal(&e))?;
-    let signature = state
-        .gateway
-        .sign(OffsetDateTime::now_utc().unix_timestamp(), &raw);
-    let outcome = process_callback(&state, Some(&signature), &raw).await?;
+    let paid = state.sandbox_pay(who, &payment_id).await?;
     Ok(json(
         StatusCode::OK,
         &serde_json::json!({
-            "outcome": outcome_name(&outcome),
-            "callback": { "body": String::from_utf8_lossy(&raw), "signature": signature },
+            "outcome": outcome_name(&paid.outcome),
+            "callback": { "body": paid.body, "signature": paid.signature },
         }),
     ))
 }
@@ -978,17 +392,8 @@ pub struct DocumentBody {
     content_base64: String,
 }
 
-/// The kind of an answer's document that is none of the exemption documents.
-const OTHER_DOCUMENT: &str = "OTHER";
-
-/// Checks supporting documents (count, kind among `kinds`, file name, size, and content
-/// against its declared type: `crate::documents`) before anything is stored.
-fn documents(
-    state: &AppState,
-    purpose: &'static str,
-    kinds: &[&str],
-    docs: Vec<DocumentBody>,
-) -> Result<Vec<NewDocument>, ApiError> {
+/// Decodes the documents of a request (the use case checks everything else).
+fn decoded(state: &AppState, docs: Vec<DocumentBody>) -> Result<Vec<SupportingDocument>, ApiError> {
     let limits = &state.bureau.config().application;
     if docs.len() > limits.max_documents {
         return Err(ApiError::invalid(format!(
@@ -1000,31 +405,15 @@ fn documents(
     docs.into_iter()
         .enumerate()
         .map(|(i, d)| {
-            if !kinds.contains(&d.kind.as_str()) {
-                return Err(ApiError::invalid(format!(
-                    "documents[{i}].kind: {:?} is not one of {}",
-                    d.kind,
-                    kinds.join(", ")
-                )));
-            }
-            crate::documents::check_filename(&d.filename)
-                .map_err(|why| ApiError::invalid(format!("documents[{i}].filename: {why}")))?;
-            crate::documents::check_media_type(&d.media_type)
-                .map_err(|why| ApiError::invalid(format!("documents[{i}].media_type: {why}")))?;
-            let content = decode_base64(
-                &format!("documents[{i}].content_base64"),
-                &d.content_base64,
-                limits.max_document_bytes,
-            )?;
-            crate::documents::check_content(&d.media_type, &content).map_err(|why| {
-                ApiError::invalid(format!("documents[{i}].content_base64: {why}"))
-            })?;
-            Ok(NewDocument {
-                purpose,
+            Ok(SupportingDocument {
+                content: decode_base64(
+                    &format!("documents[{i}].content_base64"),
+                    &d.content_base64,
+                    limits.max_document_bytes,
+                )?,
                 kind: d.kind,
                 filename: d.filename,
                 media_type: d.media_type,
-                content,
             })
         })
         .collect()
@@ -1046,52 +435,11 @@ pub async fn request_exemption(
     Path(id): Path<String>,
     Body(body): Body<ExemptionBody>,
 ) -> Result<Response, ApiError> {
-    let (who, app) = own(&state, &caller, &id).await?;
-    let kind = Exemption::parse(&body.kind).ok_or_else(|| {
-        ApiError::invalid(format!(
-            "kind: {:?} is not one of UNEMPLOYMENT, POVERTY, DISABILITY",
-            body.kind
-        ))
-    })?;
-    let docs = documents(
-        &state,
-        "exemption",
-        kind.required_documents(),
-        body.documents,
-    )?;
-    let missing: Vec<&str> = kind
-        .required_documents()
-        .iter()
-        .copied()
-        .filter(|k| !docs.iter().any(|d| d.kind == *k))
-        .collect();
-    if !missing.is_empty() {
-        return Err(ApiError::invalid(format!(
-            "documents: a {} exemption also needs {}",
-            kind.code(),
-            missing.join(", ")
-        )));
-    }
-    let now = OffsetDateTime::now_utc();
-    let actor = who.actor();
-    let kinds: Vec<&str> = docs.iter().map(|d| d.kind.as_str()).collect();
-    let detail = serde_json::json!({ "kind": kind.code(), "documents": kinds });
-    state
-        .store()
-        .transition(&Transition {
-            application_id: &app.id,
-            from: &[workflow::IDENTIFIED],
-            to: workflow::EXEMPTION_REQUESTED,
-            set: vec![("exemption_kind", Value::Text(Some(kind.code().into())))],
-            actor: &actor,
-            action: "application.exemption_requested",
-            detail,
-            messages: Vec::new(),
-            effect: SideEffect::Documents(docs),
-            now,
-        })
+    let documents = decoded(&state, body.documents)?;
+    let app = state
+        .request_exemption(caller.principal(), &id, &body.kind, documents)
         .await?;
-    state.current(&id).await
+    Ok(json(StatusCode::OK, &state.view(&app)))
 }
 
 /// The applicant's answer to a request for information.
@@ -1111,40 +459,11 @@ pub async fn provide_information(
     Path(id): Path<String>,
     Body(body): Body<InformationBody>,
 ) -> Result<Response, ApiError> {
-    let (who, app) = own(&state, &caller, &id).await?;
-    let message = body.message.trim();
-    if message.is_empty() || message.chars().count() > 2_000 {
-        return Err(ApiError::invalid("message: 1 to 2000 characters"));
-    }
-    let mut kinds = Exemption::document_codes();
-    kinds.push(OTHER_DOCUMENT);
-    let docs = documents(&state, "information", &kinds, body.documents)?;
-    let now = OffsetDateTime::now_utc();
-    let actor = who.actor();
-    let due = state.due_date(&app, now)?.to_string();
-    state
-        .store()
-        .transition(&Transition {
-            application_id: &app.id,
-            from: &[workflow::INFORMATION_REQUESTED],
-            to: workflow::SUBMITTED,
-            set: vec![
-                (
-                    "documents_received_at",
-                    Value::Text(Some(stored_instant(now))),
-                ),
-                ("due_date", Value::Text(Some(due))),
-                ("note", Value::Text(Some(format!("applicant: {message}")))),
-            ],
-            actor: &actor,
-            action: "application.information_provided",
-            detail: serde_json::json!({ "documents": docs.len() }),
-            messages: Vec::new(),
-            effect: SideEffect::Documents(docs),
-            now,
-        })
+    let documents = decoded(&state, body.documents)?;
+    let app = state
+        .provide_information(caller.principal(), &id, &body.message, documents)
         .await?;
-    state.current(&id).await
+    Ok(json(StatusCode::OK, &state.view(&app)))
 }
 
 /// A certificate as listed.
@@ -1201,35 +520,7 @@ pub async fn certificate_pdf(
     Path(number): Path<String>,
 ) -> Result<Response, ApiError> {
     let who = caller.require(&[Role::Applicant, Role::Department, Role::Officer])?;
-    let found = state.store().certificate(&number).await?;
-    let allowed = match (&found, who.role) {
-        (Some(_), Role::Officer) => true,
-        (Some((summary, owner)), Role::Applicant) => {
-            let own = owner.applicant_id.as_deref() == Some(who.id.as_str());
-            let electronic = match &summary.application_id {
-                Some(id) => state
-                    .store()
-                    .application(id)
-                    .await?
-                    .is_some_and(|a| a.electronic != 0),
-                None => false,
-            };
-            own && electronic
-        }
-        (Some((_, owner)), Role::Department) => {
-            owner.transfer_to.as_deref() == Some(who.id.as_str())
-        }
-        _ => false,
-    };
-    if !allowed {
-        return Err(ApiError::not_found(format!(
-            "no certificate {number} for you"
-        )));
-    }
-    let pdf = state
-        .store()
-        .certificate_pdf(&number, &who.actor(), OffsetDateTime::now_utc())
-        .await?;
+    let pdf = state.certificate_pdf(who, &number).await?;
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{number}.pdf\""))
         .unwrap_or(HeaderValue::from_static("attachment"));
     Ok((

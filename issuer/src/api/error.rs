@@ -148,6 +148,25 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::bureau::CaseError> for ApiError {
+    fn from(e: crate::bureau::CaseError) -> Self {
+        use crate::bureau::CaseError;
+        match e {
+            CaseError::Invalid { .. } | CaseError::CounterOnly { .. } => {
+                Self::invalid(e.to_string())
+            }
+            CaseError::TooLarge { .. } => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string())
+            }
+            CaseError::Conflict(m) => Self::conflict(m),
+            CaseError::NotFound(m) => Self::not_found(m),
+            CaseError::Limited(m) => Self::limited(m),
+            CaseError::Unauthenticated(m) => Self::unauthenticated(m),
+            CaseError::Internal(detail) => Self::internal(&detail),
+        }
+    }
+}
+
 impl From<BureauError> for ApiError {
     fn from(e: BureauError) -> Self {
         match e {

@@ -13,14 +13,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde::Serialize;
 
-use crate::auth::{Principal, Role, SignInLimits};
-use crate::bureau::Bureau;
-use crate::calendar::Calendar;
-use crate::messages::Event;
-use crate::providers::{FaceMatcher, GatewaySecret};
-use crate::request::Language;
-use crate::store::applications::{ApplicationRow, Outgoing};
-
 mod accounts;
 mod applicant;
 pub mod error;
@@ -35,71 +27,14 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 /// Longest a request may take before it is answered 503.
 pub const REQUEST_TIME_LIMIT: Duration = Duration::from_secs(30);
 
-/// Everything the handlers share.
-#[derive(Debug)]
-pub struct AppState {
-    /// The bureau (registry, engine, configuration).
-    pub bureau: Arc<Bureau>,
-    /// Working days and collection times.
-    pub calendar: Calendar,
-    /// The payment gateway's callback secret.
-    pub gateway: GatewaySecret,
-    /// The face-match provider.
-    pub face: Box<dyn FaceMatcher>,
-    /// The OIDC provider, when configured.
-    pub oidc: Option<crate::oidc::OidcProvider>,
-    /// Staff password sign-in limits (per name and address, per address, back-off).
-    pub staff_sign_in: SignInLimits,
-    /// Department client-credential limits, kept apart from the staff's.
-    pub department_sign_in: SignInLimits,
-    /// Wakes the issuance workers when jobs are queued.
-    pub jobs: Arc<tokio::sync::Notify>,
-}
+/// Everything the handlers share: the use cases' services.
+pub use crate::bureau::Services as AppState;
 
 impl AppState {
-    /// The registry.
-    fn store(&self) -> &crate::store::Store {
-        self.bureau.store()
-    }
-
-    /// The application `id` if `caller` may see it: its applicant, or a clerk or officer.
-    /// Anyone else gets 404, so that references cannot be probed.
-    async fn application_for(
-        &self,
-        caller: &Principal,
-        id: &str,
-    ) -> Result<ApplicationRow, ApiError> {
-        let app = self.store().application(id).await?;
-        match app {
-            Some(app)
-                if matches!(caller.role, Role::Clerk | Role::Officer)
-                    || (caller.role == Role::Applicant && app.applicant_id == caller.id) =>
-            {
-                Ok(app)
-            }
-            _ => Err(ApiError::not_found(format!("no application {id}"))),
-        }
-    }
-
     /// The application as it is now (after a step), as its view.
     async fn current(&self, id: &str) -> Result<Response, ApiError> {
-        let app = self
-            .store()
-            .application(id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("no application {id}")))?;
+        let app = self.application_now(id).await?;
         Ok(json(axum::http::StatusCode::OK, &self.view(&app)))
-    }
-
-    /// An SMS to the application's applicant, in their language (none before step 2).
-    fn sms(&self, app: &ApplicationRow, event: &Event<'_>) -> Vec<Outgoing> {
-        let (Some(mobile), Some(language)) = (
-            app.mobile.clone(),
-            app.language.as_deref().and_then(Language::parse),
-        ) else {
-            return Vec::new();
-        };
-        vec![Outgoing::sms(&mobile, language, event, &app.id)]
     }
 }
 

@@ -1,5 +1,14 @@
 //! The bureau's operations over its home: issue, change status, publish status lists, export
-//! trust material. The CLI and (later) the HTTP service both call these.
+//! trust material; and the use cases of a running service ([`Services`]: the applicant's
+//! steps in [`applying`]). The CLI, the JSON API and the pages all call these; none of them
+//! holds a rule of its own.
+
+pub mod applying;
+mod error;
+mod services;
+
+pub use error::CaseError;
+pub use services::Services;
 
 use std::path::{Path, PathBuf};
 
