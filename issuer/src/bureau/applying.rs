@@ -144,7 +144,7 @@ fn otp_hash(application_id: &str, mobile: &str, code: &str) -> String {
 }
 
 /// `+853••••5678`: enough for the applicant to recognise the number.
-fn masked(mobile: &str) -> String {
+pub fn masked(mobile: &str) -> String {
     mobile
         .chars()
         .enumerate()

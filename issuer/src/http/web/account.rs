@@ -69,10 +69,10 @@ fn sign_in_page(
         next,
         subject: TextField {
             id: "subject",
-            label: t.subject_label,
-            hint: Some(t.subject_hint),
+            label: t.subject_label.into(),
+            hint: Some(t.subject_hint.into()),
             value: typed.to_owned(),
-            error,
+            error: error.map(str::to_owned),
             input_type: "text",
             autocomplete: Some("username"),
             inputmode: None,

@@ -6,6 +6,10 @@
 
 use axum::http::HeaderMap;
 
+pub mod steps;
+
+pub use steps::{Steps, fill};
+
 /// A portal language. Traditional Chinese and Portuguese are Macao's official languages;
 /// English is the third language of the certificate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +59,15 @@ impl Lang {
     /// Parses a short code.
     pub fn parse(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|l| l.code() == code)
+    }
+
+    /// The strings of the application's steps in this language.
+    pub fn steps(self) -> &'static Steps {
+        match self {
+            Self::Zh => &steps::ZH,
+            Self::Pt => &steps::PT,
+            Self::En => &steps::EN,
+        }
     }
 
     /// The strings of this language.

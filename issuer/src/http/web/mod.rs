@@ -6,6 +6,9 @@
 //! pages that may show personal data.
 
 mod account;
+mod apply;
+mod identity;
+mod upload;
 pub mod assets;
 pub mod i18n;
 pub mod session;
@@ -45,6 +48,9 @@ pub struct Frame {
     pub idle_seconds: i64,
     /// The timeout warning's script.
     pub timeout_script: &'static str,
+    /// On a page whose form must keep what was typed when the language changes: the form's
+    /// id; the switch then submits the form (buttons), instead of following links.
+    pub form_id: Option<&'static str>,
 }
 
 /// One entry of the language switch (a link on pages without a form).
@@ -54,6 +60,8 @@ pub struct LanguageLink {
     pub href: String,
     /// BCP 47 tag, for `lang` and `hreflang`.
     pub tag: &'static str,
+    /// The short code (`?lang=`, `switch_lang`).
+    pub code: &'static str,
     /// The language's own name.
     pub name: &'static str,
     /// The page's current language.
@@ -74,6 +82,7 @@ impl Frame {
                 .map(|l| LanguageLink {
                     href: format!("{path}?lang={}", l.code()),
                     tag: l.tag(),
+                    code: l.code(),
                     name: l.native_name(),
                     current: l == lang,
                 })
@@ -82,7 +91,15 @@ impl Frame {
             session_token: None,
             idle_seconds: state.bureau.config().application.portal_idle_seconds,
             timeout_script: assets::timeout_script(),
+            form_id: None,
         }
+    }
+
+    /// The frame of a page whose form `form_id` keeps what was typed across a language
+    /// change.
+    pub fn with_form(mut self, form_id: &'static str) -> Self {
+        self.form_id = Some(form_id);
+        self
     }
 
     /// The frame of a signed-in page: with the session-timeout warning.
@@ -174,6 +191,7 @@ impl IntoResponse for PageError {
                 session_token: None,
                 idle_seconds: 0,
                 timeout_script: assets::timeout_script(),
+                form_id: None,
             },
             heading,
             body,
@@ -224,6 +242,25 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/sign-out", axum::routing::post(account::sign_out))
         .route("/applications", get(account::applications))
+        .route("/apply", get(apply::select_form).post(apply::select))
+        .route("/apply/resume", get(apply::resume))
+        .route(
+            "/applications/{id}/confirm",
+            get(apply::confirm_form).post(apply::confirm),
+        )
+        .route(
+            "/applications/{id}/code",
+            get(identity::code_form).post(identity::verify_code),
+        )
+        .route(
+            "/applications/{id}/code/send",
+            axum::routing::post(identity::send_code),
+        )
+        .route("/applications/{id}/code/help", get(identity::code_help))
+        .route(
+            "/applications/{id}/face",
+            get(identity::face_form).post(identity::face_check),
+        )
         .route(
             "/session/keep-alive",
             axum::routing::post(session::keep_alive),
@@ -266,13 +303,13 @@ pub struct TextField {
     /// `id` and `name`.
     pub id: &'static str,
     /// The label.
-    pub label: &'static str,
+    pub label: String,
     /// A hint under the label.
-    pub hint: Option<&'static str>,
+    pub hint: Option<String>,
     /// What was typed (shown again after an error).
     pub value: String,
     /// The error, if any.
-    pub error: Option<&'static str>,
+    pub error: Option<String>,
     /// `text`, `tel`…
     pub input_type: &'static str,
     /// `autocomplete`.
@@ -281,7 +318,167 @@ pub struct TextField {
     pub inputmode: Option<&'static str>,
 }
 
+impl TextField {
+    /// A text input `id` labelled `label`, showing `value`.
+    pub fn new(id: &'static str, label: &str, value: impl Into<String>) -> Self {
+        Self {
+            id,
+            label: label.to_owned(),
+            hint: None,
+            value: value.into(),
+            error: None,
+            input_type: "text",
+            autocomplete: None,
+            inputmode: None,
+        }
+    }
+
+    /// With a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// The name of a coded entry (usage, collection site) in `lang`.
+pub fn coded_name(entry: &crate::config::CodedEntry, lang: Lang) -> &str {
+    match lang {
+        Lang::Zh => &entry.zh,
+        Lang::Pt => &entry.pt,
+        Lang::En => &entry.en,
+    }
+}
+
+/// A department's name in `lang`.
+pub fn department_name(d: &crate::store::accounts::Department, lang: Lang) -> &str {
+    match lang {
+        Lang::Zh => &d.name_zh,
+        Lang::Pt => &d.name_pt,
+        Lang::En => &d.name_en,
+    }
+}
+
 /// MOP from avos, as printed: `MOP 50.00`.
 pub fn mop(avos: i64) -> String {
     format!("MOP {}.{:02}", avos / 100, (avos % 100).abs())
+}
+
+/// A group of radios (or checkboxes) in a fieldset, the legend as its question.
+#[derive(Debug)]
+pub struct RadioGroup {
+    /// `name` of the inputs; the first input's `id` (the error summary links to it).
+    pub name: &'static str,
+    /// `radio` or `checkbox`.
+    pub kind: &'static str,
+    /// The question.
+    pub legend: String,
+    /// A hint under the legend.
+    pub hint: Option<String>,
+    /// The error, if any.
+    pub error: Option<String>,
+    /// The choices.
+    pub options: Vec<RadioOption>,
+}
+
+/// One choice of a [`RadioGroup`].
+#[derive(Debug)]
+pub struct RadioOption {
+    /// The submitted value.
+    pub value: String,
+    /// The label.
+    pub label: String,
+    /// A hint under the label.
+    pub hint: Option<String>,
+    /// Whether it is chosen (kept after an error or a language change).
+    pub checked: bool,
+}
+
+impl RadioGroup {
+    /// Radios named `name` asking `legend`, with `options` as (value, label), `chosen` checked.
+    pub fn new(
+        name: &'static str,
+        legend: impl Into<String>,
+        options: impl IntoIterator<Item = (String, String)>,
+        chosen: Option<&str>,
+    ) -> Self {
+        Self {
+            name,
+            kind: "radio",
+            legend: legend.into(),
+            hint: None,
+            error: None,
+            options: options
+                .into_iter()
+                .map(|(value, label)| RadioOption {
+                    checked: chosen == Some(value.as_str()),
+                    value,
+                    label,
+                    hint: None,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One row of a summary list ("check your answers").
+#[derive(Debug)]
+pub struct SummaryRow {
+    /// The question.
+    pub key: String,
+    /// The answer.
+    pub value: String,
+    /// Where "Change" goes, if the answer can be changed.
+    pub change: Option<String>,
+    /// "Change" in the page's language.
+    pub change_text: &'static str,
+}
+
+/// A file input.
+#[derive(Debug)]
+pub struct FileField {
+    /// `id` and `name`.
+    pub id: String,
+    /// The label.
+    pub label: String,
+    /// A hint.
+    pub hint: Option<String>,
+    /// The error, if any.
+    pub error: Option<String>,
+    /// `accept`.
+    pub accept: &'static str,
+    /// Whether a phone should open its front camera.
+    pub capture: bool,
+}
+
+/// An error of a field whose message is built at run time.
+#[derive(Debug)]
+pub struct Problem {
+    /// The field's id.
+    pub field: String,
+    /// The message.
+    pub message: String,
+}
+
+/// The signed-in applicant of a page as the use cases know them.
+pub fn applicant(visitor: &session::Visitor) -> Option<crate::auth::Principal> {
+    visitor.applicant().map(|id| crate::auth::Principal {
+        role: crate::auth::Role::Applicant,
+        id: id.to_owned(),
+    })
+}
+
+impl PageError {
+    /// A use case's refusal that is not about a form field: not found stays not found (a
+    /// reference of someone else's is as unknown as a wrong one); anything else is internal.
+    pub fn from_case(e: crate::bureau::CaseError, lang: Lang) -> Self {
+        match e {
+            crate::bureau::CaseError::NotFound(_) => Self::NotFound(lang),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// A 303 to `path` (after a form post: the browser GETs it, and "back" does not re-post).
+pub fn see_other(path: &str) -> Response {
+    axum::response::Redirect::to(path).into_response()
 }

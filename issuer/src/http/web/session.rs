@@ -212,20 +212,37 @@ struct TokenOnly {
     csrf: String,
 }
 
+/// The session of a form post from this site, or the answer refusing it (403 for another
+/// site, the timeout page without a live session).
+pub async fn posting_session(
+    parts: &mut Parts,
+    state: &Arc<AppState>,
+) -> Result<WebSessionRow, Response> {
+    if !same_site(&parts.headers, &state.bureau.config().public_url) {
+        return Err(Forbidden("cross-site request").into_response());
+    }
+    let visitor = Visitor::from_request_parts(parts, state).await?;
+    visitor
+        .session
+        .ok_or_else(|| super::PageError::TimedOut(crate::http::web::i18n::Lang::En).into_response())
+}
+
+/// Whether a form's token is its session's (constant time).
+pub fn token_matches(sent: &str, session: &WebSessionRow) -> bool {
+    same_token(sent, &session.csrf_token)
+}
+
+/// Refuses a form post: 403 with the reason logged.
+pub fn refuse(reason: &'static str) -> Response {
+    Forbidden(reason).into_response()
+}
+
 impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for CheckedForm<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
-        if !same_site(&parts.headers, &state.bureau.config().public_url) {
-            return Err(Forbidden("cross-site request").into_response());
-        }
-        let visitor = Visitor::from_request_parts(&mut parts, state).await?;
-        let Some(session) = visitor.session else {
-            return Err(
-                super::PageError::TimedOut(crate::http::web::i18n::Lang::En).into_response()
-            );
-        };
+        let session = posting_session(&mut parts, state).await?;
         let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
             .await
             .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
