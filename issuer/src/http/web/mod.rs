@@ -8,6 +8,7 @@
 mod account;
 mod apply;
 mod identity;
+mod payment;
 mod upload;
 pub mod assets;
 pub mod i18n;
@@ -261,6 +262,23 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/applications/{id}/face",
             get(identity::face_form).post(identity::face_check),
         )
+        .route("/applications/{id}/check", get(payment::check))
+        .route("/applications/{id}/pay", axum::routing::post(payment::pay))
+        .route(
+            "/sandbox/pay/{payment}",
+            get(payment::sandbox_page).post(payment::sandbox_pay),
+        )
+        .route("/payments/{payment}/return", get(payment::payment_return))
+        .route(
+            "/applications/{id}/exemption",
+            get(payment::exemption_form).post(payment::exemption_kind),
+        )
+        .route(
+            "/applications/{id}/exemption/{kind}",
+            get(payment::documents_form).post(payment::request_exemption),
+        )
+        .route("/applications/{id}/submitted", get(payment::submitted))
+        .route("/applications/{id}/receipt", get(payment::receipt))
         .route(
             "/session/keep-alive",
             axum::routing::post(session::keep_alive),

@@ -60,7 +60,7 @@ pub async fn start(
     let template = StartPage {
         frame: Frame::new(&state, lang, "/", t.start_title),
         start_href: format!("/apply?lang={}", lang.code()),
-        resume_href: format!("/applications?lang={}", lang.code()),
+        resume_href: format!("/apply/resume?lang={}", lang.code()),
         standard_fee: mop(fees.standard_fee_avos),
         express_fee: mop(fees.express_fee_avos),
         standard_days: state.calendar.pledge_working_days(false),
