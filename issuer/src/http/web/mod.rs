@@ -9,6 +9,7 @@ mod account;
 mod apply;
 mod identity;
 mod payment;
+mod progress;
 mod upload;
 pub mod assets;
 pub mod i18n;
@@ -176,7 +177,7 @@ impl IntoResponse for PageError {
             StatusCode::UNAUTHORIZED => (
                 t.timed_out_title,
                 t.timed_out_body,
-                Some(("/sign-in", t.sign_in_again)),
+                Some(("/sign-in?next=/apply/resume", t.sign_in_again)),
             ),
             _ => (t.not_found_title, t.not_found_body, None),
         };
@@ -279,6 +280,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/applications/{id}/submitted", get(payment::submitted))
         .route("/applications/{id}/receipt", get(payment::receipt))
+        .route("/applications/{id}", get(progress::application))
+        .route(
+            "/applications/{id}/information",
+            axum::routing::post(progress::answer),
+        )
+        .route("/download/{number}", get(progress::download))
         .route(
             "/session/keep-alive",
             axum::routing::post(session::keep_alive),

@@ -1,0 +1,279 @@
+//! "Your applications" in detail: an application's progress (state, due date, a request for
+//! information answered here), its certificates and transfers, and downloads of the
+//! applicant's own PDFs. Someone else's application, certificate or PDF is "not found", with
+//! nothing of it in the page.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::account::sign_in_first;
+use super::apply::next_step;
+use super::i18n::{Lang, Steps, fill};
+use super::identity::{file_problem, megabytes};
+use super::payment::{holder_rows, own, selection_rows};
+use super::session::Visitor;
+use super::upload::CheckedUpload;
+use super::{
+    FileField, Frame, LangQuery, PageError, Problem, SummaryRow, TextField, applicant, language,
+    page, see_other,
+};
+use crate::api::AppState;
+use crate::bureau::CaseError;
+use crate::bureau::applying::SupportingDocument;
+use crate::store::applications::ApplicationRow;
+use crate::workflow;
+
+/// One certificate of an application.
+#[derive(Debug)]
+struct CertificateLine {
+    number: String,
+    valid_until: String,
+    transfer: Option<String>,
+    download: Option<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "apply/application.html")]
+struct ApplicationPage {
+    frame: Frame,
+    s: &'static Steps,
+    heading: String,
+    progress: Vec<SummaryRow>,
+    details: Vec<SummaryRow>,
+    resume: Option<String>,
+    note: Option<String>,
+    answer: Option<AnswerForm>,
+    errors: Vec<Problem>,
+    certificates: Vec<CertificateLine>,
+}
+
+/// The answer to a request for information.
+#[derive(Debug)]
+struct AnswerForm {
+    csrf: String,
+    action: String,
+    message: TextField,
+    attachment: FileField,
+}
+
+async fn application_page(
+    state: &AppState,
+    lang: Lang,
+    csrf: &str,
+    app: &ApplicationRow,
+    typed: &str,
+    errors: Vec<Problem>,
+) -> Result<ApplicationPage, PageError> {
+    let s = lang.steps();
+    let t = lang.text();
+    let row = |key: &str, value: String| SummaryRow {
+        key: key.to_owned(),
+        value,
+        change: None,
+        change_text: s.change,
+    };
+    let mut progress = vec![row(s.progress_label, t.state_name(&app.state).to_owned())];
+    if let Some(due) = &app.due_date {
+        progress.push(row(t.col_due, due.clone()));
+    }
+    let mut details = selection_rows(state, app, lang).await?;
+    details.extend(holder_rows(app, lang, false));
+    let unfinished = matches!(
+        app.state.as_str(),
+        workflow::SELECTED | workflow::CONFIRMED | workflow::IDENTIFIED
+    );
+    let error_of = |field: &str| {
+        errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.clone())
+    };
+    let answer = (app.state == workflow::INFORMATION_REQUESTED).then(|| {
+        let mut message = TextField::new("message", s.answer_label, typed).hint(s.answer_hint);
+        message.error = error_of("message");
+        AnswerForm {
+            csrf: csrf.to_owned(),
+            action: format!("/applications/{}/information", app.id),
+            message,
+            attachment: FileField {
+                id: "attachment".into(),
+                label: s.answer_file_label.into(),
+                hint: Some(fill(s.files_hint, &[&megabytes(state)])),
+                error: error_of("attachment"),
+                accept: "application/pdf,image/jpeg,image/png",
+                capture: false,
+            },
+        }
+    });
+    let certificates = state
+        .store()
+        .certificates_of(&app.id)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .into_iter()
+        .map(|c| CertificateLine {
+            download: (app.electronic != 0).then(|| {
+                (
+                    format!("/download/{}", c.number),
+                    fill(s.download, &[&c.number]),
+                )
+            }),
+            transfer: c.transfer_to.clone(),
+            valid_until: c.valid_until.chars().take(10).collect(),
+            number: c.number,
+        })
+        .collect();
+    let heading = fill(s.application_title, &[&app.id]);
+    let mut frame = Frame::new(state, lang, &format!("/applications/{}", app.id), &heading)
+        .signed_in(csrf);
+    frame.has_errors = !errors.is_empty();
+    Ok(ApplicationPage {
+        frame,
+        s,
+        heading,
+        progress,
+        details,
+        resume: unfinished.then(|| next_step(app)),
+        // The bureau's request (the answer is stored after "applicant:").
+        note: app
+            .note
+            .clone()
+            .filter(|_| app.state == workflow::INFORMATION_REQUESTED),
+        answer,
+        errors,
+        certificates,
+    })
+}
+
+/// `GET /applications/{id}`: an application's progress.
+pub async fn application(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    visitor: Visitor,
+) -> Result<Response, PageError> {
+    let (lang, chosen) = language(&query, &headers);
+    let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
+        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}")));
+    };
+    let app = own(&state, &who, &id, lang).await?;
+    let template =
+        application_page(&state, lang, &session.csrf_token, &app, "", Vec::new()).await?;
+    page(&template, lang, chosen)
+}
+
+/// `POST /applications/{id}/information`: answers a request for information.
+pub async fn answer(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    visitor: Visitor,
+    form: CheckedUpload,
+) -> Result<Response, PageError> {
+    let (lang, _) = language(&query, &headers);
+    let Some(who) = applicant(&visitor) else {
+        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}")));
+    };
+    let app = own(&state, &who, &id, lang).await?;
+    let s = lang.steps();
+    let message = form.text("message").unwrap_or_default().to_owned();
+    let mut problems = Vec::new();
+    if message.trim().is_empty() || message.chars().count() > 2_000 {
+        problems.push(Problem {
+            field: "message".into(),
+            message: s.err_answer.into(),
+        });
+    }
+    let mut documents = Vec::new();
+    if let Some(file) = form.file("attachment") {
+        match file_problem(
+            s,
+            Some(file),
+            &["application/pdf", "image/jpeg", "image/png"],
+            &megabytes(&state),
+            String::new(),
+            s.err_file_type,
+            s.err_file_large,
+        ) {
+            Err(message) => problems.push(Problem {
+                field: "attachment".into(),
+                message,
+            }),
+            Ok(()) if crate::documents::check_filename(&file.filename).is_err() => {
+                problems.push(Problem {
+                    field: "attachment".into(),
+                    message: s.err_file_name.into(),
+                });
+            }
+            Ok(()) => documents.push(SupportingDocument {
+                kind: "OTHER".into(),
+                filename: file.filename.clone(),
+                media_type: file.media_type.clone(),
+                content: file.content.clone().unwrap_or_default(),
+            }),
+        }
+    }
+    if problems.is_empty() {
+        match state
+            .provide_information(&who, &id, &message, documents)
+            .await
+        {
+            Ok(app) => {
+                return Ok(see_other(&format!(
+                    "/applications/{}?lang={}",
+                    app.id,
+                    lang.code()
+                )));
+            }
+            Err(CaseError::Invalid { .. }) => problems.push(Problem {
+                field: "message".into(),
+                message: s.err_answer.into(),
+            }),
+            Err(CaseError::Conflict(_)) => return Ok(see_other(&format!("/applications/{id}"))),
+            Err(e) => return Err(PageError::from_case(e, lang)),
+        }
+    }
+    let template =
+        application_page(&state, lang, &form.session.csrf_token, &app, &message, problems)
+            .await?;
+    let mut response = page(&template, lang, false)?;
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}
+
+/// `GET /download/{number}`: the applicant's own certificate PDF (audited by the use case).
+pub async fn download(
+    State(state): State<Arc<AppState>>,
+    Path(number): Path<String>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    visitor: Visitor,
+) -> Result<Response, PageError> {
+    let (lang, _) = language(&query, &headers);
+    let Some(who) = applicant(&visitor) else {
+        return Ok(sign_in_first(&visitor, lang, "/applications"));
+    };
+    let pdf = state
+        .certificate_pdf(&who, &number)
+        .await
+        .map_err(|e| PageError::from_case(e, lang))?;
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{number}.pdf\""))
+        .unwrap_or(HeaderValue::from_static("attachment"));
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pdf"),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        pdf,
+    )
+        .into_response())
+}
