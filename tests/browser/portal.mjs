@@ -16,6 +16,17 @@
 //       {"wait_visible": "#x"}, {"wait_hidden": "#x"}   waits (30 s, or "timeout_ms")
 //       {"check": "sign-in error"},              axe + overflow check of the page as it is now
 //       {"screenshot": "/tmp/x.png"}
+//       {"choose": "#format-2"},                 ticks a radio or checkbox (by click)
+//       {"upload": "#photo", "file": "/tmp/face.jpg"}   chooses a file for a file input
+//       {"fill_code": "#code", "outbox": "/api/v1/dev/outbox?recipient=%2B85361234567",
+//        "bearer": "TOKEN"}                      types the newest 6-digit code of the outbox
+//       {"expect_url": "/submitted"}             the page's URL contains it (else a failure)
+//       {"expect_text": "CR-"}                   the page's text contains it
+//       {"download": "a[href^='/download/']", "save": "/tmp/c.pdf"}   clicks, saves the file
+//       {"tab_to": "#usage"}                     presses Tab (at most 80 times) until that
+//                                                element has the focus (keyboard-only runs)
+//       {"type": "MO-1"}                         types with the keyboard into the focus
+//       {"back": true}                           the browser's back button
 //    ]}
 //  ]}
 //
@@ -96,6 +107,7 @@ async function main() {
         viewport: run.viewport || { width: 360, height: 740 },
         javaScriptEnabled: run.javascript !== false,
         bypassCSP: true,
+        acceptDownloads: true,
         timeout: 60000,
       });
     } catch (e) {
@@ -116,7 +128,8 @@ async function main() {
         } else if (step.wait_hidden) {
           await page.waitForSelector(step.wait_hidden, { state: 'hidden', timeout: step.timeout_ms || 30000 });
         } else if (step.press) {
-          await page.keyboard.press(step.press);
+          // A key that submits a form navigates: wait for the new page when it does.
+          await Promise.all([page.waitForLoadState('load'), page.keyboard.press(step.press)]);
         } else if (step.check) {
           const c = await check(page, tags, run.javascript !== false);
           const entry = { run: index, label: step.check, url: page.url(), ...c };
@@ -125,6 +138,41 @@ async function main() {
           if (c.overflow > 0) failures.push(`${step.check}: scrolls sideways by ${c.overflow}px`);
         } else if (step.screenshot) {
           await page.screenshot({ path: step.screenshot, fullPage: true });
+        } else if (step.choose) {
+          await page.click(step.choose);
+        } else if (step.upload) {
+          await page.setInputFiles(step.upload, step.file);
+        } else if (step.fill_code) {
+          const res = await fetch(base + step.outbox, { headers: { authorization: `Bearer ${step.bearer}` } });
+          const messages = await res.json();
+          const code = (messages || [])
+            .map((m) => /\b(\d{6})\b/.exec(m.body || ''))
+            .find((m) => m);
+          if (!code) throw new Error(`no code in the outbox: ${JSON.stringify(messages).slice(0, 300)}`);
+          await page.fill(step.fill_code, code[1]);
+        } else if (step.expect_url) {
+          if (!page.url().includes(step.expect_url)) {
+            failures.push(`run ${index}: expected a URL with ${step.expect_url}, at ${page.url()}`);
+          }
+        } else if (step.expect_text) {
+          const text = await page.evaluate(() => document.body.innerText);
+          if (!text.includes(step.expect_text)) {
+            failures.push(`run ${index}: expected "${step.expect_text}" on ${page.url()}`);
+          }
+        } else if (step.download) {
+          const [download] = await Promise.all([page.waitForEvent('download'), page.click(step.download)]);
+          await download.saveAs(step.save);
+        } else if (step.tab_to) {
+          let reached = false;
+          for (let i = 0; i < 80 && !reached; i++) {
+            await page.keyboard.press('Tab');
+            reached = await page.evaluate((sel) => document.activeElement && document.activeElement.matches(sel), step.tab_to);
+          }
+          if (!reached) throw new Error(`Tab never reached ${step.tab_to} on ${page.url()}`);
+        } else if (step.type !== undefined) {
+          await page.keyboard.type(step.type);
+        } else if (step.back) {
+          await page.goBack();
         } else {
           usage(`unknown step ${JSON.stringify(step)}`);
         }

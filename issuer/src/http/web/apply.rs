@@ -290,10 +290,7 @@ fn selection(form: &SelectForm, s: &Steps, max: i64) -> Result<Selection, Vec<Pr
         .map(str::trim)
         .and_then(|q| q.parse::<i64>().ok());
     if quantity.is_none() {
-        problem(
-            "quantity",
-            fill(s.err_quantity, &[&max.to_string()]),
-        );
+        problem("quantity", fill(s.err_quantity, &[&max.to_string()]));
     }
     let express = match form.express.as_deref() {
         Some("yes") => Some(true),
@@ -466,13 +463,12 @@ fn confirm_page(
             .find(|e| e.field == field)
             .map(|e| e.message.clone())
     };
-    let mut name_latin = TextField::new("name_latin", s.name_latin_label, &form.name_latin)
-        .hint(s.name_latin_hint);
+    let mut name_latin =
+        TextField::new("name_latin", s.name_latin_label, &form.name_latin).hint(s.name_latin_hint);
     name_latin.autocomplete = Some("name");
     name_latin.error = error_of("name_latin");
-    let mut name_chinese =
-        TextField::new("name_chinese", s.name_chinese_label, &form.name_chinese)
-            .hint(s.name_chinese_hint);
+    let mut name_chinese = TextField::new("name_chinese", s.name_chinese_label, &form.name_chinese)
+        .hint(s.name_chinese_hint);
     name_chinese.error = error_of("name_chinese");
     let mut date_of_birth =
         TextField::new("date_of_birth", s.dob_label, &form.date_of_birth).hint(s.dob_hint);
@@ -488,8 +484,8 @@ fn confirm_page(
         form.doc_type.as_deref(),
     );
     doc_type.error = error_of("doc_type");
-    let mut doc_number = TextField::new("doc_number", s.doc_number_label, &form.doc_number)
-        .hint(s.doc_number_hint);
+    let mut doc_number =
+        TextField::new("doc_number", s.doc_number_label, &form.doc_number).hint(s.doc_number_hint);
     doc_number.error = error_of("doc_number");
     let mut language = RadioGroup::new(
         "language",
@@ -696,7 +692,12 @@ pub async fn confirm(
             Err(CaseError::CounterOnly { .. }) => {
                 let t = lang.text();
                 let template = CounterPage {
-                    frame: Frame::new(&state, lang, &format!("/applications/{id}/confirm"), s.counter_title),
+                    frame: Frame::new(
+                        &state,
+                        lang,
+                        &format!("/applications/{id}/confirm"),
+                        s.counter_title,
+                    ),
                     s,
                     counters: &t.counters,
                 };

@@ -143,7 +143,11 @@ pub async fn code_form(
         &headers,
     );
     let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}/code")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/applications/{id}/code"),
+        ));
     };
     let app = match at_step(&state, &who, &id, "/code", lang).await? {
         Ok(app) => app,
@@ -179,7 +183,11 @@ pub async fn send_code(
 ) -> Result<Response, PageError> {
     let (lang, _) = language(&query, &headers);
     let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}/code")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/applications/{id}/code"),
+        ));
     };
     let app = match at_step(&state, &who, &id, "/code", lang).await? {
         Ok(app) => app,
@@ -220,7 +228,11 @@ pub async fn verify_code(
 ) -> Result<Response, PageError> {
     let (lang, _) = language(&query, &headers);
     let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}/code")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/applications/{id}/code"),
+        ));
     };
     let app = match at_step(&state, &who, &id, "/code", lang).await? {
         Ok(app) => app,
@@ -269,7 +281,11 @@ pub async fn code_help(
 ) -> Result<Response, PageError> {
     let (lang, chosen) = language(&query, &headers);
     let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}/code")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/applications/{id}/code"),
+        ));
     };
     let app = match at_step(&state, &who, &id, "/code", lang).await? {
         Ok(app) => app,
@@ -278,8 +294,7 @@ pub async fn code_help(
     let s = lang.steps();
     let path = format!("/applications/{id}/code/help");
     let template = CodeHelpPage {
-        frame: Frame::new(&state, lang, &path, s.not_received_title)
-            .signed_in(&session.csrf_token),
+        frame: Frame::new(&state, lang, &path, s.not_received_title).signed_in(&session.csrf_token),
         s,
         csrf: session.csrf_token.clone(),
         id: app.id.clone(),
@@ -343,7 +358,11 @@ pub async fn face_form(
 ) -> Result<Response, PageError> {
     let (lang, chosen) = language(&query, &headers);
     let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}/face")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/applications/{id}/face"),
+        ));
     };
     if let Err(elsewhere) = at_step(&state, &who, &id, "/face", lang).await? {
         return Ok(elsewhere);
@@ -394,7 +413,11 @@ pub async fn face_check(
 ) -> Result<Response, PageError> {
     let (lang, _) = language(&query, &headers);
     let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}/face")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/applications/{id}/face"),
+        ));
     };
     if let Err(elsewhere) = at_step(&state, &who, &id, "/face", lang).await? {
         return Ok(elsewhere);

@@ -7,14 +7,14 @@
 
 mod account;
 mod apply;
+pub mod assets;
+pub mod i18n;
 mod identity;
 mod payment;
 mod progress;
-mod upload;
-pub mod assets;
-pub mod i18n;
 pub mod session;
 mod start;
+mod upload;
 
 use std::sync::Arc;
 

@@ -20,8 +20,8 @@ use super::identity::{file_problem, megabytes};
 use super::session::{CheckedForm, Visitor};
 use super::upload::CheckedUpload;
 use super::{
-    FileField, Frame, LangQuery, PageError, Problem, RadioGroup, SummaryRow, applicant,
-    coded_name, language, mop, page, see_other,
+    FileField, Frame, LangQuery, PageError, Problem, RadioGroup, SummaryRow, applicant, coded_name,
+    language, mop, page, see_other,
 };
 use crate::api::AppState;
 use crate::auth::Principal;
@@ -167,7 +167,11 @@ pub async fn check(
 ) -> Result<Response, PageError> {
     let (lang, chosen) = language(&query, &headers);
     let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}/check")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/applications/{id}/check"),
+        ));
     };
     let app = own(&state, &who, &id, lang).await?;
     if app.state != workflow::IDENTIFIED {
@@ -183,8 +187,13 @@ pub async fn check(
         change_text: s.change,
     });
     let template = CheckPage {
-        frame: Frame::new(&state, lang, &format!("/applications/{id}/check"), s.check_title)
-            .signed_in(&session.csrf_token),
+        frame: Frame::new(
+            &state,
+            lang,
+            &format!("/applications/{id}/check"),
+            s.check_title,
+        )
+        .signed_in(&session.csrf_token),
         s,
         caption: s.step(4),
         csrf: session.csrf_token.clone(),
@@ -207,7 +216,11 @@ pub async fn pay(
 ) -> Result<Response, PageError> {
     let (lang, _) = language(&query, &headers);
     let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}/check")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/applications/{id}/check"),
+        ));
     };
     match state.start_payment(&who, &id, None).await {
         Ok(payment) => Ok(see_other(&format!(
@@ -254,7 +267,11 @@ pub async fn sandbox_page(
         return Err(PageError::NotFound(lang));
     }
     let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/sandbox/pay/{payment_id}")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/sandbox/pay/{payment_id}"),
+        ));
     };
     let (payment, app) = state
         .own_payment(&who, &payment_id)
@@ -266,8 +283,13 @@ pub async fn sandbox_page(
     let s = lang.steps();
     let amount = mop(payment.amount_avos);
     let template = SandboxPage {
-        frame: Frame::new(&state, lang, &format!("/sandbox/pay/{payment_id}"), s.sandbox_title)
-            .signed_in(&session.csrf_token),
+        frame: Frame::new(
+            &state,
+            lang,
+            &format!("/sandbox/pay/{payment_id}"),
+            s.sandbox_title,
+        )
+        .signed_in(&session.csrf_token),
         s,
         csrf: session.csrf_token.clone(),
         payment_id,
@@ -293,7 +315,11 @@ pub async fn sandbox_pay(
         return Err(PageError::NotFound(lang));
     }
     let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/sandbox/pay/{payment_id}")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/sandbox/pay/{payment_id}"),
+        ));
     };
     state
         .sandbox_pay(&who, &payment_id)
@@ -325,7 +351,11 @@ pub async fn payment_return(
 ) -> Result<Response, PageError> {
     let (lang, chosen) = language(&query, &headers);
     let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/payments/{payment_id}/return")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/payments/{payment_id}/return"),
+        ));
     };
     let (payment, app) = state
         .own_payment(&who, &payment_id)
@@ -340,8 +370,13 @@ pub async fn payment_return(
     }
     let s = lang.steps();
     let template = PendingPage {
-        frame: Frame::new(&state, lang, &format!("/payments/{payment_id}/return"), s.payment_pending_title)
-            .signed_in(&session.csrf_token),
+        frame: Frame::new(
+            &state,
+            lang,
+            &format!("/payments/{payment_id}/return"),
+            s.payment_pending_title,
+        )
+        .signed_in(&session.csrf_token),
         s,
         payment_id,
     };
@@ -370,7 +405,11 @@ pub async fn exemption_form(
 ) -> Result<Response, PageError> {
     let (lang, chosen) = language(&query, &headers);
     let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}/exemption")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/applications/{id}/exemption"),
+        ));
     };
     let app = own(&state, &who, &id, lang).await?;
     if app.state != workflow::IDENTIFIED {
@@ -399,8 +438,13 @@ fn exemption_page(
         None,
     );
     kind.error.clone_from(&error);
-    let mut frame = Frame::new(state, lang, &format!("/applications/{id}/exemption"), s.exemption_title)
-        .signed_in(csrf);
+    let mut frame = Frame::new(
+        state,
+        lang,
+        &format!("/applications/{id}/exemption"),
+        s.exemption_title,
+    )
+    .signed_in(csrf);
     frame.has_errors = error.is_some();
     ExemptionPage {
         frame,
@@ -437,7 +481,11 @@ pub async fn exemption_kind(
 ) -> Result<Response, PageError> {
     let (lang, _) = language(&query, &headers);
     if applicant(&visitor).is_none() {
-        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}/exemption")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/applications/{id}/exemption"),
+        ));
     }
     match form.fields.kind.as_deref().and_then(Exemption::parse) {
         Some(kind) => Ok(see_other(&format!(
@@ -548,7 +596,11 @@ pub async fn documents_form(
         return Err(PageError::NotFound(lang));
     };
     let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}/exemption")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/applications/{id}/exemption"),
+        ));
     };
     let app = own(&state, &who, &id, lang).await?;
     if app.state != workflow::IDENTIFIED {
@@ -572,7 +624,11 @@ pub async fn request_exemption(
         return Err(PageError::NotFound(lang));
     };
     let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}/exemption")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/applications/{id}/exemption"),
+        ));
     };
     let s = lang.steps();
     let t = lang.text();
@@ -586,7 +642,10 @@ pub async fn request_exemption(
             file,
             &DOCUMENT_TYPES,
             &megabytes,
-            fill(s.err_file_missing, &[t.document_name(code).trim_end_matches([';', '；'])]),
+            fill(
+                s.err_file_missing,
+                &[t.document_name(code).trim_end_matches([';', '；'])],
+            ),
             s.err_file_type,
             s.err_file_large,
         ) {
@@ -664,7 +723,11 @@ pub async fn submitted(
 ) -> Result<Response, PageError> {
     let (lang, chosen) = language(&query, &headers);
     let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}/submitted")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/applications/{id}/submitted"),
+        ));
     };
     let app = own(&state, &who, &id, lang).await?;
     let s = lang.steps();
@@ -695,8 +758,13 @@ pub async fn submitted(
         s.submitted_title
     };
     let template = SubmittedPage {
-        frame: Frame::new(&state, lang, &format!("/applications/{id}/submitted"), heading)
-            .signed_in(&session.csrf_token),
+        frame: Frame::new(
+            &state,
+            lang,
+            &format!("/applications/{id}/submitted"),
+            heading,
+        )
+        .signed_in(&session.csrf_token),
         s,
         heading,
         reference: app.id.clone(),
@@ -725,7 +793,11 @@ pub async fn receipt(
 ) -> Result<Response, PageError> {
     let (lang, chosen) = language(&query, &headers);
     let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}/receipt")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/applications/{id}/receipt"),
+        ));
     };
     let app = own(&state, &who, &id, lang).await?;
     let (Some(paid), Some(received)) = (app.fee_avos, app.documents_received_at.clone()) else {
@@ -746,8 +818,13 @@ pub async fn receipt(
     rows.extend(selection_rows(&state, &app, lang).await?);
     rows.extend(holder_rows(&app, lang, false).into_iter().take(1));
     let template = ReceiptPage {
-        frame: Frame::new(&state, lang, &format!("/applications/{id}/receipt"), s.receipt_title)
-            .signed_in(&session.csrf_token),
+        frame: Frame::new(
+            &state,
+            lang,
+            &format!("/applications/{id}/receipt"),
+            s.receipt_title,
+        )
+        .signed_in(&session.csrf_token),
         s,
         rows,
     };

@@ -128,8 +128,8 @@ async fn application_page(
         })
         .collect();
     let heading = fill(s.application_title, &[&app.id]);
-    let mut frame = Frame::new(state, lang, &format!("/applications/{}", app.id), &heading)
-        .signed_in(csrf);
+    let mut frame =
+        Frame::new(state, lang, &format!("/applications/{}", app.id), &heading).signed_in(csrf);
     frame.has_errors = !errors.is_empty();
     Ok(ApplicationPage {
         frame,
@@ -159,7 +159,11 @@ pub async fn application(
 ) -> Result<Response, PageError> {
     let (lang, chosen) = language(&query, &headers);
     let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/applications/{id}"),
+        ));
     };
     let app = own(&state, &who, &id, lang).await?;
     let template =
@@ -178,7 +182,11 @@ pub async fn answer(
 ) -> Result<Response, PageError> {
     let (lang, _) = language(&query, &headers);
     let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(&visitor, lang, &format!("/applications/{id}")));
+        return Ok(sign_in_first(
+            &visitor,
+            lang,
+            &format!("/applications/{id}"),
+        ));
     };
     let app = own(&state, &who, &id, lang).await?;
     let s = lang.steps();
@@ -239,9 +247,15 @@ pub async fn answer(
             Err(e) => return Err(PageError::from_case(e, lang)),
         }
     }
-    let template =
-        application_page(&state, lang, &form.session.csrf_token, &app, &message, problems)
-            .await?;
+    let template = application_page(
+        &state,
+        lang,
+        &form.session.csrf_token,
+        &app,
+        &message,
+        problems,
+    )
+    .await?;
     let mut response = page(&template, lang, false)?;
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)
