@@ -50,14 +50,16 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let home = ccr_issuer::home::Home::locate(Some(dir.path().join("home")));
+        let home = ccr_issuer::setup::home::Home::locate(Some(dir.path().join("home")));
         home.init("http://127.0.0.1:8080", time::OffsetDateTime::now_utc())
             .unwrap();
         let bureau = Arc::new(ccr_issuer::bureau::Bureau::open(home, None).await.unwrap());
-        let app =
-            ccr_issuer::server::application_state(bureau, Arc::new(tokio::sync::Notify::new()))
-                .await
-                .unwrap();
+        let app = ccr_issuer::http::server::application_state(
+            bureau,
+            Arc::new(tokio::sync::Notify::new()),
+        )
+        .await
+        .unwrap();
         let router = ccr_issuer::http::web::router(app);
         // A signed-in session for the applicant's list.
         let form = router

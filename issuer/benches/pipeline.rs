@@ -7,10 +7,10 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use time::OffsetDateTime;
 
-use ccr_issuer::engine::Engine;
-use ccr_issuer::home::Home;
-use ccr_issuer::render::sample::sample_certificate;
-use ccr_issuer::render::{PageExtras, Renderer};
+use ccr_issuer::issuance::engine::Engine;
+use ccr_issuer::issuance::render::sample::sample_certificate;
+use ccr_issuer::issuance::render::{PageExtras, Renderer};
+use ccr_issuer::setup::home::Home;
 use ccr_pki::chain::TrustRoot;
 use ccr_pki::pades::{self, EmbeddedData, PadesSigner};
 use ccr_pki::pdf::Limits;

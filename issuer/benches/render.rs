@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 
-use ccr_issuer::render::{PageExtras, Renderer, sample};
+use ccr_issuer::issuance::render::{PageExtras, Renderer, sample};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn token_url() -> String {

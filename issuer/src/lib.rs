@@ -1,23 +1,17 @@
-//! The bureau's issuer: configuration, home folder, registry, the issuance pipeline and the
-//! operations the command line and the HTTP service share.
+//! The bureau's issuer. Dependencies point one way: `http` (the JSON API, the portal, the
+//! public endpoints) calls `bureau` (the use cases, the only entry point of the CLI, the API
+//! and the pages), which calls `issuance`, `notify`, `identity`, `providers` and `store`, all
+//! of which use `rules` (pure: workflow states, request validation, the calendar, the audit
+//! chain, upload checks). `setup` (configuration, the home folder) is usable everywhere, and
+//! nothing imports `http`.
 #![forbid(unsafe_code)]
 
-pub mod api;
-pub mod audit;
-pub mod auth;
 pub mod bureau;
-pub mod calendar;
-pub mod config;
-pub mod documents;
-pub mod engine;
-pub mod home;
 pub mod http;
-pub mod jobs;
-pub mod messages;
-pub mod oidc;
+pub mod identity;
+pub mod issuance;
+pub mod notify;
 pub mod providers;
-pub mod render;
-pub mod request;
-pub mod server;
+pub mod rules;
+pub mod setup;
 pub mod store;
-pub mod workflow;

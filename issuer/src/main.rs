@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use ccr_issuer::bureau::{Bureau, BureauError};
-use ccr_issuer::home::Home;
+use ccr_issuer::setup::home::Home;
 use ccr_pki::status_list::Status;
 
 /// Issues and manages electronic Certificates of Criminal Record.
@@ -193,7 +193,7 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
                 );
             }
             let bureau = Bureau::open(home, database.as_deref()).await?;
-            ccr_issuer::server::serve(bureau, listen).await?;
+            ccr_issuer::http::server::serve(bureau, listen).await?;
         }
         Command::Reissue {
             cert_no,
@@ -221,7 +221,7 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
                     database,
                 },
         } => {
-            let role = ccr_issuer::auth::Role::parse(&role)
+            let role = ccr_issuer::identity::auth::Role::parse(&role)
                 .filter(|r| r.is_staff())
                 .ok_or_else(|| {
                     BureauError::Usage(format!(
@@ -241,8 +241,9 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
             std::io::stdin()
                 .read_line(&mut password)
                 .map_err(|e| BureauError::Usage(format!("cannot read the password: {e}")))?;
-            let hash = ccr_issuer::auth::hash_password(password.trim_end_matches(['\r', '\n']))
-                .map_err(BureauError::Usage)?;
+            let hash =
+                ccr_issuer::identity::auth::hash_password(password.trim_end_matches(['\r', '\n']))
+                    .map_err(BureauError::Usage)?;
             let bureau = Bureau::open(Home::locate(home.home), database.as_deref()).await?;
             bureau
                 .store()

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use ccr_issuer::bureau::Bureau;
-use ccr_issuer::home::Home;
 use ccr_issuer::http::web::i18n::{EN, Lang, PT, Text, ZH};
+use ccr_issuer::setup::home::Home;
 use http_body_util::BodyExt as _;
 use scraper::{Html, Selector};
 use tower::ServiceExt as _;
@@ -19,15 +19,16 @@ struct Portal {
 }
 
 /// A fresh home and the issuer's application state over it.
-async fn app_state() -> (tempfile::TempDir, Arc<ccr_issuer::api::AppState>) {
+async fn app_state() -> (tempfile::TempDir, Arc<ccr_issuer::http::api::AppState>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let home = Home::locate(Some(dir.path().join("home")));
     home.init("http://127.0.0.1:8080", time::OffsetDateTime::now_utc())
         .expect("init");
     let bureau = Arc::new(Bureau::open(home, None).await.expect("bureau"));
-    let app = ccr_issuer::server::application_state(bureau, Arc::new(tokio::sync::Notify::new()))
-        .await
-        .expect("state");
+    let app =
+        ccr_issuer::http::server::application_state(bureau, Arc::new(tokio::sync::Notify::new()))
+            .await
+            .expect("state");
     (dir, app)
 }
 
@@ -211,7 +212,8 @@ async fn unknown_paths_get_a_page_or_a_json_error() {
     let (dir, app) = app_state().await;
     let whole = Portal {
         dir,
-        router: ccr_issuer::http::web::router(Arc::clone(&app)).merge(ccr_issuer::api::router(app)),
+        router: ccr_issuer::http::web::router(Arc::clone(&app))
+            .merge(ccr_issuer::http::api::router(app)),
     };
     let page = get(&whole, "/no-such-page?x=1", Some("pt-PT")).await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);

@@ -6,7 +6,7 @@
 use sqlx::Connection;
 use time::OffsetDateTime;
 
-use ccr_issuer::audit::{ChainBreak, verify_chain};
+use ccr_issuer::rules::audit::{ChainBreak, verify_chain};
 use ccr_issuer::store::{IssuedRecord, StatusChange, Store, StoreError};
 use ccr_pki::status_list::Status;
 

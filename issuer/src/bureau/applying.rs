@@ -7,15 +7,15 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::{CaseError, Services};
-use crate::auth::{Principal, Role};
-use crate::messages::Event;
-use crate::request::{CertificateRequest, HolderRequest, Language, doc_key};
+use crate::identity::auth::{Principal, Role};
+use crate::notify::messages::Event;
+use crate::rules::request::{CertificateRequest, HolderRequest, Language, doc_key};
+use crate::rules::workflow::{self, Exemption};
 use crate::store::applications::{
     ApplicationRow, CallbackOutcome, NewApplication, NewDocument, OtpCheck, OtpPolicy, PaymentRow,
     SideEffect, Transition, Value,
 };
 use crate::store::stored_instant;
-use crate::workflow::{self, Exemption};
 
 /// One-time password rules: 6 digits, 5 minutes, one send per 30 s, 5 per hour, 5 tries.
 pub const OTP_POLICY: OtpPolicy = OtpPolicy {
@@ -289,7 +289,7 @@ impl Services {
             name_latin: valid.holder.name_latin.clone(),
             name_chinese: valid.holder.name_chinese.clone(),
             date_of_birth: valid.holder.date_of_birth.to_string(),
-            document: crate::request::DocumentRequest {
+            document: crate::rules::request::DocumentRequest {
                 kind: valid.holder.document.kind.code().into(),
                 number: valid.holder.document.number.clone(),
             },
@@ -661,7 +661,7 @@ impl Services {
     }
 
     /// Checks supporting documents (count, kind among `kinds`, file name, size, and content
-    /// against its declared type: `crate::documents`) before anything is stored.
+    /// against its declared type: `crate::rules::documents`) before anything is stored.
     fn documents(
         &self,
         purpose: &'static str,
@@ -689,9 +689,9 @@ impl Services {
                         format!("{:?} is not one of {}", d.kind, kinds.join(", ")),
                     ));
                 }
-                crate::documents::check_filename(&d.filename)
+                crate::rules::documents::check_filename(&d.filename)
                     .map_err(|why| CaseError::invalid(field("filename"), why))?;
-                crate::documents::check_media_type(&d.media_type)
+                crate::rules::documents::check_media_type(&d.media_type)
                     .map_err(|why| CaseError::invalid(field("media_type"), why))?;
                 if d.content.len() > limits.max_document_bytes {
                     return Err(CaseError::TooLarge {
@@ -702,7 +702,7 @@ impl Services {
                 if d.content.is_empty() {
                     return Err(CaseError::invalid(field("content"), "empty"));
                 }
-                crate::documents::check_content(&d.media_type, &d.content)
+                crate::rules::documents::check_content(&d.media_type, &d.content)
                     .map_err(|why| CaseError::invalid(field("content"), why))?;
                 Ok(NewDocument {
                     purpose,

@@ -2,7 +2,7 @@
 //! of which turns it into its own answer (an exit code, an `ApiError`, a page).
 
 use crate::bureau::BureauError;
-use crate::request::RequestError;
+use crate::rules::request::RequestError;
 use crate::store::StoreError;
 
 /// A use case's refusal or failure. The messages are English and name the field as the API
@@ -107,7 +107,7 @@ impl From<BureauError> for CaseError {
             BureauError::Usage(m) => Self::invalid("", m),
             // A page that cannot be rendered is the request's fault (e.g. a character no
             // shipped font covers), found before anything is written.
-            BureauError::Engine(crate::engine::EngineError::Render(r)) => {
+            BureauError::Engine(crate::issuance::engine::EngineError::Render(r)) => {
                 Self::invalid("", r.to_string())
             }
             other => Self::Internal(other.to_string()),

@@ -20,10 +20,10 @@ use ccr_pki::status_list::{SignedStatusList, Status, sign_status_list};
 use ccr_pki::token;
 use ccr_pki::validity;
 
-use crate::config::{CodedEntry, Config};
-use crate::engine::{Engine, EngineError};
-use crate::home::{Home, HomeError};
-use crate::request::{CertificateRequest, RequestError, ValidRequest, doc_key};
+use crate::issuance::engine::{Engine, EngineError};
+use crate::rules::request::{CertificateRequest, RequestError, ValidRequest, doc_key};
+use crate::setup::config::{CodedEntry, Config};
+use crate::setup::home::{Home, HomeError};
 use crate::store::jobs::ClaimedJob;
 use crate::store::{IssuedRecord, StatusChange, Store, StoreError};
 
@@ -173,9 +173,9 @@ impl Bureau {
     pub async fn check_approvable(
         &self,
         app: &crate::store::applications::ApplicationRow,
-        records: Vec<crate::request::RecordRequest>,
+        records: Vec<crate::rules::request::RecordRequest>,
     ) -> Result<(), BureauError> {
-        let mut request = crate::workflow::certificate_request(app)?;
+        let mut request = crate::rules::workflow::certificate_request(app)?;
         request.records = records;
         let now = OffsetDateTime::now_utc()
             .replace_nanosecond(0)
@@ -199,7 +199,7 @@ impl Bureau {
             .application(&job.application_id)
             .await?
             .ok_or_else(|| BureauError::Usage(format!("job {}: no application", job.id)))?;
-        let request = crate::workflow::certificate_request(&app)?;
+        let request = crate::rules::workflow::certificate_request(&app)?;
         let now = OffsetDateTime::now_utc()
             .replace_nanosecond(0)
             .map_err(|e| BureauError::Usage(e.to_string()))?;
@@ -454,7 +454,7 @@ impl Bureau {
     /// Checks the audit log's hash chain; returns the number of entries.
     pub async fn verify_audit(&self) -> Result<usize, BureauError> {
         let entries = self.store.audit_entries().await?;
-        crate::audit::verify_chain(&entries)
+        crate::rules::audit::verify_chain(&entries)
             .map_err(|e| BureauError::Usage(format!("the audit log is broken: {e}")))
     }
 

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::{Bureau, CaseError};
-use crate::auth::{Principal, Role, SignInLimits};
-use crate::calendar::{Calendar, SameDayEligibility};
-use crate::messages::Event;
+use crate::identity::auth::{Principal, Role, SignInLimits};
+use crate::notify::messages::Event;
 use crate::providers::{FaceMatcher, GatewaySecret};
-use crate::request::{HolderRequest, Language};
+use crate::rules::calendar::{Calendar, SameDayEligibility};
+use crate::rules::request::{HolderRequest, Language};
+use crate::rules::workflow;
 use crate::store::applications::{ApplicationRow, Outgoing, SideEffect, Transition, Value};
 use crate::store::stored_instant;
-use crate::workflow;
 
 /// The bureau with the providers and limits of a running service.
 #[derive(Debug)]
@@ -28,7 +28,7 @@ pub struct Services {
     /// The face-match provider.
     pub face: Box<dyn FaceMatcher>,
     /// The OIDC provider, when configured.
-    pub oidc: Option<crate::oidc::OidcProvider>,
+    pub oidc: Option<crate::identity::oidc::OidcProvider>,
     /// Staff password sign-in limits (per name and address, per address, back-off).
     pub staff_sign_in: SignInLimits,
     /// Department client-credential limits, kept apart from the staff's.
@@ -100,7 +100,7 @@ impl Services {
 
     /// Working days left to the pledge due date, while the bureau still owes the certificate.
     pub fn working_days_left(&self, app: &ApplicationRow, now: OffsetDateTime) -> Option<u32> {
-        let today = now.to_offset(crate::calendar::MACAO).date();
+        let today = now.to_offset(crate::rules::calendar::MACAO).date();
         let due = time::Date::parse(
             app.due_date.as_deref()?,
             time::macros::format_description!("[year]-[month]-[day]"),

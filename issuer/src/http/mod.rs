@@ -1,4 +1,6 @@
-//! Everything that speaks HTTP to people: the portal's pages (`web`). The JSON API lives in
-//! `crate::api` for now and moves here with the issuer's re-layout.
+//! Everything axum: the public endpoints and the server (`server`), the JSON API (`api`)
+//! and the portal's pages (`web`). Each calls the use cases in `crate::bureau`.
 
+pub mod api;
+pub mod server;
 pub mod web;

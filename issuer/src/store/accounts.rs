@@ -179,7 +179,7 @@ impl Store {
     /// Adds the configured departments that the registry does not know yet.
     pub async fn seed_departments(
         &self,
-        entries: &[crate::config::CodedEntry],
+        entries: &[crate::setup::config::CodedEntry],
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         for d in entries {

@@ -15,7 +15,7 @@ pub struct ApplicationRow {
     pub id: String,
     /// Who applies.
     pub applicant_id: String,
-    /// Workflow state (`crate::workflow::State`).
+    /// Workflow state (`crate::rules::workflow::State`).
     pub state: String,
     /// Usage code.
     pub usage: String,
@@ -127,11 +127,11 @@ impl Outgoing {
     /// An SMS telling `event` to `mobile` in `language`, about `reference`.
     pub fn sms(
         mobile: &str,
-        language: crate::request::Language,
-        event: &crate::messages::Event<'_>,
+        language: crate::rules::request::Language,
+        event: &crate::notify::messages::Event<'_>,
         reference: &str,
     ) -> Self {
-        let message = crate::messages::render(event, language);
+        let message = crate::notify::messages::render(event, language);
         Self {
             channel: "sms",
             recipient: mobile.to_owned(),
@@ -424,10 +424,10 @@ impl Store {
                 "UPDATE applications SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4 \
                  AND otp_verified_for = $5 AND face_verified_for = $5 AND holder_json = $6 AND mobile = $7",
             )
-            .bind(crate::workflow::IDENTIFIED)
+            .bind(crate::rules::workflow::IDENTIFIED)
             .bind(rfc3339(now))
             .bind(application_id)
-            .bind(crate::workflow::CONFIRMED)
+            .bind(crate::rules::workflow::CONFIRMED)
             .bind(fingerprint)
             .bind(holder_json)
             .bind(mobile)

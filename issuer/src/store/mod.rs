@@ -286,7 +286,7 @@ impl Store {
     }
 
     /// The whole audit log, in order.
-    pub async fn audit_entries(&self) -> Result<Vec<crate::audit::AuditEntry>, StoreError> {
+    pub async fn audit_entries(&self) -> Result<Vec<crate::rules::audit::AuditEntry>, StoreError> {
         let rows: Vec<AuditRow> = on_pool!(&self.pool, |p| {
             sqlx::query_as("SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit_log ORDER BY id")
                 .fetch_all(p)
@@ -317,7 +317,7 @@ impl Store {
         &self,
         after: i64,
         limit: i64,
-    ) -> Result<Vec<crate::audit::AuditEntry>, StoreError> {
+    ) -> Result<Vec<crate::rules::audit::AuditEntry>, StoreError> {
         let rows: Vec<AuditRow> = on_pool!(&self.pool, |p| {
             sqlx::query_as("SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2")
                 .bind(after)
@@ -423,9 +423,9 @@ async fn reserve_in(
 
 type AuditRow = (i64, String, String, String, String, String, String, String);
 
-fn audit_entry(row: AuditRow) -> crate::audit::AuditEntry {
+fn audit_entry(row: AuditRow) -> crate::rules::audit::AuditEntry {
     let (id, at, actor, action, subject, detail, prev_hash, hash) = row;
-    crate::audit::AuditEntry {
+    crate::rules::audit::AuditEntry {
         id,
         at,
         actor,
@@ -545,10 +545,10 @@ async fn append_audit(
             .fetch_optional(&mut **t)
             .await?
     });
-    let (prev_id, prev_hash) = head.unwrap_or_else(|| (0, crate::audit::GENESIS.to_owned()));
+    let (prev_id, prev_hash) = head.unwrap_or_else(|| (0, crate::rules::audit::GENESIS.to_owned()));
     let id = prev_id + 1;
     let at = rfc3339(now);
-    let hash = crate::audit::entry_hash(id, &at, actor, action, subject, detail, &prev_hash);
+    let hash = crate::rules::audit::entry_hash(id, &at, actor, action, subject, detail, &prev_hash);
     on_tx!(&mut *tx, |t| {
         sqlx::query(
             "INSERT INTO audit_log (id, at, actor, action, subject, detail, prev_hash, hash) \

@@ -1,7 +1,7 @@
 //! Signing in and out of the portal, and the applicant's list of applications.
 //!
 //! The development provider signs anyone in by an identifier, exactly as the API's
-//! development sign-in does (the same [`crate::auth::development_subject`] rule and the same
+//! development sign-in does (the same [`crate::identity::auth::development_subject`] rule and the same
 //! account). Signing in replaces the visitor's anonymous session with a new one.
 
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use super::session::{self, CheckedForm, Visitor};
 use super::{FieldError, Frame, PageError, TextField, language, page};
-use crate::api::AppState;
+use crate::bureau::Services as AppState;
 
 /// `?next=` and `?lang=` of the sign-in page.
 #[derive(Debug, serde::Deserialize)]
@@ -141,7 +141,7 @@ pub async fn sign_in(
         return Err(PageError::NotFound(lang));
     }
     let next = safe_next(form.fields.next.as_deref());
-    let Some(subject) = crate::auth::development_subject(&form.fields.subject) else {
+    let Some(subject) = crate::identity::auth::development_subject(&form.fields.subject) else {
         let template = sign_in_page(
             &state,
             lang,

@@ -17,12 +17,12 @@ use super::{
     Frame, LangQuery, PageError, Problem, RadioGroup, TextField, applicant, coded_name,
     department_name, language, mop, page, see_other,
 };
-use crate::api::AppState;
 use crate::bureau::CaseError;
+use crate::bureau::Services as AppState;
 use crate::bureau::applying::{Confirmation, Format, Selection};
-use crate::request::{DocumentRequest, HolderRequest, Language};
+use crate::rules::request::{DocumentRequest, HolderRequest, Language};
+use crate::rules::workflow;
 use crate::store::applications::ApplicationRow;
-use crate::workflow;
 
 /// Where an application goes on from: its first unfinished step, else its progress page.
 pub fn next_step(app: &ApplicationRow) -> String {
@@ -535,7 +535,7 @@ fn confirm_page(
 /// The applicant's application `id` in a state where its details may be (re)confirmed.
 async fn confirmable(
     state: &AppState,
-    who: &crate::auth::Principal,
+    who: &crate::identity::auth::Principal,
     id: &str,
     lang: Lang,
 ) -> Result<Result<ApplicationRow, Response>, PageError> {

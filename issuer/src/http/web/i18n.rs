@@ -607,7 +607,7 @@ mod tests {
     #[test]
     fn every_workflow_state_has_a_name_in_every_language() {
         for lang in Lang::ALL {
-            for state in crate::workflow::STATES {
+            for state in crate::rules::workflow::STATES {
                 assert!(
                     !lang.text().state_name(state).is_empty(),
                     "{lang:?} {state}"
@@ -618,7 +618,7 @@ mod tests {
 
     #[test]
     fn every_exemption_document_has_a_name_in_every_language() {
-        use crate::workflow::Exemption;
+        use crate::rules::workflow::Exemption;
         for lang in Lang::ALL {
             for exemption in [
                 Exemption::Unemployment,

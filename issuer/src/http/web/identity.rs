@@ -19,10 +19,10 @@ use super::{
     FileField, Frame, LangQuery, PageError, Problem, TextField, applicant, language, page,
     see_other,
 };
-use crate::api::AppState;
-use crate::auth::Principal;
 use crate::bureau::CaseError;
+use crate::bureau::Services as AppState;
 use crate::bureau::applying::masked;
+use crate::identity::auth::Principal;
 use crate::store::applications::ApplicationRow;
 
 /// `?sent=1` after a code was sent.
@@ -398,7 +398,7 @@ pub fn file_problem(
     if !allowed.contains(&file.media_type.as_str()) {
         return Err(wrong_type.into());
     }
-    crate::documents::check_content(&file.media_type, content)
+    crate::rules::documents::check_content(&file.media_type, content)
         .map_err(|why| fill(s.err_file_content, &[&why]))
 }
 

@@ -24,7 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
-use crate::api::AppState;
+use crate::bureau::Services as AppState;
 use i18n::{LANG_COOKIE, Lang, Text};
 
 /// What every page's layout needs.
@@ -366,7 +366,7 @@ impl TextField {
 }
 
 /// The name of a coded entry (usage, collection site) in `lang`.
-pub fn coded_name(entry: &crate::config::CodedEntry, lang: Lang) -> &str {
+pub fn coded_name(entry: &crate::setup::config::CodedEntry, lang: Lang) -> &str {
     match lang {
         Lang::Zh => &entry.zh,
         Lang::Pt => &entry.pt,
@@ -485,11 +485,13 @@ pub struct Problem {
 }
 
 /// The signed-in applicant of a page as the use cases know them.
-pub fn applicant(visitor: &session::Visitor) -> Option<crate::auth::Principal> {
-    visitor.applicant().map(|id| crate::auth::Principal {
-        role: crate::auth::Role::Applicant,
-        id: id.to_owned(),
-    })
+pub fn applicant(visitor: &session::Visitor) -> Option<crate::identity::auth::Principal> {
+    visitor
+        .applicant()
+        .map(|id| crate::identity::auth::Principal {
+            role: crate::identity::auth::Role::Applicant,
+            id: id.to_owned(),
+        })
 }
 
 impl PageError {

@@ -23,13 +23,13 @@ use super::{
     FileField, Frame, LangQuery, PageError, Problem, RadioGroup, SummaryRow, applicant, coded_name,
     language, mop, page, see_other,
 };
-use crate::api::AppState;
-use crate::auth::Principal;
 use crate::bureau::CaseError;
+use crate::bureau::Services as AppState;
 use crate::bureau::applying::SupportingDocument;
-use crate::request::HolderRequest;
+use crate::identity::auth::Principal;
+use crate::rules::request::HolderRequest;
+use crate::rules::workflow::{self, Exemption};
 use crate::store::applications::ApplicationRow;
-use crate::workflow::{self, Exemption};
 
 /// The applicant's application `id`, or the page "not found" (someone else's included).
 pub async fn own(
@@ -655,7 +655,7 @@ pub async fn request_exemption(
             }),
             Ok(()) => {
                 if let Some(file) = file {
-                    if crate::documents::check_filename(&file.filename).is_err() {
+                    if crate::rules::documents::check_filename(&file.filename).is_err() {
                         problems.push(Problem {
                             field: (*code).to_owned(),
                             message: s.err_file_name.into(),

@@ -21,11 +21,11 @@ use super::{
     FileField, Frame, LangQuery, PageError, Problem, SummaryRow, TextField, applicant, language,
     page, see_other,
 };
-use crate::api::AppState;
 use crate::bureau::CaseError;
+use crate::bureau::Services as AppState;
 use crate::bureau::applying::SupportingDocument;
+use crate::rules::workflow;
 use crate::store::applications::ApplicationRow;
-use crate::workflow;
 
 /// One certificate of an application.
 #[derive(Debug)]
@@ -213,7 +213,7 @@ pub async fn answer(
                 field: "attachment".into(),
                 message,
             }),
-            Ok(()) if crate::documents::check_filename(&file.filename).is_err() => {
+            Ok(()) if crate::rules::documents::check_filename(&file.filename).is_err() => {
                 problems.push(Problem {
                     field: "attachment".into(),
                     message: s.err_file_name.into(),

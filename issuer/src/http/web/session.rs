@@ -21,7 +21,7 @@ use rand::Rng as _;
 use serde::de::DeserializeOwned;
 use time::{Duration, OffsetDateTime};
 
-use crate::api::AppState;
+use crate::bureau::Services as AppState;
 use crate::store::web_sessions::WebSessionRow;
 
 /// Longest form body accepted, in bytes.

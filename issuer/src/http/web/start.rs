@@ -9,8 +9,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::{Frame, LangQuery, PageError, language, mop, page};
-use crate::api::AppState;
-use crate::workflow::Exemption;
+use crate::bureau::Services as AppState;
+use crate::rules::workflow::Exemption;
 
 /// An exemption with its documents, in the page's language.
 #[derive(Debug)]

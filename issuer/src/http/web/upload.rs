@@ -3,7 +3,7 @@
 //! session's token) and bounded while read: at most [`MAX_PARTS`] parts, text parts of
 //! [`MAX_TEXT_BYTES`], files of the configured `max_document_bytes`. A file over its limit is
 //! not an error of the request but of its field: it is reported on the page, with nothing
-//! stored. What a file contains is checked by the use case (`crate::documents`).
+//! stored. What a file contains is checked by the use case (`crate::rules::documents`).
 
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use axum::extract::{FromRequest, Multipart, Request};
 use axum::response::{IntoResponse, Response};
 
 use super::session;
-use crate::api::AppState;
+use crate::bureau::Services as AppState;
 use crate::store::web_sessions::WebSessionRow;
 
 /// Most parts in one form (text fields and files together).

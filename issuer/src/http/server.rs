@@ -19,8 +19,8 @@ use time::OffsetDateTime;
 use ccr_pki::bundle::TrustBundle;
 use ccr_pki::hierarchy::der_to_pem;
 
-use crate::api::AppState;
 use crate::bureau::{Bureau, BureauError};
+use crate::http::api::AppState;
 
 /// Unchanged lists are re-signed this often (SPEC §4: at least every 15 minutes).
 pub const RESIGN_EVERY: time::Duration = time::Duration::minutes(5);
@@ -344,16 +344,18 @@ pub async fn application_state(
     jobs: Arc<tokio::sync::Notify>,
 ) -> Result<Arc<AppState>, BureauError> {
     let config = bureau.config().clone();
-    let calendar = crate::calendar::Calendar::new(&config.calendar)
+    let calendar = crate::rules::calendar::Calendar::new(&config.calendar)
         .map_err(|e| BureauError::Usage(format!("calendar: {e}")))?;
     let gateway = crate::providers::GatewaySecret::new(&bureau.home().gateway_secret()?)
         .map_err(BureauError::Usage)?;
     let oidc = match (&config.providers.identity[..], config.oidc.clone()) {
         ("oidc", Some(oidc)) => Some(
-            tokio::task::spawn_blocking(move || crate::oidc::OidcProvider::discover(&oidc))
-                .await
-                .map_err(|e| BureauError::Usage(e.to_string()))?
-                .map_err(|e| BureauError::Usage(format!("OIDC: {e}")))?,
+            tokio::task::spawn_blocking(move || {
+                crate::identity::oidc::OidcProvider::discover(&oidc)
+            })
+            .await
+            .map_err(|e| BureauError::Usage(e.to_string()))?
+            .map_err(|e| BureauError::Usage(format!("OIDC: {e}")))?,
         ),
         _ => None,
     };
@@ -363,8 +365,12 @@ pub async fn application_state(
         gateway,
         face: Box::new(crate::providers::DevelopmentFaceMatcher),
         oidc,
-        staff_sign_in: crate::auth::SignInLimits::new(config.application.sign_in_tracked_keys),
-        department_sign_in: crate::auth::SignInLimits::new(config.application.sign_in_tracked_keys),
+        staff_sign_in: crate::identity::auth::SignInLimits::new(
+            config.application.sign_in_tracked_keys,
+        ),
+        department_sign_in: crate::identity::auth::SignInLimits::new(
+            config.application.sign_in_tracked_keys,
+        ),
         jobs,
     }))
 }
@@ -389,12 +395,15 @@ pub async fn serve(bureau: Bureau, listen: SocketAddr) -> Result<(), BureauError
     let state = PublicState::new(Arc::clone(&bureau)).await?;
     tokio::spawn(Arc::clone(&state).republish_forever());
     for _ in 0..bureau.config().application.issuance_workers {
-        tokio::spawn(crate::jobs::issuance_worker(
+        tokio::spawn(crate::issuance::jobs::issuance_worker(
             Arc::clone(&bureau),
             Arc::clone(&jobs),
         ));
     }
-    tokio::spawn(crate::jobs::dispatch_forever(Arc::clone(&bureau), sms));
+    tokio::spawn(crate::issuance::jobs::dispatch_forever(
+        Arc::clone(&bureau),
+        sms,
+    ));
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| BureauError::Usage(format!("cannot listen on {listen}: {e}")))?;
@@ -403,7 +412,7 @@ pub async fn serve(bureau: Bureau, listen: SocketAddr) -> Result<(), BureauError
     );
     let router = router(state)
         .merge(crate::http::web::router(Arc::clone(&app)))
-        .merge(crate::api::router(app))
+        .merge(crate::http::api::router(app))
         .layer(axum::middleware::map_response(security_headers));
     let limits = bureau
         .config()

@@ -11,12 +11,12 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::bureau::{Bureau, BureauError};
-use crate::messages::Event;
+use crate::notify::messages::Event;
 use crate::providers::Transport;
-use crate::request::Language;
+use crate::rules::request::Language;
+use crate::rules::workflow;
 use crate::store::applications::{Outgoing, SideEffect, Transition};
 use crate::store::jobs::{ClaimedJob, JobFailure, JobOutcome};
-use crate::workflow;
 
 /// Fault injection for crash tests: hold each job this many milliseconds between its
 /// reservation and its document (the test kills the process there). Never set in production.
@@ -120,7 +120,9 @@ async fn finish(bureau: &Bureau, id: &str) -> Result<(), crate::store::StoreErro
     let valid_until = certificates
         .first()
         .and_then(|c| crate::store::parse_time(&c.valid_until).ok())
-        .map_or(now.date(), |t| t.to_offset(crate::calendar::MACAO).date());
+        .map_or(now.date(), |t| {
+            t.to_offset(crate::rules::calendar::MACAO).date()
+        });
     let language = app
         .language
         .as_deref()
@@ -143,8 +145,8 @@ async fn finish(bureau: &Bureau, id: &str) -> Result<(), crate::store::StoreErro
                 site_name,
                 from: now,
                 locker_deadline: (app.collection_site.as_deref()
-                    == Some(crate::calendar::SMART_LOCKER))
-                .then(|| crate::calendar::locker_deadline(now)),
+                    == Some(crate::rules::calendar::SMART_LOCKER))
+                .then(|| crate::rules::calendar::locker_deadline(now)),
             },
             _ => Event::CertificateIssued {
                 reference: &app.id,

@@ -51,8 +51,8 @@ pub const STATES: [&str; 11] = [
 /// validation as a request given to `issuer issue`.
 pub fn certificate_request(
     app: &crate::store::applications::ApplicationRow,
-) -> Result<crate::request::CertificateRequest, crate::request::RequestError> {
-    use crate::request::{CertificateRequest, Language, RequestError};
+) -> Result<crate::rules::request::CertificateRequest, crate::rules::request::RequestError> {
+    use crate::rules::request::{CertificateRequest, Language, RequestError};
     let missing = |what: &str| RequestError::Shape(format!("application {}: no {what}", app.id));
     let holder = serde_json::from_str(
         app.holder_json

@@ -206,7 +206,7 @@ pub struct VerifiedIdentity {
     pub issuer: String,
     /// The identity document the IdP verified (the configured `document_claim`), as sent:
     /// the issuer puts it in canonical form before comparing.
-    pub document: Option<crate::request::DocumentRequest>,
+    pub document: Option<crate::rules::request::DocumentRequest>,
 }
 
 /// A configured, discovered IdP: metadata, client credentials and its signing keys. Share it
@@ -476,7 +476,7 @@ impl OidcProvider {
             Some(name) => match claims.other.get(name) {
                 None => None,
                 Some(value) => Some(
-                    serde_json::from_value::<crate::request::DocumentRequest>(value.clone())
+                    serde_json::from_value::<crate::rules::request::DocumentRequest>(value.clone())
                         .map_err(|_| {
                             OidcError::InvalidIdToken(format!(
                                 "the {name:?} claim is not an object with a type and a number"
@@ -1194,7 +1194,7 @@ mod tests {
     use std::thread::JoinHandle;
 
     /// TEST-ONLY RSA key (see fixtures/oidc/README.md).
-    const TEST_RSA_PKCS8: &[u8] = include_bytes!("../../fixtures/oidc/test-rsa-2048.pk8");
+    const TEST_RSA_PKCS8: &[u8] = include_bytes!("../../../fixtures/oidc/test-rsa-2048.pk8");
     const CLIENT_ID: &str = "ccr-issuer-test";
     const CLIENT_SECRET: &str = "s3cr3t-value-for-tests";
     const SUBJECT: &str = "MO-1234567";

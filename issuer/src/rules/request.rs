@@ -7,7 +7,7 @@ use unicode_script::Script;
 
 use ccr_pki::document::{Coded, DocumentType, Holder, IdentityDocument, RecordEntry};
 
-use crate::config::{CodedEntry, Config};
+use crate::setup::config::{CodedEntry, Config};
 
 /// Largest request accepted, in bytes.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
@@ -404,7 +404,7 @@ impl Language {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::default_toml;
+    use crate::setup::config::default_toml;
 
     fn request(name_latin: &str) -> CertificateRequest {
         let json = serde_json::json!({
@@ -562,7 +562,7 @@ mod tests {
         assert!(err.to_string().starts_with("records[2].offence:"), "{err}");
         // The published request schema states the same limits.
         let schema: serde_json::Value = serde_json::from_str(include_str!(
-            "../../schemas/certificate-request.schema.json"
+            "../../../schemas/certificate-request.schema.json"
         ))
         .expect("schema");
         let records = &schema["properties"]["records"];

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::auth::{Principal, Role, token_hash};
+use crate::identity::auth::{Principal, Role, token_hash};
 
 /// The caller, if the request carries a live session.
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@ use super::extract::{
     Authorized, Body, Caller, ClientAddress, Path, Query, SecurityOfficers, bearer,
 };
 use super::{ApiError, AppState, json};
-use crate::auth::{self, Admission, Role, SignInLimits};
+use crate::identity::auth::{self, Admission, Role, SignInLimits};
 use crate::store::accounts::Department;
 
 impl AppState {
@@ -71,7 +71,7 @@ pub struct DevSignIn {
     /// An identity document the development provider vouches for, standing in for a real
     /// provider's verified document claim.
     #[serde(default)]
-    document: Option<crate::request::DocumentRequest>,
+    document: Option<crate::rules::request::DocumentRequest>,
 }
 
 /// `POST /api/v1/auth/dev/sign-in`: the DEVELOPMENT identity provider. Anyone may sign in as
@@ -85,7 +85,7 @@ pub async fn dev_sign_in(
             "the development identity provider is not configured",
         ));
     }
-    let subject = crate::auth::development_subject(&body.subject)
+    let subject = crate::identity::auth::development_subject(&body.subject)
         .ok_or_else(|| ApiError::invalid("subject: 1 to 128 printable characters"))?;
     let name = body
         .name
@@ -132,7 +132,7 @@ pub async fn oidc_start(State(state): State<Arc<AppState>>) -> Result<Response, 
                 code_verifier: pending.code_verifier.clone(),
                 created_at: crate::store::stored_instant(pending.created_at),
             },
-            now - crate::oidc::PENDING_LOGIN_LIFETIME,
+            now - crate::identity::oidc::PENDING_LOGIN_LIFETIME,
         )
         .await?;
     // 302 Found, as OAuth 2.0 authorization requests customarily use.
@@ -184,7 +184,7 @@ pub async fn oidc_callback(
         .take_oidc_login(&returned_state)
         .await?
         .ok_or_else(|| ApiError::unauthenticated("unknown or used sign-in state"))?;
-    let pending = crate::oidc::PendingLogin {
+    let pending = crate::identity::oidc::PendingLogin {
         state: returned_state.clone(),
         nonce: login.nonce,
         code_verifier: login.code_verifier,
@@ -195,7 +195,7 @@ pub async fn oidc_callback(
         let provider = worker
             .oidc
             .as_ref()
-            .ok_or(crate::oidc::OidcError::Expired)?;
+            .ok_or(crate::identity::oidc::OidcError::Expired)?;
         provider.finish(&pending, &code, &returned_state, OffsetDateTime::now_utc())
     })
     .await
@@ -490,7 +490,7 @@ pub async fn audit_verify(
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::SecurityOfficer])?;
     let entries = state.store().audit_entries().await?;
-    let body = match crate::audit::verify_chain(&entries) {
+    let body = match crate::rules::audit::verify_chain(&entries) {
         Ok(n) => serde_json::json!({ "intact": true, "entries": n }),
         Err(e) => {
             serde_json::json!({ "intact": false, "entries": entries.len(), "break": e.to_string() })

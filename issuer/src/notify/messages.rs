@@ -15,7 +15,7 @@ use serde::Serialize;
 use time::macros::offset;
 use time::{Date, OffsetDateTime, UtcOffset};
 
-use crate::request::Language;
+use crate::rules::request::Language;
 
 /// Longest body [`render`] aims for, in characters (Unicode scalar values).
 pub const MAX_BODY_CHARS: usize = 300;

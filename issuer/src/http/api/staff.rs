@@ -12,12 +12,12 @@ use time::OffsetDateTime;
 
 use super::extract::{Authorized, Body, Caller, Clerks, Officers, Path, Query, SecurityOfficers};
 use super::{ApiError, AppState, json};
-use crate::auth::Role;
-use crate::messages::Event;
-use crate::request::RecordRequest;
+use crate::identity::auth::Role;
+use crate::notify::messages::Event;
+use crate::rules::request::RecordRequest;
+use crate::rules::workflow;
 use crate::store::applications::{SideEffect, Transition, Value};
 use crate::store::records::RecordRow;
-use crate::workflow;
 
 /// A decision with its reason.
 #[derive(Debug, Deserialize)]
@@ -347,7 +347,7 @@ pub async fn documents(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordBody {
-    document: crate::request::DocumentRequest,
+    document: crate::rules::request::DocumentRequest,
     court: String,
     case_number: String,
     decision_date: String,
@@ -373,15 +373,15 @@ pub async fn add_record(
             )));
         }
     }
-    let entry = crate::request::RecordRequest {
+    let entry = crate::rules::request::RecordRequest {
         court: body.court,
         case_number: body.case_number,
         decision_date: body.decision_date,
         offence: body.offence,
         sentence: body.sentence,
     };
-    let valid =
-        crate::request::check_record(0, &entry).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let valid = crate::rules::request::check_record(0, &entry)
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
     state
         .bureau
         .engine()
@@ -393,7 +393,7 @@ pub async fn add_record(
         .map_err(|e| ApiError::invalid(e.to_string()))?;
     let row = RecordRow {
         id: String::new(),
-        doc_key: crate::request::doc_key(&document),
+        doc_key: crate::rules::request::doc_key(&document),
         court: valid.court,
         case_number: valid.case_number,
         decision_date: valid.decision_date.to_string(),
@@ -406,7 +406,7 @@ pub async fn add_record(
         .store()
         .add_record(
             &row,
-            crate::request::MAX_RECORDS,
+            crate::rules::request::MAX_RECORDS,
             &officer.actor(),
             OffsetDateTime::now_utc(),
         )
@@ -446,9 +446,9 @@ async fn change_status(
         && let Some(department) = owner.transfer_to
     {
         // The department that received this certificate is told (SPEC §1).
-        let message = crate::messages::render(
+        let message = crate::notify::messages::render(
             &Event::CertificateRevoked { number },
-            crate::request::Language::En,
+            crate::rules::request::Language::En,
         );
         let outgoing = crate::store::applications::Outgoing {
             channel: "department",

@@ -12,7 +12,7 @@ use krilla::text::Font;
 
 /// The subset font, embedded in the binary (SIL Open Font License 1.1, `issuer/fonts/OFL.txt`).
 pub(crate) static FONT_BYTES: &[u8] =
-    include_bytes!("../../fonts/NotoSansCJKhk-Regular-subset.otf");
+    include_bytes!("../../../fonts/NotoSansCJKhk-Regular-subset.otf");
 
 /// The font parsed once for krilla and for measuring.
 #[derive(Clone)]

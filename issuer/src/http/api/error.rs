@@ -175,7 +175,7 @@ impl From<BureauError> for ApiError {
             BureauError::Usage(m) => Self::invalid(m),
             // A page that cannot be rendered is the request's fault (e.g. a character no
             // shipped font covers), found before anything is written.
-            BureauError::Engine(crate::engine::EngineError::Render(r)) => {
+            BureauError::Engine(crate::issuance::engine::EngineError::Render(r)) => {
                 Self::invalid(r.to_string())
             }
             other => Self::internal(&other),

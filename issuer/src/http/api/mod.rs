@@ -22,7 +22,7 @@ mod staff;
 pub use error::ApiError;
 
 /// The OpenAPI document of this API.
-pub const OPENAPI: &str = include_str!("../../openapi.json");
+pub const OPENAPI: &str = include_str!("../../../openapi.json");
 
 /// Longest a request may take before it is answered 503.
 pub const REQUEST_TIME_LIMIT: Duration = Duration::from_secs(30);

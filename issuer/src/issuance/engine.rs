@@ -11,8 +11,8 @@ use ccr_pki::pades::{self, EmbeddedData, PadesSigner};
 use ccr_pki::token::{self, TokenClaims};
 use ccr_pki::tsp::Tsa;
 
-use crate::home::LoadedPki;
-use crate::render::{PageExtras, RenderError, Renderer};
+use crate::issuance::render::{PageExtras, RenderError, Renderer};
+use crate::setup::home::LoadedPki;
 
 /// The issuing CA's CRL is re-signed when older than this.
 const CRL_REFRESH: time::Duration = time::Duration::hours(1);

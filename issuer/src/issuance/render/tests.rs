@@ -413,7 +413,7 @@ fn records_overflow_to_more_pages_only_when_needed() {
 /// script, and the longest names) renders; the page cap follows from the same constants.
 #[test]
 fn largest_accepted_request_renders() {
-    use crate::request::{
+    use crate::rules::request::{
         MAX_CASE_NUMBER_CHARS, MAX_CERTIFICATE_PAGES, MAX_CHINESE_NAME_CHARS, MAX_LATIN_NAME_CHARS,
         MAX_RECORD_FIELD_CHARS, MAX_RECORDS,
     };

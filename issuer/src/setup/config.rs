@@ -63,10 +63,10 @@ pub struct Config {
     pub providers: ProvidersConfig,
     /// Working days, holidays and collection times.
     #[serde(default)]
-    pub calendar: crate::calendar::CalendarConfig,
+    pub calendar: crate::rules::calendar::CalendarConfig,
     /// The production identity provider (`providers.identity = "oidc"`).
     #[serde(default)]
-    pub oidc: Option<crate::oidc::OidcConfig>,
+    pub oidc: Option<crate::identity::oidc::OidcConfig>,
     /// Connection limits of `issuer serve`.
     #[serde(default)]
     pub server: ServerConfig,
@@ -192,7 +192,7 @@ impl Default for ApplicationConfig {
             max_upload_bytes: 8 * 1024 * 1024,
             max_document_bytes: 2 * 1024 * 1024,
             max_documents: 5,
-            sign_in_tracked_keys: crate::auth::DEFAULT_TRACKED_KEYS,
+            sign_in_tracked_keys: crate::identity::auth::DEFAULT_TRACKED_KEYS,
             applicant_session_minutes: 30,
             portal_idle_seconds: 20 * 60,
             staff_session_minutes: 8 * 60,
@@ -328,7 +328,8 @@ impl Config {
                 p.payment
             ));
         }
-        crate::calendar::Calendar::new(&self.calendar).map_err(|e| format!("calendar: {e}"))?;
+        crate::rules::calendar::Calendar::new(&self.calendar)
+            .map_err(|e| format!("calendar: {e}"))?;
         Ok(())
     }
 

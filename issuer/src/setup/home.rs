@@ -22,7 +22,7 @@ use x509_cert::Certificate;
 use ccr_pki::hierarchy::{self, GeneratedEntity, HierarchyNames, Issuer, parse_certificate};
 use ccr_pki::signer::{FileKey, write_private_file};
 
-use crate::config::{Config, default_toml};
+use crate::setup::config::{Config, default_toml};
 
 /// Validity of the root CRL written at init (the root is offline; its CRL is long-lived).
 const ROOT_CRL_DAYS: i64 = 365;

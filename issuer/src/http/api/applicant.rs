@@ -13,10 +13,10 @@ use time::OffsetDateTime;
 
 use super::extract::{Applicants, Authorized, Body, Caller, Path, Query, RawBody, idempotency_key};
 use super::{ApiError, AppState, json};
-use crate::auth::Role;
 use crate::bureau::applying::{Confirmation, Selection, SupportingDocument};
+use crate::identity::auth::Role;
+use crate::rules::workflow::{self, Exemption};
 use crate::store::applications::{ApplicationRow, CallbackOutcome};
-use crate::workflow::{self, Exemption};
 
 /// How an application is shown to its applicant and to staff.
 #[derive(Debug, Serialize)]
@@ -141,7 +141,7 @@ pub async fn options(State(state): State<Arc<AppState>>) -> Result<Response, Api
         .into_iter()
         .map(|e| serde_json::json!({ "kind": e.code(), "required_documents": e.required_documents() }))
         .collect();
-    let coded = |e: &crate::config::CodedEntry| serde_json::json!({ "code": e.code, "zh": e.zh, "pt": e.pt, "en": e.en });
+    let coded = |e: &crate::setup::config::CodedEntry| serde_json::json!({ "code": e.code, "zh": e.zh, "pt": e.pt, "en": e.en });
     let body = serde_json::json!({
         "usages": config.usages.iter().map(coded).collect::<Vec<_>>(),
         "collection_sites": config.application.collection_sites.iter().map(coded).collect::<Vec<_>>(),

@@ -38,7 +38,7 @@ const QR_MODULE: f32 = 1.44;
 /// One pixel at 150 dpi, to align the symbol with a 150 dpi raster.
 const PX_150: f32 = 72.0 / 150.0;
 /// More pages than this is not a certificate any more; derived from the request limits.
-pub(crate) const MAX_PAGES: usize = crate::request::MAX_CERTIFICATE_PAGES;
+pub(crate) const MAX_PAGES: usize = crate::rules::request::MAX_CERTIFICATE_PAGES;
 
 /// An sRGB colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,3 @@
+//! What the bureau tells applicants: the trilingual message catalogs.
+
+pub mod messages;

@@ -1,0 +1,4 @@
+//! Configuration (`issuer.toml`) and the home folder (keys, registry, exports).
+
+pub mod config;
+pub mod home;
