@@ -22,11 +22,17 @@
 //        "bearer": "TOKEN"}                      types the newest 6-digit code of the outbox
 //       {"expect_url": "/submitted"}             the page's URL contains it (else a failure)
 //       {"expect_text": "CR-"}                   the page's text contains it
+//       {"expect_value": "#name_latin", "value": "CHAN"}   a field still holds what was typed
+//       {"expect_focus": "#code"}                the element with the focus
+//       {"choose_file_by_keyboard": "/tmp/face.jpg"}   Space on the focused file input, and
+//                                                the file picked in the chooser it opens
+//   "fill_code" with "keyboard": true types the code into the focus instead.
 //       {"download": "a[href^='/download/']", "save": "/tmp/c.pdf"}   clicks, saves the file
 //       {"tab_to": "#usage"}                     presses Tab (at most 80 times) until that
 //                                                element has the focus (keyboard-only runs)
 //       {"type": "MO-1"}                         types with the keyboard into the focus
 //       {"back": true}                           the browser's back button
+//       {"reopen": true}                         GETs the page's own URL again
 //    ]}
 //  ]}
 //
@@ -128,8 +134,12 @@ async function main() {
         } else if (step.wait_hidden) {
           await page.waitForSelector(step.wait_hidden, { state: 'hidden', timeout: step.timeout_ms || 30000 });
         } else if (step.press) {
-          // A key that submits a form navigates: wait for the new page when it does.
-          await Promise.all([page.waitForLoadState('load'), page.keyboard.press(step.press)]);
+          // Enter submits a form or follows a link: wait for the new page.
+          if (step.press === 'Enter') {
+            await Promise.all([page.waitForNavigation({ timeout: 30000 }), page.keyboard.press('Enter')]);
+          } else {
+            await page.keyboard.press(step.press);
+          }
         } else if (step.check) {
           const c = await check(page, tags, run.javascript !== false);
           const entry = { run: index, label: step.check, url: page.url(), ...c };
@@ -149,7 +159,8 @@ async function main() {
             .map((m) => /\b(\d{6})\b/.exec(m.body || ''))
             .find((m) => m);
           if (!code) throw new Error(`no code in the outbox: ${JSON.stringify(messages).slice(0, 300)}`);
-          await page.fill(step.fill_code, code[1]);
+          if (step.keyboard) await page.keyboard.type(code[1]);
+          else await page.fill(step.fill_code, code[1]);
         } else if (step.expect_url) {
           if (!page.url().includes(step.expect_url)) {
             failures.push(`run ${index}: expected a URL with ${step.expect_url}, at ${page.url()}`);
@@ -157,8 +168,19 @@ async function main() {
         } else if (step.expect_text) {
           const text = await page.evaluate(() => document.body.innerText);
           if (!text.includes(step.expect_text)) {
-            failures.push(`run ${index}: expected "${step.expect_text}" on ${page.url()}`);
+            failures.push(`run ${index}: expected "${step.expect_text}" on ${page.url()}: ${text.slice(0, 600)}`);
           }
+        } else if (step.choose_file_by_keyboard) {
+          const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+          await chooser.setFiles(step.choose_file_by_keyboard);
+        } else if (step.expect_value) {
+          const value = await page.inputValue(step.expect_value);
+          if (value !== step.value) {
+            failures.push(`run ${index}: ${step.expect_value} holds "${value}", not "${step.value}" on ${page.url()}`);
+          }
+        } else if (step.expect_focus) {
+          const focused = await page.evaluate((sel) => document.activeElement && document.activeElement.matches(sel), step.expect_focus);
+          if (!focused) failures.push(`run ${index}: ${step.expect_focus} does not have the focus on ${page.url()}`);
         } else if (step.download) {
           const [download] = await Promise.all([page.waitForEvent('download'), page.click(step.download)]);
           await download.saveAs(step.save);
@@ -171,6 +193,8 @@ async function main() {
           if (!reached) throw new Error(`Tab never reached ${step.tab_to} on ${page.url()}`);
         } else if (step.type !== undefined) {
           await page.keyboard.type(step.type);
+        } else if (step.reopen) {
+          await page.goto(page.url());
         } else if (step.back) {
           await page.goBack();
         } else {

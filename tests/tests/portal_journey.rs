@@ -7,6 +7,8 @@
 //! Screenshots of the journey (zh and en) go to `docs/portal/`. Skipped (with a printed
 //! reason) without node, the npm packages or Chromium, unless `CCR_REQUIRE_ORACLES=1`.
 
+#![recursion_limit = "512"]
+
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -32,7 +34,8 @@ fn run(scenario: &Value, svc: &IssuerService, name: &str) -> Option<Value> {
 }
 
 /// Asserts a driver report: no failure, axe ran where JavaScript is on and found nothing,
-/// no sideways scrolling, the page in the expected language.
+/// no sideways scrolling, the page in the expected language (`lang_tag`, or the tag after
+/// `@` at the end of a check's label).
 fn assert_clean(report: &Value, lang_tag: &str, javascript: bool) {
     assert_eq!(report["ok"], true, "{report:#}");
     let checks = report["checks"].as_array().expect("checks");
@@ -45,7 +48,8 @@ fn assert_clean(report: &Value, lang_tag: &str, javascript: bool) {
             check["overflow"].as_i64().is_some_and(|o| o <= 0),
             "{label}: {check:#}"
         );
-        assert_eq!(check["lang"], lang_tag, "{label}: {check:#}");
+        let expected = label.rsplit_once('@').map_or(lang_tag, |(_, tag)| tag);
+        assert_eq!(check["lang"], expected, "{label}: {check:#}");
     }
 }
 
@@ -166,15 +170,7 @@ fn application_of(svc: &IssuerService, subject: &str) -> (String, String) {
 fn a_new_applicant_applies_pays_and_downloads_a_valid_certificate_in_each_language() {
     let svc = IssuerService::start(None, "", &[]);
     let security = svc.staff_token(ccr_tests::api::SECURITY);
-    let face = svc.ws.file("face.jpg");
-    std::fs::write(
-        &face,
-        base64::engine::general_purpose::STANDARD
-            .decode(FACE_JPEG_BASE64)
-            .expect("jpeg"),
-    )
-    .expect("write face");
-    let face = face.to_string_lossy().into_owned();
+    let (face, _, _) = upload_files(&svc);
     let cases = [
         ("zh", "zh-TW", "zh-Hant-MO", true, "61230001"),
         ("pt", "pt-PT", "pt-MO", true, "61230002"),
@@ -232,4 +228,205 @@ fn a_new_applicant_applies_pays_and_downloads_a_valid_certificate_in_each_langua
         let report = ccr_tests::Report::parse(out);
         report.assert_verdict("VALID");
     }
+}
+
+/// Writes the files the error-state runs upload: the face photo, a text file posing as a
+/// photo, and a one-page PDF for exemption documents.
+fn upload_files(svc: &IssuerService) -> (String, String, String) {
+    let face = svc.ws.file("face.jpg");
+    std::fs::write(
+        &face,
+        base64::engine::general_purpose::STANDARD
+            .decode(FACE_JPEG_BASE64)
+            .expect("jpeg"),
+    )
+    .expect("write face");
+    let text = svc.ws.file("not-a-photo.txt");
+    std::fs::write(&text, b"not a photo").expect("write text");
+    let pdf = svc.ws.file("form.pdf");
+    std::fs::write(
+        &pdf,
+        ccr_tests::pdf::one_page(b"BT /F1 12 Tf 72 720 Td (form) Tj ET", false),
+    )
+    .expect("write pdf");
+    let path = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
+    (path(face), path(text), path(pdf))
+}
+
+/// Every step's page and its error states pass axe in each language: step 1 and 2 errors, a
+/// language change in the middle of step 2 that keeps what was typed, the counter page of a
+/// first-time non-resident worker, a wrong code, "not received", a file that is not a photo,
+/// the exemption route with its errors and documents, the exemption confirmation, the list
+/// and the progress page.
+#[test]
+fn every_step_and_its_error_states_pass_axe_in_every_language() {
+    let svc = IssuerService::start(None, "", &[]);
+    let security = svc.staff_token(ccr_tests::api::SECURITY);
+    let (face, text, pdf) = upload_files(&svc);
+    let cases = [
+        ("zh", "zh-TW", "zh-Hant-MO", "pt", "pt-MO", "61240001"),
+        ("pt", "pt-PT", "pt-MO", "en", "en", "61240002"),
+        ("en", "en-GB", "en", "zh", "zh-Hant-MO", "61240003"),
+    ];
+    let mut runs = Vec::new();
+    for (code, locale, _, other, other_tag, mobile) in cases {
+        let outbox = format!("/api/v1/dev/outbox?recipient=%2B853{mobile}");
+        runs.push(json!({ "lang": locale, "viewport": { "width": 360, "height": 740 }, "steps": [
+            { "open": format!("/apply?lang={code}") },
+            { "fill": "#subject", "value": format!("MO-errors-{code}") },
+            { "click": "main form button.button" },
+            { "choose": "#usage" }, { "choose": "#format" }, { "choose": "#express" },
+            { "click": "#select-form button.button" },
+            { "expect_url": "/confirm" },
+            { "click": "#confirm-form button.button" },
+            { "expect_text": lang_error_prefix(code) },
+            { "check": "step 2 errors" },
+            { "fill": "#name_latin", "value": "LEI KA WAI" },
+            { "fill": "#mobile", "value": format!("{}-{}", &mobile[..4], &mobile[4..]) },
+            { "click": format!("button[name=switch_lang][value={other}]") },
+            { "expect_value": "#name_latin", "value": "LEI KA WAI" },
+            { "expect_value": "#mobile", "value": format!("{}-{}", &mobile[..4], &mobile[4..]) },
+            { "check": format!("step 2 after switching language @{other_tag}") },
+            { "click": format!("button[name=switch_lang][value={code}]") },
+            { "expect_value": "#name_latin", "value": "LEI KA WAI" },
+            { "fill": "#date_of_birth", "value": "1985-11-02" },
+            { "choose": "#doc_type-2" },
+            { "fill": "#doc_number", "value": "9123456(7)" },
+            { "choose": "#consent" },
+            { "click": "#confirm-form button.button" },
+            { "check": "counter page (first-time non-resident worker)" },
+            { "reopen": true },
+            // Nothing was saved: the details are typed again, with a resident's card.
+            { "fill": "#name_latin", "value": "LEI KA WAI" },
+            { "fill": "#date_of_birth", "value": "1985-11-02" },
+            { "fill": "#mobile", "value": format!("{}-{}", &mobile[..4], &mobile[4..]) },
+            { "choose": "#doc_type" },
+            { "fill": "#doc_number", "value": "5215299(8)" },
+            { "choose": "#consent" },
+            { "click": "#confirm-form button.button" },
+            { "expect_url": "/code" },
+            { "fill": "#code", "value": "12345" },
+            { "click": "form[action*='/code?lang'] button" },
+            { "check": "code format error" },
+            { "fill": "#code", "value": "123456" },
+            { "click": "form[action*='/code?lang'] button" },
+            { "check": "code not sent yet" },
+            { "click": "a[href*='/code/help']" },
+            { "check": "not received" },
+            { "click": "form[action*='/code/send'] button" },
+            { "expect_url": "sent=1" },
+            { "fill_code": "#code", "outbox": outbox, "bearer": security },
+            { "click": "form[action*='/code?lang'] button" },
+            { "expect_url": "/face" },
+            { "click": "form[action*='/face'] button" },
+            { "check": "face without a photo" },
+            { "upload": "#photo", "file": text },
+            { "click": "form[action*='/face'] button" },
+            { "check": "face with a file that is not a photo" },
+            { "upload": "#photo", "file": face },
+            { "click": "form[action*='/face'] button" },
+            { "expect_url": "/check" },
+            { "click": "a[href*='/exemption']" },
+            { "check": "exemption" },
+            { "click": "main form button.button" },
+            { "check": "exemption without a reason" },
+            { "choose": "#kind-2" },
+            { "click": "main form button.button" },
+            { "expect_url": "/exemption/POVERTY" },
+            { "check": "exemption documents" },
+            { "click": "main form button.button" },
+            { "check": "exemption documents missing" },
+            { "upload": "#EXEMPTION_FORM", "file": pdf },
+            { "upload": "#IAS_BENEFICIARY_CARD", "file": pdf },
+            { "click": "main form button.button" },
+            { "expect_url": "/submitted" },
+            { "check": "exemption requested" },
+            { "open": "/applications" },
+            { "check": "your applications" },
+            { "click": "td a" },
+            { "check": "application progress" },
+        ]}));
+    }
+    let Some(report) = run(
+        &json!({ "base": svc.api.base, "runs": runs }),
+        &svc,
+        "errors",
+    ) else {
+        return;
+    };
+    assert_eq!(report["ok"], true, "{report:#}");
+    let checks = report["checks"].as_array().expect("checks");
+    assert_eq!(checks.len(), 3 * 15, "{report:#}");
+    for (i, (_, _, tag, _, _, _)) in cases.into_iter().enumerate() {
+        let mine = json!({ "ok": true, "checks": checks
+            .iter()
+            .filter(|c| c["run"] == i)
+            .cloned()
+            .collect::<Vec<_>>() });
+        assert_clean(&mine, tag, true);
+    }
+    for check in checks {
+        let label = check["label"].as_str().unwrap_or_default();
+        let title = check["title"].as_str().unwrap_or_default();
+        let is_error = label.contains("error")
+            || label.contains("without")
+            || label.contains("missing")
+            || label.contains("not a photo")
+            || label.contains("not sent");
+        assert_eq!(
+            ["錯誤", "Erro", "Error"]
+                .iter()
+                .any(|p| title.starts_with(p)),
+            is_error,
+            "{label}: {title}"
+        );
+    }
+}
+
+/// A keyboard-only run (Tab, Shift+Tab, Enter, Space and typing) completes steps 1 to 3.
+#[test]
+fn a_keyboard_only_applicant_completes_steps_one_to_three() {
+    let svc = IssuerService::start(None, "", &[]);
+    let security = svc.staff_token(ccr_tests::api::SECURITY);
+    let (face, _, _) = upload_files(&svc);
+    let steps = json!([
+        { "open": "/apply?lang=en" },
+        { "tab_to": "#subject" }, { "type": "MO-keyboard" }, { "press": "Enter" },
+        { "expect_url": "/apply" },
+        { "tab_to": "#usage" }, { "press": "Space" },
+        { "tab_to": "#format" }, { "press": "Space" },
+        { "tab_to": "#quantity" }, { "press": "Shift+Tab" }, { "press": "Tab" },
+        { "expect_focus": "#quantity" },
+        { "tab_to": "#express" }, { "press": "Space" },
+        { "tab_to": "#transfer_to" }, { "press": "Space" },
+        { "tab_to": "#select-form button.button" }, { "press": "Enter" },
+        { "expect_url": "/confirm" },
+        { "tab_to": "#name_latin" }, { "type": "WONG SIU MING" },
+        { "tab_to": "#date_of_birth" }, { "type": "1978-06-30" },
+        { "tab_to": "#doc_type" }, { "press": "Space" },
+        { "tab_to": "#doc_number" }, { "type": "5215299(8)" },
+        { "tab_to": "input[name=language]:checked" },
+        { "tab_to": "#mobile" }, { "type": "6125 0001" },
+        { "tab_to": "#consent" }, { "press": "Space" },
+        { "tab_to": "#confirm-form button.button" }, { "press": "Enter" },
+        { "expect_url": "/code" },
+        { "tab_to": "form[action*='/code/send'] button" }, { "press": "Enter" },
+        { "expect_url": "sent=1" },
+        { "tab_to": "#code" },
+        { "fill_code": "#code", "keyboard": true, "outbox": "/api/v1/dev/outbox?recipient=%2B85361250001", "bearer": security },
+        { "press": "Enter" },
+        { "expect_url": "/face" },
+        { "tab_to": "#photo" }, { "choose_file_by_keyboard": face },
+        { "tab_to": "form[action*='/face'] button" }, { "press": "Enter" },
+        { "expect_url": "/check" },
+        { "check": "step 4 reached by keyboard" },
+    ]);
+    let Some(report) = run(
+        &json!({ "base": svc.api.base, "runs": [{ "lang": "en-GB", "steps": steps }] }),
+        &svc,
+        "keyboard",
+    ) else {
+        return;
+    };
+    assert_clean(&report, "en", true);
 }

@@ -472,7 +472,8 @@ fn confirm_page(
     name_chinese.error = error_of("name_chinese");
     let mut date_of_birth =
         TextField::new("date_of_birth", s.dob_label, &form.date_of_birth).hint(s.dob_hint);
-    date_of_birth.input_type = "date";
+    // A text field with an example, not a date picker: typed the same way on every phone
+    // and with any keyboard (the GOV.UK pattern avoids pickers for known dates).
     date_of_birth.autocomplete = Some("bday");
     date_of_birth.error = error_of("date_of_birth");
     let mut doc_type = RadioGroup::new(
