@@ -177,11 +177,10 @@ fn authorize(svc: &IssuerService, idp: &FakeIdp, idp_params: &str) -> String {
     callback.to_owned()
 }
 
-#[test]
-fn oidc_sign_in_through_issuer_serve() {
-    let Some(python) = ccr_tests::python_with(&["cryptography"]) else {
-        return;
-    };
+/// A fake IdP and `issuer serve` signing applicants in through it, for the API
+/// (`redirect_uri`) and for the portal (`portal_redirect_uri`). The temporary folder holds
+/// the client secret; keep it alive as long as the service.
+fn service_with_idp(python: &Path) -> (tempfile::TempDir, FakeIdp, IssuerService) {
     let dir = tempfile::Builder::new()
         .prefix("ccr-oidc-")
         .tempdir()
@@ -195,7 +194,7 @@ fn oidc_sign_in_through_issuer_serve() {
         .and_then(|mut f| writeln!(f, "{CLIENT_SECRET}"))
         .expect("write client secret");
 
-    let idp = FakeIdp::start(&python, &secret_file, dir.path().join("fake-oidc.log"));
+    let idp = FakeIdp::start(python, &secret_file, dir.path().join("fake-oidc.log"));
     let secret_path =
         serde_json::to_string(secret_file.to_str().expect("UTF-8 path")).expect("TOML string");
     let svc = IssuerService::start_with(
@@ -206,6 +205,7 @@ fn oidc_sign_in_through_issuer_serve() {
                  [oidc]\nissuer = \"{}\"\nclient_id = \"{CLIENT_ID}\"\n\
                  client_secret_file = {secret_path}\n\
                  redirect_uri = \"http://127.0.0.1:{port}{CALLBACK}\"\n\
+                 portal_redirect_uri = \"http://127.0.0.1:{port}/sign-in/callback\"\n\
                  allow_insecure_http = true\n\
                  document_claim = \"identity_document\"\n",
                 idp.base
@@ -213,6 +213,15 @@ fn oidc_sign_in_through_issuer_serve() {
         },
         &[],
     );
+    (dir, idp, svc)
+}
+
+#[test]
+fn oidc_sign_in_through_issuer_serve() {
+    let Some(python) = ccr_tests::python_with(&["cryptography"]) else {
+        return;
+    };
+    let (_dir, idp, svc) = service_with_idp(&python);
     let api = &svc.api;
 
     // The development sign-in is gone once OIDC is the identity provider.
@@ -391,4 +400,108 @@ fn oidc_sign_in_through_issuer_serve() {
     for secret in [CLIENT_SECRET, &form_encoded(CLIENT_SECRET), &basic] {
         assert!(!log.contains(secret), "the issuer logged the client secret");
     }
+}
+
+/// The portal signs applicants in through the identity provider (issue 10): the sign-in page
+/// leads to the provider, the provider back to the portal's callback, which opens a portal
+/// session. A callback this browser did not begin (no or another sign-in cookie) is refused
+/// without using up the sign-in, and each sign-in finishes once.
+#[test]
+fn the_portal_signs_in_through_the_identity_provider() {
+    let Some(python) = ccr_tests::python_with(&["cryptography"]) else {
+        return;
+    };
+    let (_dir, idp, svc) = service_with_idp(&python);
+    let page = svc.api.raw("GET", "/sign-in?lang=en", None, &[], None);
+    page.expect(200);
+    let html = String::from_utf8_lossy(&page.body);
+    assert!(
+        html.contains("href=\"/sign-in/oidc?next=%2Fapplications\""),
+        "{html}"
+    );
+    assert!(
+        !html.contains("id=\"subject\""),
+        "no development form: {html}"
+    );
+
+    let (status, head) =
+        http_get(svc.port, "/sign-in/oidc?next=/applications", "").expect("sign-in/oidc");
+    assert_eq!(status, 302, "{head}");
+    let to_idp = header(&head, "location").expect("location");
+    let callback_uri = format!("{}/sign-in/callback", svc.api.base);
+    assert_eq!(
+        query_param(&to_idp, "redirect_uri"),
+        Some(form_encoded(&callback_uri).as_str()),
+        "{to_idp}"
+    );
+    let set_cookie = header(&head, "set-cookie").expect("the sign-in cookie");
+    assert!(
+        set_cookie.starts_with("ccr_oidc=")
+            && set_cookie.contains("HttpOnly")
+            && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().expect("cookie").to_owned();
+    let authorize_path = to_idp.strip_prefix(&idp.base).expect("IdP path");
+    let (status, head) = http_get(
+        idp.port,
+        &format!("{authorize_path}&login_hint=MO-portal-1"),
+        "",
+    )
+    .expect("fake IdP /authorize");
+    assert_eq!(status, 302, "{head}");
+    let back = header(&head, "location").expect("location");
+    let callback = back
+        .strip_prefix(&svc.api.base)
+        .filter(|p| p.starts_with("/sign-in/callback?"))
+        .unwrap_or_else(|| panic!("the IdP sent the browser to {back}"))
+        .to_owned();
+
+    // Login CSRF: the same callback in a browser that did not begin it, or with another
+    // sign-in's cookie, opens nothing.
+    for foreign in ["", "Cookie: ccr_oidc=forged.L2FwcGxpY2F0aW9ucw\r\n"] {
+        let (status, head) = http_get(svc.port, &callback, foreign).expect("callback");
+        assert_eq!(status, 403, "{head}");
+        assert!(header(&head, "set-cookie").is_none(), "{head}");
+    }
+
+    let (status, head) =
+        http_get(svc.port, &callback, &format!("Cookie: {cookie}\r\n")).expect("callback");
+    assert_eq!(status, 303, "{head}");
+    assert_eq!(header(&head, "location").as_deref(), Some("/applications"));
+    let session = head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.trim())
+        .find(|v| v.starts_with("ccr_session="))
+        .unwrap_or_else(|| panic!("no portal session in:\n{head}"))
+        .split(';')
+        .next()
+        .expect("session cookie")
+        .to_owned();
+    let mine = svc.api.raw(
+        "GET",
+        "/applications?lang=en",
+        None,
+        &[("cookie", session.as_str())],
+        None,
+    );
+    mine.expect(200);
+    assert!(
+        String::from_utf8_lossy(&mine.body).contains("Your applications"),
+        "{}",
+        String::from_utf8_lossy(&mine.body)
+    );
+
+    // Each sign-in finishes once.
+    let (status, head) =
+        http_get(svc.port, &callback, &format!("Cookie: {cookie}\r\n")).expect("replay");
+    assert_eq!(status, 403, "{head}");
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("set-cookie: ccr_session="),
+        "{head}"
+    );
 }

@@ -35,6 +35,9 @@ pub enum CaseError {
         /// Why.
         message: String,
     },
+    /// The request lacks something it must carry (not a field's value).
+    #[error("{0}")]
+    Malformed(String),
     /// The application is not in a state that allows the action.
     #[error("{0}")]
     Conflict(String),

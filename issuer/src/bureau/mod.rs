@@ -6,6 +6,7 @@
 pub mod applying;
 mod error;
 mod services;
+pub mod signing_in;
 
 pub use error::CaseError;
 pub use services::Services;

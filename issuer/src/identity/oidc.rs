@@ -72,6 +72,10 @@ pub struct OidcConfig {
     /// application must then match it, or an officer must override with an audited reason.
     #[serde(default)]
     pub document_claim: Option<String>,
+    /// The portal's callback URL (`<public URL>/sign-in/callback`), registered at the IdP
+    /// beside `redirect_uri`; without it the portal offers no OIDC sign-in.
+    #[serde(default)]
+    pub portal_redirect_uri: Option<String>,
 }
 
 fn default_scopes() -> Vec<String> {
@@ -90,6 +94,10 @@ impl OidcConfig {
         }
         check_url("redirect_uri", &self.redirect_uri, self.allow_insecure_http)
             .map_err(OidcError::Config)?;
+        if let Some(portal) = &self.portal_redirect_uri {
+            check_url("portal_redirect_uri", portal, self.allow_insecure_http)
+                .map_err(OidcError::Config)?;
+        }
         if self.client_id.is_empty()
             || self.client_id.len() > 255
             || self.client_id.chars().any(char::is_control)
@@ -216,6 +224,7 @@ pub struct OidcProvider {
     client_id: String,
     client_secret: ClientSecret,
     redirect_uri: String,
+    portal_redirect_uri: Option<String>,
     scopes: Vec<String>,
     document_claim: Option<String>,
     authorization_endpoint: String,
@@ -314,6 +323,7 @@ impl OidcProvider {
             client_id: config.client_id.clone(),
             client_secret,
             redirect_uri: config.redirect_uri.clone(),
+            portal_redirect_uri: config.portal_redirect_uri.clone(),
             scopes: config.scopes.clone(),
             document_claim: config.document_claim.clone(),
             authorization_endpoint: doc.authorization_endpoint,
@@ -330,6 +340,17 @@ impl OidcProvider {
     /// base64url) and the authorization URL to redirect the browser to. Keep the
     /// [`PendingLogin`] server-side keyed by its `state`; never put it in the browser.
     pub fn start(&self, now: OffsetDateTime) -> (String, PendingLogin) {
+        self.start_to(now, &self.redirect_uri)
+    }
+
+    /// The portal's callback URL, if the portal signs in through this IdP.
+    pub fn portal_redirect_uri(&self) -> Option<&str> {
+        self.portal_redirect_uri.as_deref()
+    }
+
+    /// Like [`OidcProvider::start`], returning to `redirect_uri` (the API's or the portal's;
+    /// [`OidcProvider::finish_to`] must be given the same).
+    pub fn start_to(&self, now: OffsetDateTime, redirect_uri: &str) -> (String, PendingLogin) {
         let pending = PendingLogin {
             state: random_token(),
             nonce: random_token(),
@@ -341,7 +362,7 @@ impl OidcProvider {
         let query = form_encode(&[
             ("response_type", "code"),
             ("client_id", &self.client_id),
-            ("redirect_uri", &self.redirect_uri),
+            ("redirect_uri", redirect_uri),
             ("scope", &scope),
             ("state", &pending.state),
             ("nonce", &pending.nonce),
@@ -370,6 +391,19 @@ impl OidcProvider {
         returned_state: &str,
         now: OffsetDateTime,
     ) -> Result<VerifiedIdentity, OidcError> {
+        self.finish_to(pending, code, returned_state, now, &self.redirect_uri)
+    }
+
+    /// [`OidcProvider::finish`] of a sign-in started with [`OidcProvider::start_to`] for
+    /// `redirect_uri`.
+    pub fn finish_to(
+        &self,
+        pending: &PendingLogin,
+        code: &str,
+        returned_state: &str,
+        now: OffsetDateTime,
+        redirect_uri: &str,
+    ) -> Result<VerifiedIdentity, OidcError> {
         if pending.state.is_empty()
             || !constant_time_eq(returned_state.as_bytes(), pending.state.as_bytes())
         {
@@ -387,7 +421,7 @@ impl OidcProvider {
                     .to_owned(),
             ));
         }
-        let id_token = self.exchange_code(code, &pending.code_verifier)?;
+        let id_token = self.exchange_code(code, &pending.code_verifier, redirect_uri)?;
         self.verify_id_token(&id_token, &pending.nonce, now)
     }
 
@@ -526,11 +560,16 @@ impl OidcProvider {
         })
     }
 
-    fn exchange_code(&self, code: &str, code_verifier: &str) -> Result<String, OidcError> {
+    fn exchange_code(
+        &self,
+        code: &str,
+        code_verifier: &str,
+        redirect_uri: &str,
+    ) -> Result<String, OidcError> {
         let mut form = vec![
             ("grant_type", "authorization_code"),
             ("code", code),
-            ("redirect_uri", self.redirect_uri.as_str()),
+            ("redirect_uri", redirect_uri),
             ("code_verifier", code_verifier),
         ];
         let mut request = self
@@ -1380,6 +1419,7 @@ mod tests {
                 scopes: default_scopes(),
                 allow_insecure_http: true,
                 document_claim: None,
+                portal_redirect_uri: None,
             }
         }
 
@@ -2119,6 +2159,7 @@ mod tests {
             scopes: default_scopes(),
             allow_insecure_http: false,
             document_claim: None,
+            portal_redirect_uri: None,
         };
         assert!(base.validate().is_ok());
         let refused = |config: OidcConfig| {

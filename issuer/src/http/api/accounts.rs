@@ -15,6 +15,7 @@ use super::extract::{
     Authorized, Body, Caller, ClientAddress, Path, Query, SecurityOfficers, bearer,
 };
 use super::{ApiError, AppState, json};
+use crate::bureau::signing_in::{Callback, ProviderAnswer};
 use crate::identity::auth::{self, Admission, Role, SignInLimits};
 use crate::store::accounts::Department;
 
@@ -117,112 +118,20 @@ pub async fn dev_sign_in(
 
 /// `GET /api/v1/auth/oidc/start`: redirects to the identity provider.
 pub async fn oidc_start(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let provider = state
-        .oidc
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found("no OIDC identity provider is configured"))?;
-    let now = OffsetDateTime::now_utc();
-    let (url, pending) = provider.start(now);
-    state
-        .store()
-        .put_oidc_login(
-            &pending.state,
-            &crate::store::accounts::OidcLogin {
-                nonce: pending.nonce.clone(),
-                code_verifier: pending.code_verifier.clone(),
-                created_at: crate::store::stored_instant(pending.created_at),
-            },
-            now - crate::identity::oidc::PENDING_LOGIN_LIFETIME,
-        )
-        .await?;
+    let (url, _) = state.oidc_begin(Callback::Api).await?;
     // 302 Found, as OAuth 2.0 authorization requests customarily use.
     Ok((StatusCode::FOUND, [(header::LOCATION, url)]).into_response())
 }
 
-/// The identity provider's redirect back. The one query that keeps unknown parameters:
-/// providers add their own (`iss`, `session_state`, …) and OAuth 2.0 (RFC 6749 §3.1)
-/// requires clients to ignore them.
-#[derive(Debug, Deserialize)]
-pub struct OidcCallback {
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    state: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-}
-
 /// `GET /api/v1/auth/oidc/callback`: finishes the authorization-code flow (each `state`
-/// is good once) and opens an applicant session.
+/// is good once) and opens an applicant session. The one query that keeps unknown
+/// parameters: providers add their own (`iss`, `session_state`, …) and OAuth 2.0
+/// (RFC 6749 §3.1) requires clients to ignore them.
 pub async fn oidc_callback(
     State(app): State<Arc<AppState>>,
-    Query(query): Query<OidcCallback>,
+    Query(query): Query<ProviderAnswer>,
 ) -> Result<Response, ApiError> {
-    if app.oidc.is_none() {
-        return Err(ApiError::not_found(
-            "no OIDC identity provider is configured",
-        ));
-    }
-    if let Some(error) = query.error {
-        if let Some(state) = &query.state {
-            app.store().take_oidc_login(state).await?;
-        }
-        let error: String = error
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(64)
-            .collect();
-        return Err(ApiError::unauthenticated(format!(
-            "the identity provider refused: {error}"
-        )));
-    }
-    let (Some(code), Some(returned_state)) = (query.code, query.state) else {
-        return Err(ApiError::bad_request("code and state are required"));
-    };
-    let login = app
-        .store()
-        .take_oidc_login(&returned_state)
-        .await?
-        .ok_or_else(|| ApiError::unauthenticated("unknown or used sign-in state"))?;
-    let pending = crate::identity::oidc::PendingLogin {
-        state: returned_state.clone(),
-        nonce: login.nonce,
-        code_verifier: login.code_verifier,
-        created_at: crate::store::parse_time(&login.created_at)?,
-    };
-    let worker = Arc::clone(&app);
-    let identity = tokio::task::spawn_blocking(move || {
-        let provider = worker
-            .oidc
-            .as_ref()
-            .ok_or(crate::identity::oidc::OidcError::Expired)?;
-        provider.finish(&pending, &code, &returned_state, OffsetDateTime::now_utc())
-    })
-    .await
-    .map_err(|e| ApiError::internal(&e))?
-    .map_err(|e| ApiError::unauthenticated(format!("sign-in failed: {e}")))?;
-    // A document the provider verified but the bureau cannot read is refused rather than
-    // ignored: the holder check must never pass by default.
-    let verified = identity
-        .document
-        .as_ref()
-        .map(|d| d.parse("document").map(|d| d.registry_key()))
-        .transpose()
-        .map_err(|e| {
-            ApiError::unauthenticated(format!(
-                "sign-in failed: the identity provider's document claim is not usable ({e})"
-            ))
-        })?;
-    let id = app
-        .store()
-        .applicant_for(
-            &identity.issuer,
-            &identity.subject,
-            identity.name.as_deref(),
-            verified.as_deref(),
-            OffsetDateTime::now_utc(),
-        )
-        .await?;
+    let id = app.oidc_finish(Callback::Api, query).await?;
     let minutes = app.bureau.config().application.applicant_session_minutes;
     app.session(Role::Applicant, &id, minutes).await
 }

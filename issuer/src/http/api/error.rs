@@ -158,6 +158,7 @@ impl From<crate::bureau::CaseError> for ApiError {
             CaseError::TooLarge { .. } => {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string())
             }
+            CaseError::Malformed(m) => Self::bad_request(m),
             CaseError::Conflict(m) => Self::conflict(m),
             CaseError::NotFound(m) => Self::not_found(m),
             CaseError::Limited(m) => Self::limited(m),

@@ -12,9 +12,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use time::OffsetDateTime;
 
+use base64::Engine as _;
+
 use super::session::{self, CheckedForm, Visitor};
 use super::{FieldError, Frame, PageError, TextField, language, page};
 use crate::bureau::Services as AppState;
+use crate::bureau::signing_in::{Callback, ProviderAnswer};
 
 /// `?next=` and `?lang=` of the sign-in page.
 #[derive(Debug, serde::Deserialize)]
@@ -43,6 +46,8 @@ struct SignInPage {
     csrf: String,
     next: String,
     subject: TextField,
+    /// With the production identity provider: where "Sign in" goes instead of the form.
+    oidc: Option<String>,
 }
 
 fn sign_in_page(
@@ -66,6 +71,7 @@ fn sign_in_page(
             .into_iter()
             .collect(),
         csrf: csrf.to_owned(),
+        oidc: None,
         next,
         subject: TextField {
             id: "subject",
@@ -94,9 +100,21 @@ pub async fn sign_in_form(
         },
         &headers,
     );
+    let next = safe_next(query.next.as_deref());
     if state.bureau.config().providers.identity != "development" {
-        // OpenID Connect sign-in for the portal is not built yet; the API's flow is.
-        return Err(PageError::NotFound(lang));
+        // The production provider signs in through its own pages, if the portal has a
+        // registered callback.
+        if state
+            .oidc
+            .as_ref()
+            .and_then(|p| p.portal_redirect_uri())
+            .is_none()
+        {
+            return Err(PageError::NotFound(lang));
+        }
+        let mut template = sign_in_page(&state, lang, "", next.clone(), "", None);
+        template.oidc = Some(format!("/sign-in/oidc?next={}", form_urlencoded(&next)));
+        return page(&template, lang, chosen);
     }
     let (session, cookie) = match visitor.session {
         Some(s) => (s, None),
@@ -105,18 +123,82 @@ pub async fn sign_in_form(
             (s, Some(c))
         }
     };
-    let template = sign_in_page(
-        &state,
-        lang,
-        &session.csrf_token,
-        safe_next(query.next.as_deref()),
-        "",
-        None,
-    );
+    let template = sign_in_page(&state, lang, &session.csrf_token, next, "", None);
     let mut response = page(&template, lang, chosen)?;
     if let Some(cookie) = cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
+    Ok(response)
+}
+
+/// `GET /sign-in/oidc`: starts a sign-in with the production identity provider; the
+/// browser keeps the sign-in's `state` (and where to go after) in a short-lived cookie.
+pub async fn oidc_start(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<SignInQuery>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let (lang, _) = language(
+        &super::LangQuery {
+            lang: query.lang.clone(),
+        },
+        &headers,
+    );
+    let (url, sign_in_state) = state
+        .oidc_begin(Callback::Portal)
+        .await
+        .map_err(|e| PageError::from_case(e, lang))?;
+    let next =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(safe_next(query.next.as_deref()));
+    let cookie = session::oidc_cookie(&state, &format!("{sign_in_state}.{next}"))?;
+    let mut response = (StatusCode::FOUND, [(header::LOCATION, url)]).into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// `GET /sign-in/callback`: the identity provider's redirect back to the portal. Only the
+/// sign-in this browser began is finished (its cookie's state); the portal session is new.
+pub async fn oidc_callback(
+    State(state): State<Arc<AppState>>,
+    Query(answer): Query<ProviderAnswer>,
+    headers: HeaderMap,
+    visitor: Visitor,
+) -> Result<Response, PageError> {
+    let lang = super::i18n::Lang::of_request(None, &headers);
+    let pending = session::oidc_cookie_value(&state, &headers).unwrap_or_default();
+    let (began, next) = pending.split_once('.').unwrap_or(("", ""));
+    let returned = answer.state.as_deref().unwrap_or_default();
+    if began.is_empty() || !session::same_secret(began, returned) {
+        return Err(PageError::Forbidden(lang));
+    }
+    let next = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(next)
+        .ok()
+        .and_then(|n| String::from_utf8(n).ok());
+    let applicant = match state.oidc_finish(Callback::Portal, answer).await {
+        Ok(id) => id,
+        Err(
+            crate::bureau::CaseError::Unauthenticated(why)
+            | crate::bureau::CaseError::Malformed(why),
+        ) => {
+            eprintln!("issuer: portal sign-in refused: {why}");
+            return Err(PageError::Forbidden(lang));
+        }
+        Err(e) => return Err(PageError::from_case(e, lang)),
+    };
+    if let Some(old) = &visitor.session {
+        state
+            .store()
+            .end_web_session(&old.id_hash)
+            .await
+            .map_err(|e| PageError::Internal(e.to_string()))?;
+    }
+    let (_, cookie) = session::start(&state, Some(&applicant)).await?;
+    let mut response = Redirect::to(&safe_next(next.as_deref())).into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, session::clear_oidc_cookie(&state));
     Ok(response)
 }
 

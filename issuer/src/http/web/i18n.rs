@@ -148,6 +148,10 @@ pub struct Text {
     pub error_prefix: &'static str,
     /// The label of the language switch.
     pub language: &'static str,
+    /// The production sign-in's explanation.
+    pub sign_in_oidc: &'static str,
+    /// Its button.
+    pub sign_in_oidc_button: &'static str,
     /// Footer link to the verification page.
     pub verify_a_certificate: &'static str,
     /// Footer note on the development providers.
@@ -320,6 +324,8 @@ pub const ZH: Text = Text {
     ],
     other_ways_kiosk: "24小時政府自助服務中心的自助服務機（無須取籌）。",
     sign_in_title: "登入",
+    sign_in_oidc: "使用「澳門公共服務一戶通」登入。登入後會返回本頁面。",
+    sign_in_oidc_button: "以一戶通登入",
     sign_in_development: "開發環境的登入：輸入任何識別名稱即可登入。正式環境會使用「澳門公共服務一戶通」。",
     subject_label: "識別名稱",
     subject_hint: "例如 MO-1234567。同一名稱會回到同一帳戶。",
@@ -424,6 +430,8 @@ pub const PT: Text = Text {
     ],
     other_ways_kiosk: "Nas máquinas de auto-atendimento do Centro de Serviços de Auto-Atendimento de 24 horas do Governo (sem senha).",
     sign_in_title: "Entrar",
+    sign_in_oidc: "Entre com a Conta Única de Macau. Depois volta a esta página.",
+    sign_in_oidc_button: "Entrar com a Conta Única de Macau",
     sign_in_development: "Entrada do ambiente de desenvolvimento: qualquer identificador serve. Em produção entra-se com a «Conta única de acesso comum aos serviços públicos da RAEM».",
     subject_label: "Identificador",
     subject_hint: "Por exemplo MO-1234567. O mesmo identificador volta à mesma conta.",
@@ -531,6 +539,8 @@ pub const EN: Text = Text {
     ],
     other_ways_kiosk: "At the self-service kiosks of the Government 24-hour Self-service Centre (no number tag needed).",
     sign_in_title: "Sign in",
+    sign_in_oidc: "Sign in with Macao One Account. You will come back here afterwards.",
+    sign_in_oidc_button: "Sign in with Macao One Account",
     sign_in_development: "Development sign-in: any identifier signs you in. In production you sign in with Macao One Account.",
     subject_label: "Identifier",
     subject_hint: "For example MO-1234567. The same identifier returns to the same account.",

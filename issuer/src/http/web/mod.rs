@@ -243,6 +243,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(account::sign_in_form).post(account::sign_in),
         )
         .route("/sign-out", axum::routing::post(account::sign_out))
+        .route("/sign-in/oidc", get(account::oidc_start))
+        .route("/sign-in/callback", get(account::oidc_callback))
         .route("/applications", get(account::applications))
         .route("/apply", get(apply::select_form).post(apply::select))
         .route("/apply/resume", get(apply::resume))

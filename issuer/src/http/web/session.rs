@@ -227,6 +227,47 @@ pub async fn posting_session(
         .ok_or_else(|| super::PageError::TimedOut(crate::http::web::i18n::Lang::En).into_response())
 }
 
+/// The cookie that carries a pending OpenID Connect sign-in's `state` and where to go after
+/// it (ten minutes): the portal's callback accepts only the state this browser began, so
+/// nobody can sign a victim into the attacker's account with a crafted callback link.
+const OIDC_COOKIE: &str = "ccr_oidc";
+
+/// `Set-Cookie` for a pending sign-in (`value` is `state.next`, both base64url).
+pub fn oidc_cookie(state: &AppState, value: &str) -> Result<HeaderValue, super::PageError> {
+    let (session_name, secure) = cookie_spec(&state.bureau.config().public_url);
+    let name = oidc_cookie_name(session_name);
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=600{secure}"
+    ))
+    .map_err(|e| super::PageError::Internal(e.to_string()))
+}
+
+/// `Set-Cookie` removing the pending sign-in's cookie.
+pub fn clear_oidc_cookie(state: &AppState) -> HeaderValue {
+    let (session_name, secure) = cookie_spec(&state.bureau.config().public_url);
+    let name = oidc_cookie_name(session_name);
+    HeaderValue::from_str(&format!(
+        "{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
+    ))
+    .unwrap_or(HeaderValue::from_static(""))
+}
+
+/// The pending sign-in cookie's value, if the browser sent one.
+pub fn oidc_cookie_value<'a>(state: &AppState, headers: &'a HeaderMap) -> Option<&'a str> {
+    let (session_name, _) = cookie_spec(&state.bureau.config().public_url);
+    cookie_value(headers, &oidc_cookie_name(session_name))
+}
+
+/// `__Host-ccr_oidc` beside `__Host-ccr_session`, `ccr_oidc` beside `ccr_session`.
+fn oidc_cookie_name(session_name: &str) -> String {
+    session_name.replace("ccr_session", OIDC_COOKIE)
+}
+
+/// Whether two secrets are equal (constant time).
+pub fn same_secret(a: &str, b: &str) -> bool {
+    same_token(a, b)
+}
+
 /// Whether a form's token is its session's (constant time).
 pub fn token_matches(sent: &str, session: &WebSessionRow) -> bool {
     same_token(sent, &session.csrf_token)
