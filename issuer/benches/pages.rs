@@ -60,7 +60,7 @@ fn main() {
         )
         .await
         .unwrap();
-        let router = ccr_issuer::http::web::router(app);
+        let router = ccr_issuer::http::web::router(Arc::clone(&app));
         // A signed-in session for the applicant's list.
         let form = router
             .clone()
@@ -110,11 +110,50 @@ fn main() {
             .unwrap()
             .to_owned();
 
+        // An application at step 2 of the signed-in applicant, for the step pages.
+        let applicant = app
+            .store()
+            .applicant_for(
+                "development",
+                "bench",
+                None,
+                None,
+                time::OffsetDateTime::now_utc(),
+            )
+            .await
+            .unwrap();
+        let who = ccr_issuer::identity::auth::Principal {
+            role: ccr_issuer::identity::auth::Role::Applicant,
+            id: applicant,
+        };
+        let selection = ccr_issuer::bureau::applying::Selection {
+            usage: app.bureau.config().usages[0].code.clone(),
+            format: ccr_issuer::bureau::applying::Format::Electronic,
+            quantity: 1,
+            collection_site: None,
+            express: false,
+            transfer_to: None,
+        };
+        let (application, _) = app.select(&who, &selection, None).await.unwrap();
+        let confirm = format!("/applications/{}/confirm", application.id);
+        let progress = format!("/applications/{}", application.id);
+
         println!("page                      median      p99   (n = {SAMPLES})");
         for (label, path, cookie) in [
             ("start page", "/", None),
             ("sign-in", "/sign-in", Some(anonymous.as_str())),
             ("your applications", "/applications", Some(cookie.as_str())),
+            ("step 1 (choose)", "/apply", Some(cookie.as_str())),
+            (
+                "step 2 (your details)",
+                confirm.as_str(),
+                Some(cookie.as_str()),
+            ),
+            (
+                "application progress",
+                progress.as_str(),
+                Some(cookie.as_str()),
+            ),
         ] {
             for _ in 0..100 {
                 timed(&router, path, cookie).await;

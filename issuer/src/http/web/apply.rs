@@ -6,16 +6,16 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::account::sign_in_first;
 use super::i18n::{Lang, Steps, fill};
-use super::session::{CheckedForm, Visitor};
+use super::session::CheckedForm;
+use super::signed_in::SignedIn;
 use super::{
-    Frame, LangQuery, PageError, Problem, RadioGroup, TextField, applicant, coded_name,
-    department_name, language, mop, page, see_other,
+    Frame, PageError, Problem, RadioGroup, TextField, coded_name, department_name, mop, page,
+    see_other,
 };
 use crate::bureau::CaseError;
 use crate::bureau::Services as AppState;
@@ -50,14 +50,8 @@ pub fn next_step(app: &ApplicationRow) -> String {
 /// the list of applications.
 pub async fn resume(
     State(state): State<Arc<AppState>>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn { lang: _, who, .. }: SignedIn,
 ) -> Result<Response, PageError> {
-    let (lang, _) = language(&query, &headers);
-    let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(&visitor, lang, "/apply/resume"));
-    };
     let apps = state
         .store()
         .applications_of(&who.id)
@@ -239,14 +233,13 @@ async fn select_page(
 /// `GET /apply`: step 1.
 pub async fn select_form(
     State(state): State<Arc<AppState>>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn {
+        lang,
+        chosen,
+        session,
+        ..
+    }: SignedIn,
 ) -> Result<Response, PageError> {
-    let (lang, chosen) = language(&query, &headers);
-    let (Some(session), Some(_)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(&visitor, lang, "/apply"));
-    };
     let template = select_page(
         &state,
         lang,
@@ -319,15 +312,10 @@ fn selection(form: &SelectForm, s: &Steps, max: i64) -> Result<Selection, Vec<Pr
 /// `POST /apply`: step 1 (or a language change keeping the answers).
 pub async fn select(
     State(state): State<Arc<AppState>>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn { lang, who, .. }: SignedIn,
     form: CheckedForm<SelectForm>,
 ) -> Result<Response, PageError> {
-    let (mut lang, _) = language(&query, &headers);
-    let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(&visitor, lang, "/apply"));
-    };
+    let mut lang = lang;
     let csrf = &form.session.csrf_token;
     if let Some(switched) = form.fields.switch_lang.as_deref().and_then(Lang::parse) {
         lang = switched;
@@ -555,18 +543,13 @@ async fn confirmable(
 pub async fn confirm_form(
     State(state): State<Arc<AppState>>,
     axum::extract::Path(id): axum::extract::Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn {
+        lang,
+        chosen,
+        session,
+        who,
+    }: SignedIn,
 ) -> Result<Response, PageError> {
-    let (lang, chosen) = language(&query, &headers);
-    let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}/confirm"),
-        ));
-    };
     let app = match confirmable(&state, &who, &id, lang).await? {
         Ok(app) => app,
         Err(elsewhere) => return Ok(elsewhere),
@@ -664,19 +647,10 @@ struct CounterPage {
 pub async fn confirm(
     State(state): State<Arc<AppState>>,
     axum::extract::Path(id): axum::extract::Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn { lang, who, .. }: SignedIn,
     form: CheckedForm<ConfirmForm>,
 ) -> Result<Response, PageError> {
-    let (mut lang, _) = language(&query, &headers);
-    let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}/confirm"),
-        ));
-    };
+    let mut lang = lang;
     if let Err(elsewhere) = confirmable(&state, &who, &id, lang).await? {
         return Ok(elsewhere);
     }

@@ -7,18 +7,15 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::account::sign_in_first;
 use super::apply::next_step;
 use super::i18n::{Lang, Steps, fill};
-use super::session::{CheckedForm, Visitor};
+use super::session::CheckedForm;
+use super::signed_in::SignedIn;
 use super::upload::CheckedUpload;
-use super::{
-    FileField, Frame, LangQuery, PageError, Problem, TextField, applicant, language, page,
-    see_other,
-};
+use super::{FileField, Frame, PageError, Problem, TextField, page, see_other};
 use crate::bureau::CaseError;
 use crate::bureau::Services as AppState;
 use crate::bureau::applying::masked;
@@ -28,8 +25,6 @@ use crate::store::applications::ApplicationRow;
 /// `?sent=1` after a code was sent.
 #[derive(Debug, serde::Deserialize)]
 pub struct CodeQuery {
-    #[serde(default)]
-    lang: Option<String>,
     #[serde(default)]
     sent: Option<String>,
 }
@@ -133,22 +128,13 @@ pub async fn code_form(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     Query(query): Query<CodeQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn {
+        lang,
+        chosen,
+        session,
+        who,
+    }: SignedIn,
 ) -> Result<Response, PageError> {
-    let (lang, chosen) = language(
-        &LangQuery {
-            lang: query.lang.clone(),
-        },
-        &headers,
-    );
-    let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}/code"),
-        ));
-    };
     let app = match at_step(&state, &who, &id, "/code", lang).await? {
         Ok(app) => app,
         Err(elsewhere) => return Ok(elsewhere),
@@ -176,19 +162,9 @@ pub struct CodeForm {
 pub async fn send_code(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn { lang, who, .. }: SignedIn,
     form: CheckedForm<CodeForm>,
 ) -> Result<Response, PageError> {
-    let (lang, _) = language(&query, &headers);
-    let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}/code"),
-        ));
-    };
     let app = match at_step(&state, &who, &id, "/code", lang).await? {
         Ok(app) => app,
         Err(elsewhere) => return Ok(elsewhere),
@@ -221,19 +197,9 @@ pub async fn send_code(
 pub async fn verify_code(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn { lang, who, .. }: SignedIn,
     form: CheckedForm<CodeForm>,
 ) -> Result<Response, PageError> {
-    let (lang, _) = language(&query, &headers);
-    let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}/code"),
-        ));
-    };
     let app = match at_step(&state, &who, &id, "/code", lang).await? {
         Ok(app) => app,
         Err(elsewhere) => return Ok(elsewhere),
@@ -275,18 +241,13 @@ pub async fn verify_code(
 pub async fn code_help(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn {
+        lang,
+        chosen,
+        session,
+        who,
+    }: SignedIn,
 ) -> Result<Response, PageError> {
-    let (lang, chosen) = language(&query, &headers);
-    let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}/code"),
-        ));
-    };
     let app = match at_step(&state, &who, &id, "/code", lang).await? {
         Ok(app) => app,
         Err(elsewhere) => return Ok(elsewhere),
@@ -352,18 +313,13 @@ pub fn megabytes(state: &AppState) -> String {
 pub async fn face_form(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn {
+        lang,
+        chosen,
+        session,
+        who,
+    }: SignedIn,
 ) -> Result<Response, PageError> {
-    let (lang, chosen) = language(&query, &headers);
-    let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}/face"),
-        ));
-    };
     if let Err(elsewhere) = at_step(&state, &who, &id, "/face", lang).await? {
         return Ok(elsewhere);
     }
@@ -406,19 +362,9 @@ pub fn file_problem(
 pub async fn face_check(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn { lang, who, .. }: SignedIn,
     form: CheckedUpload,
 ) -> Result<Response, PageError> {
-    let (lang, _) = language(&query, &headers);
-    let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}/face"),
-        ));
-    };
     if let Err(elsewhere) = at_step(&state, &who, &id, "/face", lang).await? {
         return Ok(elsewhere);
     }

@@ -13,6 +13,7 @@ mod identity;
 mod payment;
 mod progress;
 pub mod session;
+mod signed_in;
 mod start;
 mod upload;
 
@@ -484,16 +485,6 @@ pub struct Problem {
     pub field: String,
     /// The message.
     pub message: String,
-}
-
-/// The signed-in applicant of a page as the use cases know them.
-pub fn applicant(visitor: &session::Visitor) -> Option<crate::identity::auth::Principal> {
-    visitor
-        .applicant()
-        .map(|id| crate::identity::auth::Principal {
-            role: crate::identity::auth::Role::Applicant,
-            id: id.to_owned(),
-        })
 }
 
 impl PageError {

@@ -9,19 +9,19 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::account::{TokenForm, sign_in_first};
+use super::account::TokenForm;
 use super::apply::next_step;
 use super::i18n::{Lang, Steps, fill};
 use super::identity::{file_problem, megabytes};
-use super::session::{CheckedForm, Visitor};
+use super::session::CheckedForm;
+use super::signed_in::SignedIn;
 use super::upload::CheckedUpload;
 use super::{
-    FileField, Frame, LangQuery, PageError, Problem, RadioGroup, SummaryRow, applicant, coded_name,
-    language, mop, page, see_other,
+    FileField, Frame, PageError, Problem, RadioGroup, SummaryRow, coded_name, mop, page, see_other,
 };
 use crate::bureau::CaseError;
 use crate::bureau::Services as AppState;
@@ -161,18 +161,13 @@ struct CheckPage {
 pub async fn check(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn {
+        lang,
+        chosen,
+        session,
+        who,
+    }: SignedIn,
 ) -> Result<Response, PageError> {
-    let (lang, chosen) = language(&query, &headers);
-    let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}/check"),
-        ));
-    };
     let app = own(&state, &who, &id, lang).await?;
     if app.state != workflow::IDENTIFIED {
         return Ok(see_other(&next_step(&app)));
@@ -209,19 +204,9 @@ pub async fn check(
 pub async fn pay(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn { lang, who, .. }: SignedIn,
     _form: CheckedForm<TokenForm>,
 ) -> Result<Response, PageError> {
-    let (lang, _) = language(&query, &headers);
-    let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}/check"),
-        ));
-    };
     match state.start_payment(&who, &id, None).await {
         Ok(payment) => Ok(see_other(&format!(
             "/sandbox/pay/{}?lang={}",
@@ -258,21 +243,16 @@ fn sandbox(state: &AppState) -> bool {
 pub async fn sandbox_page(
     State(state): State<Arc<AppState>>,
     Path(payment_id): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn {
+        lang,
+        chosen,
+        session,
+        who,
+    }: SignedIn,
 ) -> Result<Response, PageError> {
-    let (lang, chosen) = language(&query, &headers);
     if !sandbox(&state) {
         return Err(PageError::NotFound(lang));
     }
-    let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/sandbox/pay/{payment_id}"),
-        ));
-    };
     let (payment, app) = state
         .own_payment(&who, &payment_id)
         .await
@@ -305,22 +285,12 @@ pub async fn sandbox_page(
 pub async fn sandbox_pay(
     State(state): State<Arc<AppState>>,
     Path(payment_id): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn { lang, who, .. }: SignedIn,
     _form: CheckedForm<TokenForm>,
 ) -> Result<Response, PageError> {
-    let (lang, _) = language(&query, &headers);
     if !sandbox(&state) {
         return Err(PageError::NotFound(lang));
     }
-    let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/sandbox/pay/{payment_id}"),
-        ));
-    };
     state
         .sandbox_pay(&who, &payment_id)
         .await
@@ -345,18 +315,13 @@ struct PendingPage {
 pub async fn payment_return(
     State(state): State<Arc<AppState>>,
     Path(payment_id): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn {
+        lang,
+        chosen,
+        session,
+        who,
+    }: SignedIn,
 ) -> Result<Response, PageError> {
-    let (lang, chosen) = language(&query, &headers);
-    let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/payments/{payment_id}/return"),
-        ));
-    };
     let (payment, app) = state
         .own_payment(&who, &payment_id)
         .await
@@ -399,18 +364,13 @@ struct ExemptionPage {
 pub async fn exemption_form(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn {
+        lang,
+        chosen,
+        session,
+        who,
+    }: SignedIn,
 ) -> Result<Response, PageError> {
-    let (lang, chosen) = language(&query, &headers);
-    let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}/exemption"),
-        ));
-    };
     let app = own(&state, &who, &id, lang).await?;
     if app.state != workflow::IDENTIFIED {
         return Ok(see_other(&next_step(&app)));
@@ -474,19 +434,9 @@ pub struct KindForm {
 pub async fn exemption_kind(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn { lang, .. }: SignedIn,
     form: CheckedForm<KindForm>,
 ) -> Result<Response, PageError> {
-    let (lang, _) = language(&query, &headers);
-    if applicant(&visitor).is_none() {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}/exemption"),
-        ));
-    }
     match form.fields.kind.as_deref().and_then(Exemption::parse) {
         Some(kind) => Ok(see_other(&format!(
             "/applications/{id}/exemption/{}?lang={}",
@@ -587,20 +537,15 @@ fn capitalised(text: &str) -> String {
 pub async fn documents_form(
     State(state): State<Arc<AppState>>,
     Path((id, kind)): Path<(String, String)>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn {
+        lang,
+        chosen,
+        session,
+        who,
+    }: SignedIn,
 ) -> Result<Response, PageError> {
-    let (lang, chosen) = language(&query, &headers);
     let Some(kind) = Exemption::parse(&kind) else {
         return Err(PageError::NotFound(lang));
-    };
-    let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}/exemption"),
-        ));
     };
     let app = own(&state, &who, &id, lang).await?;
     if app.state != workflow::IDENTIFIED {
@@ -614,21 +559,11 @@ pub async fn documents_form(
 pub async fn request_exemption(
     State(state): State<Arc<AppState>>,
     Path((id, kind)): Path<(String, String)>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn { lang, who, .. }: SignedIn,
     form: CheckedUpload,
 ) -> Result<Response, PageError> {
-    let (lang, _) = language(&query, &headers);
     let Some(kind) = Exemption::parse(&kind) else {
         return Err(PageError::NotFound(lang));
-    };
-    let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}/exemption"),
-        ));
     };
     let s = lang.steps();
     let t = lang.text();
@@ -717,18 +652,13 @@ struct SubmittedPage {
 pub async fn submitted(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn {
+        lang,
+        chosen,
+        session,
+        who,
+    }: SignedIn,
 ) -> Result<Response, PageError> {
-    let (lang, chosen) = language(&query, &headers);
-    let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}/submitted"),
-        ));
-    };
     let app = own(&state, &who, &id, lang).await?;
     let s = lang.steps();
     let exemption = app.state == workflow::EXEMPTION_REQUESTED;
@@ -787,18 +717,13 @@ struct ReceiptPage {
 pub async fn receipt(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn {
+        lang,
+        chosen,
+        session,
+        who,
+    }: SignedIn,
 ) -> Result<Response, PageError> {
-    let (lang, chosen) = language(&query, &headers);
-    let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}/receipt"),
-        ));
-    };
     let app = own(&state, &who, &id, lang).await?;
     let (Some(paid), Some(received)) = (app.fee_avos, app.documents_received_at.clone()) else {
         return Err(PageError::NotFound(lang));

@@ -6,21 +6,17 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::account::sign_in_first;
 use super::apply::next_step;
 use super::i18n::{Lang, Steps, fill};
 use super::identity::{file_problem, megabytes};
 use super::payment::{holder_rows, own, selection_rows};
-use super::session::Visitor;
+use super::signed_in::SignedIn;
 use super::upload::CheckedUpload;
-use super::{
-    FileField, Frame, LangQuery, PageError, Problem, SummaryRow, TextField, applicant, language,
-    page, see_other,
-};
+use super::{FileField, Frame, PageError, Problem, SummaryRow, TextField, page, see_other};
 use crate::bureau::CaseError;
 use crate::bureau::Services as AppState;
 use crate::bureau::applying::SupportingDocument;
@@ -153,18 +149,13 @@ async fn application_page(
 pub async fn application(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn {
+        lang,
+        chosen,
+        session,
+        who,
+    }: SignedIn,
 ) -> Result<Response, PageError> {
-    let (lang, chosen) = language(&query, &headers);
-    let (Some(session), Some(who)) = (&visitor.session, applicant(&visitor)) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}"),
-        ));
-    };
     let app = own(&state, &who, &id, lang).await?;
     let template =
         application_page(&state, lang, &session.csrf_token, &app, "", Vec::new()).await?;
@@ -175,19 +166,9 @@ pub async fn application(
 pub async fn answer(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn { lang, who, .. }: SignedIn,
     form: CheckedUpload,
 ) -> Result<Response, PageError> {
-    let (lang, _) = language(&query, &headers);
-    let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(
-            &visitor,
-            lang,
-            &format!("/applications/{id}"),
-        ));
-    };
     let app = own(&state, &who, &id, lang).await?;
     let s = lang.steps();
     let message = form.text("message").unwrap_or_default().to_owned();
@@ -265,14 +246,8 @@ pub async fn answer(
 pub async fn download(
     State(state): State<Arc<AppState>>,
     Path(number): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    SignedIn { lang, who, .. }: SignedIn,
 ) -> Result<Response, PageError> {
-    let (lang, _) = language(&query, &headers);
-    let Some(who) = applicant(&visitor) else {
-        return Ok(sign_in_first(&visitor, lang, "/applications"));
-    };
     let pdf = state
         .certificate_pdf(&who, &number)
         .await
