@@ -219,8 +219,21 @@ fn a_changed_mobile_or_holder_clears_the_identity_checks() {
     let identified = svc.pass_face(&token, &id);
     identified.expect(200);
     assert_eq!(identified.json()["state"], "IDENTIFIED");
-    // Once identified, step 2 cannot change underneath the checks.
-    svc.confirm(&token, &id, &holder, "6999 0000").expect(409);
+    // Once identified, the same details confirmed again ("Change" from check your answers,
+    // nothing changed) stay identified; changed details go back to step 3.
+    let same = svc.confirm(
+        &token,
+        &id,
+        &holder_with_bir("CHAN TAI MAN", "7654321(0)"),
+        "6999 0000",
+    );
+    same.expect(200);
+    assert_eq!(same.json()["state"], "IDENTIFIED", "{}", same.json());
+    let back = svc.confirm(&token, &id, &holder, "6999 0000");
+    back.expect(200);
+    assert_eq!(back.json()["state"], "CONFIRMED", "{}", back.json());
+    assert_eq!(back.json()["otp_verified"], false, "{}", back.json());
+    assert_eq!(back.json()["face_verified"], false, "{}", back.json());
 
     // The clearings are in the audit trail.
     let audit = svc.api.get("/api/v1/audit?limit=500", Some(&security));
@@ -230,7 +243,7 @@ fn a_changed_mobile_or_holder_clears_the_identity_checks() {
         .to_string()
         .matches(r#"\"identity_checks_cleared\":true"#)
         .count();
-    assert_eq!(cleared, 2, "{}", audit.json());
+    assert_eq!(cleared, 3, "{}", audit.json());
 }
 
 /// The development provider stands in for a provider that verifies a document: a holder

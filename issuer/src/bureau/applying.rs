@@ -250,7 +250,9 @@ impl Services {
 
     /// Step 2: the holder's data, validated like a certificate request (names, date of birth,
     /// document, printable characters). Non-resident workers (TI) must have applied before.
-    /// A changed holder or mobile number clears the identity checks that proved the old ones.
+    /// A changed holder or mobile number clears the identity checks that proved the old ones;
+    /// a change from "check your answers" (IDENTIFIED) therefore goes back to step 3, while the
+    /// same details confirmed again stay IDENTIFIED.
     pub async fn confirm(
         &self,
         who: &Principal,
@@ -327,11 +329,16 @@ impl Services {
         let mismatch = verified.filter(|v| *v != key);
         set.push(("identity_mismatch", Value::Text(mismatch.clone())));
         let actor = who.actor();
+        let to = if unchanged && app.state == workflow::IDENTIFIED {
+            workflow::IDENTIFIED
+        } else {
+            workflow::CONFIRMED
+        };
         self.store()
             .transition(&Transition {
                 application_id: &app.id,
-                from: &[workflow::SELECTED, workflow::CONFIRMED],
-                to: workflow::CONFIRMED,
+                from: &[workflow::SELECTED, workflow::CONFIRMED, workflow::IDENTIFIED],
+                to,
                 set,
                 actor: &actor,
                 action: "application.confirmed",

@@ -1,10 +1,12 @@
 //! The bureau's operations over its home: issue, change status, publish status lists, export
 //! trust material; and the use cases of a running service ([`Services`]: the applicant's
-//! steps in [`applying`]). The CLI, the JSON API and the pages all call these; none of them
-//! holds a rule of its own.
+//! steps in [`applying`], the staff's in [`reviewing`], signing in through the identity
+//! provider in [`signing_in`]). The CLI, the JSON API and the pages all call these; none of
+//! them holds a rule of its own.
 
 pub mod applying;
 mod error;
+pub mod reviewing;
 mod services;
 pub mod signing_in;
 

@@ -30,14 +30,6 @@ pub const REQUEST_TIME_LIMIT: Duration = Duration::from_secs(30);
 /// Everything the handlers share: the use cases' services.
 pub use crate::bureau::Services as AppState;
 
-impl AppState {
-    /// The application as it is now (after a step), as its view.
-    async fn current(&self, id: &str) -> Result<Response, ApiError> {
-        let app = self.application_now(id).await?;
-        Ok(json(axum::http::StatusCode::OK, &self.view(&app)))
-    }
-}
-
 /// The application API router (merged with the public endpoints by `issuer serve`).
 pub fn router(state: Arc<AppState>) -> Router {
     let limits = state.bureau.config().application.clone();

@@ -532,7 +532,10 @@ async fn confirmable(
         .application_for(who, id)
         .await
         .map_err(|e| PageError::from_case(e, lang))?;
-    if matches!(app.state.as_str(), workflow::SELECTED | workflow::CONFIRMED) {
+    if matches!(
+        app.state.as_str(),
+        workflow::SELECTED | workflow::CONFIRMED | workflow::IDENTIFIED
+    ) {
         Ok(Ok(app))
     } else {
         Ok(Err(see_other(&next_step(&app))))
