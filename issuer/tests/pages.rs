@@ -1644,7 +1644,6 @@ async fn an_expired_session_shows_the_timeout_page_and_changes_nothing() {
     let who = sign_in(&portal, "MO-expired").await;
     let (id, _) = choose(&portal, &who).await;
     portal.expire_sessions().await;
-    let before = portal.snapshot().await;
     for lang in Lang::ALL {
         for path in [
             "/applications".to_owned(),
@@ -1656,29 +1655,57 @@ async fn an_expired_session_shows_the_timeout_page_and_changes_nothing() {
             let page = open(&portal, &who, &path, lang).await;
             assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{path}");
             assert_speaks(&page, lang, lang.text().timed_out_title, false, &path);
+            // The way back in: signing in again in the same language, then resuming.
+            let again = page
+                .html
+                .select(&Selector::parse("main a[href^='/sign-in']").expect("s"))
+                .next()
+                .and_then(|a| a.value().attr("href"))
+                .map(str::to_owned);
+            assert_eq!(
+                again.as_deref(),
+                Some(format!("/sign-in?next=/apply/resume&lang={}", lang.code()).as_str())
+            );
+            let sign_in_page = get(&portal, &again.unwrap_or_default(), None).await;
+            assert_speaks(
+                &sign_in_page,
+                lang,
+                lang.text().sign_in_title,
+                false,
+                "sign in again",
+            );
+            assert_eq!(
+                input_value(&sign_in_page, "input[name=next]").as_deref(),
+                Some("/apply/resume")
+            );
         }
     }
-    // A form sent after the session ended: the timeout page, nothing saved.
-    for (path, fields) in [
-        (
-            format!("/applications/{id}/confirm"),
-            HOLDER_A.fields().to_vec(),
-        ),
-        ("/apply".to_owned(), choice("W-after-timeout").to_vec()),
-        ("/sign-out".to_owned(), Vec::new()),
-    ] {
-        let page = submit(&portal, &who, &path, &fields).await;
-        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{path}");
-        assert_eq!(select_text(&page.html, "h1"), EN.timed_out_title, "{path}");
+    let before = portal.snapshot().await;
+    // A form sent after the session ended: the timeout page in the form's language, nothing
+    // saved.
+    for lang in Lang::ALL {
+        for (path, fields) in [
+            (
+                format!("/applications/{id}/confirm"),
+                HOLDER_A.fields().to_vec(),
+            ),
+            ("/apply".to_owned(), choice("W-after-timeout").to_vec()),
+            ("/sign-out".to_owned(), Vec::new()),
+        ] {
+            let page = submit(&portal, &who, &with_lang(&path, lang), &fields).await;
+            assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{path}");
+            assert_speaks(&page, lang, lang.text().timed_out_title, false, &path);
+        }
+        let page = upload(
+            &portal,
+            &who,
+            &with_lang(&format!("/applications/{id}/face"), lang),
+            &[("photo", "me.jpg", "image/jpeg", &jpeg())],
+        )
+        .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+        assert_speaks(&page, lang, lang.text().timed_out_title, false, "face");
     }
-    let page = upload(
-        &portal,
-        &who,
-        &format!("/applications/{id}/face"),
-        &[("photo", "me.jpg", "image/jpeg", &jpeg())],
-    )
-    .await;
-    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
     assert_eq!(portal.snapshot().await, before, "nothing changed");
     assert_eq!(portal.application(&id).await.state, "SELECTED");
 }
@@ -1784,6 +1811,9 @@ impl Post {
     }
 }
 
+/// A forged form: the token it carries (none if `None`), its headers, what it is.
+type Forgery<'a> = (Option<&'a str>, &'a [(&'a str, &'a str)], &'a str);
+
 /// Sends `post` as another site would, or without its token, in every way; each is refused
 /// with 403 and the "could not process" page.
 async fn assert_forgeries_refused(
@@ -1794,7 +1824,7 @@ async fn assert_forgeries_refused(
     other_csrf: &str,
 ) {
     let same: &[(&str, &str)] = &SAME_ORIGIN;
-    let forgeries: [(Option<&str>, &[(&str, &str)], &str); 8] = [
+    let forgeries: [Forgery<'_>; 8] = [
         (
             Some(csrf),
             &[("origin", "https://evil.example")],
@@ -1816,15 +1846,17 @@ async fn assert_forgeries_refused(
         (Some("wrong"), same, "wrong token"),
         (Some(other_csrf), same, "another session's token"),
     ];
-    for (token, headers, why) in forgeries {
-        let (page, _) = send(portal, post.request(cookie, token, headers)).await;
+    for (i, (token, headers, why)) in forgeries.into_iter().enumerate() {
+        // The refusal in the form's language (its action's `?lang=`).
+        let lang = Lang::ALL[i % 3];
+        let sent = Post {
+            path: with_lang(&post.path, lang),
+            fields: post.fields.clone(),
+            files: post.files.clone(),
+        };
+        let (page, _) = send(portal, sent.request(cookie, token, headers)).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{} {why}", post.path);
-        assert_eq!(
-            select_text(&page.html, "h1"),
-            EN.forbidden_title,
-            "{} {why}",
-            post.path
-        );
+        assert_speaks(&page, lang, lang.text().forbidden_title, false, why);
         assert!(
             page.headers.get("set-cookie").is_none(),
             "{} {why}: no session made or ended",
