@@ -2236,3 +2236,88 @@ async fn the_language_check_finds_foreign_empty_and_unfilled_strings() {
         assert!(caught.is_err(), "{why} not found");
     }
 }
+
+/// Sends the answer to a request for information: `message` and `files`.
+async fn answer(
+    portal: &Portal,
+    who: &Visitor,
+    path: &str,
+    message: &str,
+    files: &[FilePart<'_>],
+) -> Page {
+    let texts = [("csrf", who.csrf.as_str()), ("message", message)];
+    send(
+        portal,
+        multipart_post(path, &who.cookie, &texts, files, &SAME_ORIGIN),
+    )
+    .await
+    .0
+}
+
+#[tokio::test]
+async fn a_request_for_information_is_answered_on_the_application_page() {
+    let portal = portal().await;
+    let who = sign_in(&portal, "MO-answer").await;
+    let id = identified(&portal, &who, &HOLDER_A).await;
+    let payment = open_payment(&portal, &who, &id).await;
+    press_pay(&portal, &who, &payment).await;
+    // The bureau asks for more (as the clerk's review leaves it).
+    let request = "Envie os recibos da DSAL dos últimos 12 meses.";
+    sqlx::query("UPDATE applications SET state = 'INFORMATION_REQUESTED', note = $1 WHERE id = $2")
+        .bind(request)
+        .bind(&id)
+        .execute(&portal.registry().await)
+        .await
+        .expect("request information");
+    let path = format!("/applications/{id}");
+    let title = |l: Lang| ccr_issuer::http::web::i18n::fill(l.steps().application_title, &[&id]);
+    assert_every_language(&portal, &who, &path, StatusCode::OK, title).await;
+    let page = open(&portal, &who, &path, Lang::En).await;
+    assert!(select_text(&page.html, ".inset").contains(request));
+    assert!(
+        page.html
+            .select(&Selector::parse("form textarea#message").expect("s"))
+            .next()
+            .is_some()
+    );
+    let information = format!("/applications/{id}/information");
+    for lang in Lang::ALL {
+        let empty = answer(&portal, &who, &with_lang(&information, lang), " ", &[]).await;
+        assert_form_error(&empty, lang, &title(lang), &["message"], "empty answer");
+        let heic = answer(
+            &portal,
+            &who,
+            &with_lang(&information, lang),
+            "Segue em anexo.",
+            &[("attachment", "IMG_0002.HEIC", "image/heic", b"....ftypheic")],
+        )
+        .await;
+        assert_form_error(&heic, lang, &title(lang), &["attachment"], "HEIC answer");
+        assert_eq!(select_text(&heic.html, "#message"), "Segue em anexo.");
+    }
+    assert_eq!(portal.application(&id).await.state, "INFORMATION_REQUESTED");
+    let receipts = jpeg();
+    let sent = answer(
+        &portal,
+        &who,
+        &with_lang(&information, Lang::Pt),
+        "Segue em anexo.",
+        &[("attachment", "recibos.jpg", "image/jpeg", &receipts)],
+    )
+    .await;
+    assert_redirect(&sent, &format!("/applications/{id}?lang=pt"));
+    assert_eq!(portal.application(&id).await.state, "SUBMITTED");
+    assert_eq!(portal.count("supporting_documents").await, 1);
+    // Answered: no form any more; sending again changes nothing.
+    let page = open(&portal, &who, &path, Lang::Pt).await;
+    assert!(
+        page.html
+            .select(&Selector::parse("textarea#message").expect("s"))
+            .next()
+            .is_none()
+    );
+    let before = portal.snapshot().await;
+    let again = answer(&portal, &who, &information, "Outra vez.", &[]).await;
+    assert_redirect(&again, &path);
+    assert_eq!(portal.snapshot().await, before);
+}
