@@ -21,9 +21,25 @@ pub struct Reply {
     pub content_type: String,
     /// Body bytes.
     pub body: Vec<u8>,
+    /// Response headers, names in lower case, in order (empty where not recorded).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Reply {
+    /// Every value of header `name` (lower case), in order.
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.header_values(name).into_iter().next()
+    }
+
     /// The body as JSON (panics with the body when it is not).
     #[track_caller]
     pub fn json(&self) -> Value {
@@ -114,6 +130,16 @@ impl Api {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
         let body = response
             .body_mut()
             .with_config()
@@ -124,6 +150,7 @@ impl Api {
             status: response.status().as_u16(),
             content_type,
             body,
+            headers,
         }
     }
 
@@ -717,6 +744,7 @@ impl LoopbackConnection {
             status,
             content_type,
             body,
+            headers: Vec::new(),
         }
     }
 }

@@ -151,6 +151,7 @@ struct ErrorPage {
     heading: &'static str,
     body: &'static str,
     reference: Option<String>,
+    /// A way on: a path with a query (the page adds its language), and its text.
     link: Option<(&'static str, &'static str)>,
 }
 

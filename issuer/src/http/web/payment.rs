@@ -434,9 +434,11 @@ pub struct KindForm {
 pub async fn exemption_kind(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    SignedIn { lang, .. }: SignedIn,
+    SignedIn { lang, who, .. }: SignedIn,
     form: CheckedForm<KindForm>,
 ) -> Result<Response, PageError> {
+    // Someone else's application is not found, as on every other page of it.
+    own(&state, &who, &id, lang).await?;
     match form.fields.kind.as_deref().and_then(Exemption::parse) {
         Some(kind) => Ok(see_other(&format!(
             "/applications/{id}/exemption/{}?lang={}",

@@ -21,6 +21,7 @@ use rand::Rng as _;
 use serde::de::DeserializeOwned;
 use time::{Duration, OffsetDateTime};
 
+use super::i18n::Lang;
 use crate::bureau::Services as AppState;
 use crate::store::web_sessions::WebSessionRow;
 
@@ -153,15 +154,15 @@ pub fn clear_cookie(state: &AppState) -> HeaderValue {
     .unwrap_or(HeaderValue::from_static(""))
 }
 
-/// A form refused for coming from another site or without the session's token.
+/// A form refused for coming from another site or without the session's token (the page in
+/// the form's language).
 #[derive(Debug)]
-pub struct Forbidden(&'static str);
+pub struct Forbidden(&'static str, Lang);
 
 impl IntoResponse for Forbidden {
     fn into_response(self) -> Response {
         eprintln!("issuer: refused a form post: {}", self.0);
-        let mut response =
-            super::PageError::Forbidden(crate::http::web::i18n::Lang::En).into_response();
+        let mut response = super::PageError::Forbidden(self.1).into_response();
         *response.status_mut() = StatusCode::FORBIDDEN;
         response
     }
@@ -212,19 +213,30 @@ struct TokenOnly {
     csrf: String,
 }
 
+/// The language of a form post's answer: its action's `?lang=`, the cookie, `Accept-Language`.
+pub fn form_lang(parts: &Parts) -> Lang {
+    let chosen = parts
+        .uri
+        .query()
+        .and_then(|q| serde_urlencoded::from_str::<super::LangQuery>(q).ok())
+        .and_then(|q| q.lang);
+    Lang::of_request(chosen.as_deref(), &parts.headers)
+}
+
 /// The session of a form post from this site, or the answer refusing it (403 for another
 /// site, the timeout page without a live session).
 pub async fn posting_session(
     parts: &mut Parts,
     state: &Arc<AppState>,
 ) -> Result<WebSessionRow, Response> {
+    let lang = form_lang(parts);
     if !same_site(&parts.headers, &state.bureau.config().public_url) {
-        return Err(Forbidden("cross-site request").into_response());
+        return Err(Forbidden("cross-site request", lang).into_response());
     }
     let visitor = Visitor::from_request_parts(parts, state).await?;
     visitor
         .session
-        .ok_or_else(|| super::PageError::TimedOut(crate::http::web::i18n::Lang::En).into_response())
+        .ok_or_else(|| super::PageError::TimedOut(lang).into_response())
 }
 
 /// The cookie that carries a pending OpenID Connect sign-in's `state` and where to go after
@@ -273,9 +285,9 @@ pub fn token_matches(sent: &str, session: &WebSessionRow) -> bool {
     same_token(sent, &session.csrf_token)
 }
 
-/// Refuses a form post: 403 with the reason logged.
-pub fn refuse(reason: &'static str) -> Response {
-    Forbidden(reason).into_response()
+/// Refuses a form post: 403 (a page in `lang`) with the reason logged.
+pub fn refuse(reason: &'static str, lang: Lang) -> Response {
+    Forbidden(reason, lang).into_response()
 }
 
 impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for CheckedForm<T> {
@@ -284,13 +296,14 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for CheckedForm<T> {
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         let session = posting_session(&mut parts, state).await?;
+        let lang = form_lang(&parts);
         let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
             .await
             .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
         let token: TokenOnly = serde_urlencoded::from_bytes(&bytes)
-            .map_err(|_| Forbidden("unreadable form").into_response())?;
+            .map_err(|_| Forbidden("unreadable form", lang).into_response())?;
         if !same_token(&token.csrf, &session.csrf_token) {
-            return Err(Forbidden("missing or wrong form token").into_response());
+            return Err(Forbidden("missing or wrong form token", lang).into_response());
         }
         let fields = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| StatusCode::BAD_REQUEST.into_response())?;
@@ -306,7 +319,8 @@ pub async fn keep_alive(
     visitor: Visitor,
 ) -> Response {
     if !same_site(&headers, &state.bureau.config().public_url) {
-        return Forbidden("cross-site keep-alive").into_response();
+        return Forbidden("cross-site keep-alive", Lang::of_request(None, &headers))
+            .into_response();
     }
     let Some(session) = visitor.session else {
         return StatusCode::UNAUTHORIZED.into_response();
@@ -316,7 +330,11 @@ pub async fn keep_alive(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if !same_token(sent, &session.csrf_token) {
-        return Forbidden("keep-alive without the form token").into_response();
+        return Forbidden(
+            "keep-alive without the form token",
+            Lang::of_request(None, &headers),
+        )
+        .into_response();
     }
     StatusCode::NO_CONTENT.into_response()
 }

@@ -70,6 +70,7 @@ impl FromRequest<Arc<AppState>> for CheckedUpload {
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         let session = session::posting_session(&mut parts, state).await?;
+        let lang = session::form_lang(&parts);
         let request = Request::from_parts(parts, body);
         let mut multipart = Multipart::from_request(request, state)
             .await
@@ -143,7 +144,7 @@ impl FromRequest<Arc<AppState>> for CheckedUpload {
             .map(|(_, v)| v.as_str())
             .unwrap_or_default();
         if !session::token_matches(sent, &session) {
-            return Err(session::refuse("missing or wrong form token"));
+            return Err(session::refuse("missing or wrong form token", lang));
         }
         Ok(Self {
             session,
