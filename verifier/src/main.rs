@@ -277,6 +277,28 @@ impl Judging {
     }
 }
 
+impl Judging {
+    /// The instant a check is made at: `--at`, or now, taken once the status list is at hand.
+    /// A list signed after that by less than the allowed clock skew (republished while it was
+    /// fetched, or by an issuer whose clock runs a little ahead) is current evidence, not a
+    /// list from the future: the check is then made at its signing time.
+    fn checking_time(&self, acquired: &Acquired) -> time::OffsetDateTime {
+        if self.explicit_at {
+            return self.at;
+        }
+        let now = time::OffsetDateTime::now_utc().max(self.at);
+        match acquired {
+            Acquired::List(list)
+                if list.issued_at > now
+                    && list.issued_at <= now.saturating_add(fetch::CLOCK_SKEW) =>
+            {
+                list.issued_at
+            }
+            _ => now,
+        }
+    }
+}
+
 fn status_input(acquired: &Acquired) -> StatusInput<'_> {
     match acquired {
         Acquired::None => StatusInput::None,
@@ -307,6 +329,7 @@ fn run(command: &Command, common: &CommonArgs) -> Result<Report, Fatal> {
                 .flatten();
             let acquired = judging.status(status_source, named_uri.as_deref())?;
             ctx.status = status_input(&acquired);
+            ctx.at = judging.checking_time(&acquired);
             Ok(check_pdf(&bytes, &ctx))
         }
         Command::Token { token, bundle, .. } => {
@@ -348,7 +371,7 @@ fn run(command: &Command, common: &CommonArgs) -> Result<Report, Fatal> {
             let ctx = CheckContext {
                 root: &judging.root,
                 status: status_input(&acquired),
-                at: judging.at,
+                at: judging.checking_time(&acquired),
                 limits: &limits,
             };
             Ok(check_token(&bytes, &bundle, &ctx))
