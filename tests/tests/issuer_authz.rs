@@ -1,6 +1,6 @@
 //! Authorisation of the issuer service, route by route and caller by caller (SPEC §1, §7):
-//! every route of `issuer serve` (the application API of `issuer/src/api/mod.rs` and the
-//! public router of `issuer/src/server.rs`) is called by every kind of caller (anonymous, two
+//! every route of `issuer serve` (the application API of `issuer/src/http/api/mod.rs` and the
+//! public router of `issuer/src/http/server.rs`) is called by every kind of caller (anonymous, two
 //! applicants, clerk, officer, security officer, the department a certificate was transferred
 //! to and one it was not) against real data driven through the API, and each answer is
 //! classified: allowed (the role check passed: 2xx, or a 4xx of the handler's own such as 409
@@ -1039,8 +1039,8 @@ fn every_route_admits_exactly_the_callers_it_should() {
             ));
         }
     }
-    let api_routes = declared_routes("issuer/src/api/mod.rs");
-    let public_routes = declared_routes("issuer/src/server.rs");
+    let api_routes = declared_routes("issuer/src/http/api/mod.rs");
+    let public_routes = declared_routes("issuer/src/http/server.rs");
     assert!(
         api_routes.len() >= 40 && public_routes.len() >= 5,
         "the route parser found too few routes: {api_routes:?} {public_routes:?}"
