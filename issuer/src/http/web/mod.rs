@@ -10,6 +10,7 @@ pub mod assets;
 pub mod i18n;
 pub mod session;
 mod start;
+pub mod verify;
 
 use std::sync::Arc;
 
