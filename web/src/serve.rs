@@ -205,7 +205,8 @@ mod tests {
         assert!(ConnectionLimits::new(Duration::from_millis(99), 10).is_err());
         assert!(ConnectionLimits::new(Duration::from_secs(301), 10).is_err());
         assert!(ConnectionLimits::new(Duration::from_secs(1), 0).is_err());
-        let e = ConnectionLimits::new(Duration::from_secs(1), 65_537).unwrap_err();
+        let e = ConnectionLimits::new(Duration::from_secs(1), 65_537)
+            .expect_err("65,537 connections are over the cap");
         assert!(e.contains("1 to 65536"), "{e}");
         assert_eq!(
             ConnectionLimits::new(Duration::from_secs(10), 1024),
@@ -215,8 +216,8 @@ mod tests {
 
     #[test]
     fn the_over_capacity_answer_declares_its_length() {
-        let text = std::str::from_utf8(OVER_CAPACITY).unwrap();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let text = std::str::from_utf8(OVER_CAPACITY).expect("ASCII");
+        let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
         assert!(
             head.contains(&format!("Content-Length: {}", body.len())),
             "{text}"
