@@ -385,6 +385,8 @@ pub fn default_toml(public_url: &str) -> String {
         r#"# Issuer configuration. Edit and restart; `issuer init` wrote the defaults.
 public_url = "{base}"
 verify_url = "{base}/verify"
+# The issuer's page verifies QR codes only; it links to a department's verifier for PDFs:
+# pdf_verifier_url = "https://verify.example.gov.mo/verify"
 status_list_size = {MIN_STATUS_LIST_SIZE}
 # `issuer serve` re-signs a status list within this many seconds of a change (at most 60).
 status_poll_seconds = 20

@@ -60,7 +60,7 @@ impl PublicState {
     pub async fn new(bureau: Arc<Bureau>) -> Result<Arc<Self>, BureauError> {
         let pki = bureau.engine().pki();
         let mut bundle_pem = String::new();
-        for der in [&pki.issuing_ca_der, &pki.token_signer_der, &pki.tsa_der] {
+        for (_, der) in bundle_certificates(pki) {
             bundle_pem.push_str(&der_to_pem("CERTIFICATE", der)?);
         }
         let root = match TrustRoot::from_der(pki.root_der.clone()) {

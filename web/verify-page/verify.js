@@ -1,12 +1,18 @@
 // Verification page of the Certificate of Criminal Record (SPEC §4–§7).
 //
-// Two ways in:
-//  - a PDF, dropped or chosen, is POSTed to /api/v1/verify and the server's report is shown;
+// Served by both services (web/src/verify_page.rs): the verifier, and the issuer at its verify
+// URL. Two ways in:
+//  - a PDF, dropped or chosen, is POSTed to /api/v1/verify and the server's report is shown
+//    (where the page has the upload: the issuer's copy verifies QR codes only and links to a
+//    verifier for PDFs);
 //  - the QR landing page, <verify URL>#<base64url COSE_Sign1>, is verified HERE, in the browser:
 //    CBOR and COSE decoded below, the ES256 signature checked with WebCrypto against the token
 //    signers the server publishes at /api/v1/trust, and the certificate's status read from the
 //    status list fetched AS A WHOLE from the issuer. The token itself is never sent anywhere:
 //    no request carries it (it stays in the fragment, which browsers never transmit).
+//
+// The token carries the usage's code; its names (zh/pt/en) come with /api/v1/trust, from the
+// issuer's configuration, and the page shows the name in its language.
 //
 // Test hook: `?now=<unix seconds>` in the page URL sets the clock the QR path judges at. It is
 // read at every check, so a test may move it with history.replaceState without reloading (and
