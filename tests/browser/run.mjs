@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Drives the verification page (verifier/web/) in headless Chromium for tests/tests/browser.rs.
+// Drives the verification page (web/verify-page/) in headless Chromium for tests/tests/browser.rs
+// and tests/tests/issuer_verify_page.rs.
 //
 //   node tests/browser/run.mjs SCENARIO.json     (or the scenario on standard input)
 //

@@ -283,6 +283,7 @@ fn table(f: &Fixture) -> Vec<Row> {
         route("GET", "/status/{list}", "/status/1").public(),
         route("GET", "/trust", "/trust").public(),
         route("GET", "/trust.pem", "/trust.pem").public(),
+        route("GET", "/api/v1/trust", "/api/v1/trust").public(),
         route("GET", "/crl/{name}", "/crl/root.crl").public(),
         route("GET", "/healthz", "/healthz").public(),
         route("GET", "/metrics", "/metrics").public(),

@@ -5,7 +5,8 @@
 //!   in the certificate fetched from the issuer and cached in memory by its own ttl/exp.
 //! - `GET /api/v1/trust` gives the browser the token-signing keys (from the issuer's bundle,
 //!   only those chaining to the configured root), so a QR token is verified in the browser.
-//! - The page (`/`, `/verify`, `/assets/…`), `/healthz`, `/metrics`, `/api/openapi.json`.
+//! - The page (`/`, `/verify`, `/assets/…`: `ccr_web::verify_page`, the same page the issuer
+//!   serves), `/healthz`, `/metrics`, `/api/openapi.json`.
 //!
 //! Limits (SPEC §8): a body over `max_body_bytes` is refused while being read (413); more
 //! than `max_concurrent` verifications in flight are refused at once (429), never queued;
@@ -13,7 +14,6 @@
 //! only state, so any number of instances answer alike.
 
 mod metrics;
-mod trust;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -42,12 +42,11 @@ use crate::check::{CheckContext, StatusInput, check_pdf, check_token};
 use crate::fetch::{self, Fetcher};
 use crate::report::{Report, Verdict};
 
+pub use ccr_pki::bundle::{TokenSigner, TrustAnswer};
 pub use metrics::Metrics;
-pub use trust::{TokenSigner, TrustAnswer};
 
-const INDEX_HTML: &str = include_str!("../web/index.html");
-const VERIFY_JS: &str = include_str!("../web/verify.js");
-const STYLE_CSS: &str = include_str!("../web/style.css");
+use ccr_web::verify_page::{self, PdfUpload, VerifyPage};
+
 const OPENAPI_JSON: &str = include_str!("../openapi.json");
 const REPORT_SCHEMA: &str = include_str!("../../schemas/verification-report.schema.json");
 
@@ -153,38 +152,11 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The origin (`scheme://host[:port]`) of a URL, for the page's `connect-src`.
-fn origin(url: &str) -> Option<&str> {
-    let (scheme, rest) = url.split_once("://")?;
-    if scheme != "http" && scheme != "https" {
-        return None;
-    }
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host = rest.get(..end).filter(|h| !h.is_empty())?;
-    url.get(..scheme.len() + 3 + host.len())
-}
-
-fn content_security_policy(issuer: Option<&str>) -> HeaderValue {
-    // The issuer's origin is allowed for the browser to fetch status lists itself (QR path);
-    // a value that cannot be a header is left out rather than weakening the policy.
-    let connect = issuer
-        .and_then(origin)
-        .filter(|o| o.bytes().all(|b| b.is_ascii_graphic()))
-        .map_or_else(|| "'self'".to_owned(), |o| format!("'self' {o}"));
-    let policy = format!(
-        "default-src 'self'; connect-src {connect}; img-src 'self' data:; style-src 'self'; \
-         script-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    );
-    HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static(
-        "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-    ))
-}
-
 /// The service's router.
 pub fn router(config: Config) -> Router {
     let fetch_timeout = config.timeout.min(fetch::REQUEST_TIMEOUT);
     let state = Arc::new(AppState {
-        csp: content_security_policy(config.issuer.as_deref()),
+        csp: verify_page::content_security_policy(config.issuer.as_deref()),
         fetcher: Fetcher::in_memory().with_timeout(fetch_timeout),
         permits: Arc::new(Semaphore::new(config.max_concurrent)),
         metrics: Metrics::default(),
@@ -192,11 +164,9 @@ pub fn router(config: Config) -> Router {
         last_list: RwLock::default(),
         config,
     });
+    let page = VerifyPage::new(&PdfUpload::Here);
     Router::new()
-        .route("/", get(page))
-        .route("/verify", get(page))
-        .route("/assets/verify.js", get(script))
-        .route("/assets/style.css", get(style))
+        .merge(page.router(&["/", "/verify"], true))
         .route("/api/v1/verify", post(verify_pdf))
         .route("/api/v1/verify-token", post(verify_token))
         .route("/api/v1/trust", get(trust))
@@ -244,8 +214,7 @@ async fn headers_and_metrics(
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .and_then(|m| ROUTES.iter().find(|r| **r == m.as_str()))
-        .copied()
+        .and_then(|m| route_label(m.as_str()))
         .unwrap_or("unmatched");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -262,27 +231,16 @@ async fn headers_and_metrics(
     response
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        ],
-        body,
-    )
-        .into_response()
-}
-
-async fn page() -> Response {
-    asset("text/html; charset=utf-8", INDEX_HTML)
-}
-
-async fn script() -> Response {
-    asset("text/javascript; charset=utf-8", VERIFY_JS)
-}
-
-async fn style() -> Response {
-    asset("text/css; charset=utf-8", STYLE_CSS)
+/// The metric label of a matched route: the page's hashed assets count as their stable paths.
+fn route_label(matched: &str) -> Option<&'static str> {
+    let matched = if matched == verify_page::script_path() {
+        verify_page::SCRIPT_PATH
+    } else if matched == verify_page::style_path() {
+        verify_page::STYLE_PATH
+    } else {
+        matched
+    };
+    ROUTES.iter().find(|r| **r == matched).copied()
 }
 
 /// The OpenAPI document with the report schema of `schemas/` put in, so the two cannot drift.
@@ -645,11 +603,18 @@ async fn trust(
     let worker_state = Arc::clone(&state);
     let handle = tokio::task::spawn_blocking(move || {
         let now = OffsetDateTime::now_utc();
-        let certificates = worker_state.bundle(&format!("{issuer}/trust"), now)?;
+        let url = format!("{issuer}/trust");
+        let bytes = worker_state.bundle_bytes(&url, now)?;
+        let certificates = certificates_of(&url, &bytes)?;
         Ok::<_, ApiError>(TrustAnswer {
             issuer,
-            token_signers: trust::token_signers(&worker_state.config.root, &certificates, now),
+            token_signers: ccr_pki::bundle::token_signers(
+                &worker_state.config.root,
+                &certificates,
+                now,
+            ),
             status_list_ttl_seconds: ccr_pki::status_list::DEFAULT_TTL_SECONDS,
+            usages: ccr_pki::bundle::TrustBundle::usages_from_bytes(&bytes),
         })
     });
     let answer = match tokio::time::timeout(state.config.timeout, handle).await {
@@ -690,6 +655,17 @@ impl Acquired {
     }
 }
 
+/// The certificates (DER) of the bundle fetched from `url`.
+fn certificates_of(url: &str, bytes: &[u8]) -> Result<Vec<Vec<u8>>, ApiError> {
+    ccr_pki::bundle::TrustBundle::certificates_from_bytes(bytes).map_err(|why| {
+        eprintln!("verifier: trust bundle: {why}");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the trust bundle at {url} is unreadable"),
+        )
+    })
+}
+
 impl AppState {
     /// The instant to judge at: the caller's `at` (a what-if), else the clock, never
     /// earlier than the newest signed time seen (SPEC §5). Called after the status list is
@@ -724,22 +700,20 @@ impl AppState {
         }
     }
 
-    /// The certificates of the bundle at `url` (DER).
-    fn bundle(&self, url: &str, now: OffsetDateTime) -> Result<Vec<Vec<u8>>, ApiError> {
-        let bytes = self.fetcher.bundle(url, now).map_err(|why| {
+    /// The bundle at `url`, as fetched (or cached).
+    fn bundle_bytes(&self, url: &str, now: OffsetDateTime) -> Result<Vec<u8>, ApiError> {
+        self.fetcher.bundle(url, now).map_err(|why| {
             eprintln!("verifier: trust bundle: {why}");
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("the issuer's trust bundle could not be fetched from {url}"),
             )
-        })?;
-        ccr_pki::bundle::TrustBundle::certificates_from_bytes(&bytes).map_err(|why| {
-            eprintln!("verifier: trust bundle: {why}");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("the trust bundle at {url} is unreadable"),
-            )
         })
+    }
+
+    /// The certificates of the bundle at `url` (DER).
+    fn bundle(&self, url: &str, now: OffsetDateTime) -> Result<Vec<Vec<u8>>, ApiError> {
+        certificates_of(url, &self.bundle_bytes(url, now)?)
     }
 
     /// Verifies a PDF as `verifier check --status online` does.
@@ -853,33 +827,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn origins() {
-        assert_eq!(
-            origin("http://127.0.0.1:8080/x"),
-            Some("http://127.0.0.1:8080")
-        );
-        assert_eq!(origin("https://dsi.gov.mo"), Some("https://dsi.gov.mo"));
-        assert_eq!(origin("ftp://x"), None);
-        assert_eq!(origin("http://"), None);
-    }
-
-    #[test]
-    fn the_policy_names_the_issuer() {
-        let csp = content_security_policy(Some("http://127.0.0.1:8080"));
-        let csp = csp.to_str().unwrap_or_default();
-        assert!(
-            csp.contains("connect-src 'self' http://127.0.0.1:8080;"),
-            "{csp}"
-        );
-        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-        let csp = content_security_policy(Some("http://bad host\n"));
-        assert!(
-            csp.to_str()
-                .is_ok_and(|c| c.contains("connect-src 'self';"))
-        );
-    }
-
-    #[test]
     fn the_openapi_document_carries_the_report_schema() {
         let doc: serde_json::Value = serde_json::from_str(&openapi_document()).unwrap_or_default();
         assert!(
@@ -899,6 +846,14 @@ mod tests {
 
     #[test]
     fn every_route_is_a_metric_label() {
+        assert_eq!(
+            route_label(verify_page::script_path()),
+            Some("/assets/verify.js")
+        );
+        assert_eq!(
+            route_label(verify_page::style_path()),
+            Some("/assets/style.css")
+        );
         for route in [
             "/",
             "/verify",

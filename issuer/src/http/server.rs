@@ -1,5 +1,7 @@
 //! `issuer serve`: the issuer's public endpoints (SPEC §7): signed status lists with
-//! `Cache-Control` and `ETag`, the trust bundle, the CRLs, and health.
+//! `Cache-Control` and `ETag`, the trust bundle, the CRLs, and health; and for the
+//! verification page at the verify URL (`crate::http::web::verify`), `GET /api/v1/trust`, the
+//! same answer as the verifier's, from the same certificates and usages as the bundle.
 //!
 //! Status lists are re-signed in memory by one background task: within the configured
 //! `status_poll_seconds` of any status change (seen through the registry, so changes made by
@@ -16,7 +18,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use time::OffsetDateTime;
 
-use ccr_pki::bundle::TrustBundle;
+use ccr_pki::bundle::{TrustAnswer, TrustBundle};
+use ccr_pki::chain::TrustRoot;
 use ccr_pki::hierarchy::der_to_pem;
 
 use crate::bureau::{Bureau, BureauError};
@@ -39,6 +42,17 @@ pub struct PublicState {
     bureau: Arc<Bureau>,
     lists: RwLock<HashMap<i64, Published>>,
     bundle_pem: String,
+    /// The root, which the token signers published to the page must chain to.
+    root: Option<TrustRoot>,
+}
+
+/// The certificates of the trust bundle, by purpose (`schemas/trust-bundle.schema.json`).
+fn bundle_certificates(pki: &crate::setup::home::LoadedPki) -> [(&'static str, &[u8]); 3] {
+    [
+        ("issuing-ca", &pki.issuing_ca_der),
+        ("token-signing", &pki.token_signer_der),
+        ("time-stamping", &pki.tsa_der),
+    ]
 }
 
 impl PublicState {
@@ -46,13 +60,23 @@ impl PublicState {
     pub async fn new(bureau: Arc<Bureau>) -> Result<Arc<Self>, BureauError> {
         let pki = bureau.engine().pki();
         let mut bundle_pem = String::new();
-        for der in [&pki.issuing_ca_der, &pki.token_signer_der, &pki.tsa_der] {
+        for (_, der) in bundle_certificates(pki) {
             bundle_pem.push_str(&der_to_pem("CERTIFICATE", der)?);
         }
+        let root = match TrustRoot::from_der(pki.root_der.clone()) {
+            Ok(root) => Some(root),
+            Err(e) => {
+                eprintln!(
+                    "issuer: the root certificate is not a usable anchor ({e}): the verification page will find no token signer"
+                );
+                None
+            }
+        };
         let state = Arc::new(Self {
             bureau,
             lists: RwLock::default(),
             bundle_pem,
+            root,
         });
         state.resign_all(OffsetDateTime::now_utc()).await?;
         Ok(state)
@@ -191,18 +215,14 @@ async fn trust(State(state): State<Arc<PublicState>>) -> Response {
             return (StatusCode::SERVICE_UNAVAILABLE, "registry unavailable\n").into_response();
         }
     };
-    let pki = state.bureau.engine().pki();
-    let certificates: [(&str, &[u8]); 3] = [
-        ("issuing-ca", &pki.issuing_ca_der),
-        ("token-signing", &pki.token_signer_der),
-        ("time-stamping", &pki.tsa_der),
-    ];
+    let config = state.bureau.config();
     let bundle = TrustBundle::new(
-        &state.bureau.config().public_url,
+        &config.public_url,
         OffsetDateTime::now_utc(),
-        &certificates,
+        &bundle_certificates(state.bureau.engine().pki()),
         lists,
-    );
+    )
+    .with_usages(config.published_usages());
     (
         [
             (
@@ -215,6 +235,34 @@ async fn trust(State(state): State<Arc<PublicState>>) -> Response {
             ),
         ],
         bundle.to_json(),
+    )
+        .into_response()
+}
+
+/// `GET /api/v1/trust`: what the verification page's script needs (the verifier answers the
+/// same from this issuer's bundle): the bundle's token signers that chain to the root, as
+/// JWKs, and the usages' names.
+async fn page_trust(State(state): State<Arc<PublicState>>) -> Response {
+    let config = state.bureau.config();
+    let now = OffsetDateTime::now_utc();
+    let certificates: Vec<Vec<u8>> = bundle_certificates(state.bureau.engine().pki())
+        .iter()
+        .map(|(_, der)| der.to_vec())
+        .collect();
+    let answer = TrustAnswer {
+        issuer: config.public_url.trim_end_matches('/').to_owned(),
+        token_signers: state.root.as_ref().map_or_else(Vec::new, |root| {
+            ccr_pki::bundle::token_signers(root, &certificates, now)
+        }),
+        status_list_ttl_seconds: ccr_pki::status_list::DEFAULT_TTL_SECONDS,
+        usages: config.published_usages(),
+    };
+    (
+        [(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=300"),
+        )],
+        axum::Json(answer),
     )
         .into_response()
 }
@@ -303,6 +351,7 @@ pub fn router(state: Arc<PublicState>) -> Router {
         .route("/status/{list}", get(status_list))
         .route("/trust", get(trust))
         .route("/trust.pem", get(trust_pem))
+        .route("/api/v1/trust", get(page_trust))
         .route("/crl/{name}", get(crl))
         .route("/healthz", get(health))
         .route("/metrics", get(metrics))
@@ -411,6 +460,7 @@ pub async fn serve(bureau: Bureau, listen: SocketAddr) -> Result<(), BureauError
         "issuer: serving on http://{listen} (API under /api/v1, OpenAPI at /api/openapi.json)"
     );
     let router = router(state)
+        .merge(crate::http::web::verify::router(bureau.config()))
         .merge(crate::http::web::router(Arc::clone(&app)))
         .merge(crate::http::api::router(app))
         .layer(axum::middleware::map_response(security_headers));

@@ -42,8 +42,13 @@ impl CodedEntry {
 pub struct Config {
     /// Where the issuer's public endpoints are reached (status lists, trust bundle, CRLs).
     pub public_url: String,
-    /// The verification page the QR code opens.
+    /// The verification page the QR code opens. `issuer serve` serves the page at `/verify`
+    /// and, when this URL is on the issuer's own origin, at its path too.
     pub verify_url: String,
+    /// Where PDFs are verified (a department's `verifier serve` page), linked from the
+    /// issuer's verification page, which verifies QR codes only. Optional.
+    #[serde(default)]
+    pub pdf_verifier_url: Option<String>,
     /// Entries per status list.
     pub status_list_size: u32,
     /// How often `issuer serve` looks for status changes to republish (SPEC §4: within 60 s).
@@ -328,6 +333,13 @@ impl Config {
                 p.payment
             ));
         }
+        if let Some(url) = &self.pdf_verifier_url
+            && ccr_web::verify_page::origin(url).is_none()
+        {
+            return Err(format!(
+                "pdf_verifier_url {url:?}: an http(s) URL of a verification page"
+            ));
+        }
         crate::rules::calendar::Calendar::new(&self.calendar)
             .map_err(|e| format!("calendar: {e}"))?;
         Ok(())
@@ -350,6 +362,21 @@ impl Config {
     pub fn usage(&self, code: &str) -> Option<&CodedEntry> {
         self.usages.iter().find(|u| u.code == code)
     }
+
+    /// The usages as published in the trust bundle and to the verification page, so a
+    /// token's usage code is shown by its name.
+    pub fn published_usages(&self) -> Vec<ccr_pki::bundle::Usage> {
+        self.usages
+            .iter()
+            .take(ccr_pki::bundle::MAX_USAGES)
+            .map(|u| ccr_pki::bundle::Usage {
+                code: u.code.clone(),
+                zh: u.zh.clone(),
+                pt: u.pt.clone(),
+                en: u.en.clone(),
+            })
+            .collect()
+    }
 }
 
 /// The configuration written by `issuer init`.
@@ -359,6 +386,8 @@ pub fn default_toml(public_url: &str) -> String {
         r#"# Issuer configuration. Edit and restart; `issuer init` wrote the defaults.
 public_url = "{base}"
 verify_url = "{base}/verify"
+# The issuer's page verifies QR codes only; it links to a department's verifier for PDFs:
+# pdf_verifier_url = "https://verify.example.gov.mo/verify"
 status_list_size = {MIN_STATUS_LIST_SIZE}
 # `issuer serve` re-signs a status list within this many seconds of a change (at most 60).
 status_poll_seconds = 20

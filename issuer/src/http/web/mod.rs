@@ -16,6 +16,7 @@ pub mod session;
 mod signed_in;
 mod start;
 mod upload;
+pub mod verify;
 
 use std::sync::Arc;
 

@@ -1,12 +1,18 @@
 // Verification page of the Certificate of Criminal Record (SPEC §4–§7).
 //
-// Two ways in:
-//  - a PDF, dropped or chosen, is POSTed to /api/v1/verify and the server's report is shown;
+// Served by both services (web/src/verify_page.rs): the verifier, and the issuer at its verify
+// URL. Two ways in:
+//  - a PDF, dropped or chosen, is POSTed to /api/v1/verify and the server's report is shown
+//    (where the page has the upload: the issuer's copy verifies QR codes only and links to a
+//    verifier for PDFs);
 //  - the QR landing page, <verify URL>#<base64url COSE_Sign1>, is verified HERE, in the browser:
 //    CBOR and COSE decoded below, the ES256 signature checked with WebCrypto against the token
 //    signers the server publishes at /api/v1/trust, and the certificate's status read from the
 //    status list fetched AS A WHOLE from the issuer. The token itself is never sent anywhere:
 //    no request carries it (it stays in the fragment, which browsers never transmit).
+//
+// The token carries the usage's code; its names (zh/pt/en) come with /api/v1/trust, from the
+// issuer's configuration, and the page shows the name in its language.
 //
 // Test hook: `?now=<unix seconds>` in the page URL sets the clock the QR path judges at. It is
 // read at every check, so a test may move it with history.replaceState without reloading (and
@@ -43,6 +49,8 @@
       about_heading: '關於核實',
       about_qr: '以手機相機掃描證明書上的二維碼即可開啟此頁。二維碼在您的瀏覽器內核實，其內容不會傳送至任何伺服器；瀏覽器只會下載整份狀態清單（涵蓋不少於 131,072 份證明書）。',
       about_pdf: '上載的 PDF 由本部門的核實服務檢查電子簽名、時間戳、二維碼及證明書狀態，不會被保存。',
+      pdf_elsewhere: '此頁只核實證明書上的二維碼。PDF 檔案由各部門的核實服務核實。',
+      pdf_elsewhere_link: '前往 PDF 核實服務',
       footer: '澳門特別行政區政府 身份證明局',
       source_pdf: '已核實檔案：{name}',
       source_qr: '已在此瀏覽器內核實二維碼',
@@ -159,6 +167,8 @@
       about_heading: 'Sobre a verificação',
       about_qr: 'Esta página abre-se ao ler o código QR do certificado com a câmara do telemóvel. O código QR é verificado neste navegador e o seu conteúdo nunca é enviado a nenhum servidor; o navegador descarrega apenas a lista de estados completa (que abrange pelo menos 131 072 certificados).',
       about_pdf: 'Os PDF enviados são verificados pelo serviço de verificação deste organismo (assinatura digital, carimbo temporal, código QR e estado do certificado) e não são guardados.',
+      pdf_elsewhere: 'Esta página verifica apenas o código QR do certificado. Os ficheiros PDF são verificados pelo serviço de verificação de cada organismo.',
+      pdf_elsewhere_link: 'Ir para o serviço de verificação de PDF',
       footer: 'Governo da Região Administrativa Especial de Macau · Direcção dos Serviços de Identificação',
       source_pdf: 'Ficheiro verificado: {name}',
       source_qr: 'Código QR verificado neste navegador',
@@ -275,6 +285,8 @@
       about_heading: 'About verification',
       about_qr: 'Scanning the QR code on a certificate with a phone camera opens this page. The QR code is verified in this browser and its contents are never sent to any server; the browser only downloads the whole status list (which covers at least 131,072 certificates).',
       about_pdf: 'Uploaded PDFs are checked by this department\'s verification service (digital signature, time stamp, QR code and certificate status) and are not stored.',
+      pdf_elsewhere: 'This page checks the QR code on a certificate only. PDF files are checked by each department\'s verification service.',
+      pdf_elsewhere_link: 'Go to the PDF verification service',
       footer: 'Government of the Macao Special Administrative Region · Identification Services Bureau',
       source_pdf: 'File checked: {name}',
       source_qr: 'QR code verified in this browser',
@@ -965,7 +977,38 @@
     if (!res.ok) throw new Error(`GET /api/v1/trust: HTTP ${res.status}`);
     const trust = await res.json();
     if (!trust || !Array.isArray(trust.token_signers)) throw new Error('GET /api/v1/trust: no token_signers');
+    learnUsages(trust);
     return trust;
+  }
+
+  // The usages' names by code, from the trust answer (the issuer's configuration): the token
+  // carries only the code. Display only; a code without a name is shown as it is.
+  const usageNames = new Map(); // code -> {zh, pt, en}
+
+  function learnUsages(trust) {
+    if (!Array.isArray(trust.usages)) return;
+    for (const u of trust.usages) {
+      if (u && typeof u.code === 'string') {
+        const names = {};
+        for (const l of LANGS) if (typeof u[l] === 'string' && u[l] !== '') names[l] = u[l];
+        usageNames.set(u.code, names);
+      }
+    }
+  }
+
+  /** The names for a report's usage, for the PDF path (the QR path fetched them already). */
+  async function loadUsageNames() {
+    if (usageNames.size > 0) return;
+    try {
+      await fetchTrust();
+    } catch (e) {
+      // No names: the code is shown.
+    }
+  }
+
+  function usageName(code) {
+    const names = usageNames.get(code);
+    return (names && (names[lang] || names.en)) || code;
   }
 
   const listCache = new Map(); // uri -> {list, fetchedAt}
@@ -1285,7 +1328,10 @@
     } catch (e) {
       json = null;
     }
-    if (json && typeof json.verdict === 'string' && Array.isArray(json.checks)) return json;
+    if (json && typeof json.verdict === 'string' && Array.isArray(json.checks)) {
+      if (json.certificate && json.certificate.usage != null) await loadUsageNames();
+      return json;
+    }
     const message = json && (json.error || json.message || json.detail);
     const why = typeof message === 'string' ? message : body.slice(0, 300).trim();
     if (res.status === 413 || res.status === 422 || res.status === 400) {
@@ -1339,6 +1385,8 @@
       }
       case 'days_remaining':
         return t('days', { n: c.days_remaining });
+      case 'usage':
+        return usageName(String(c.usage));
       default:
         return c[name] == null ? '' : String(c[name]);
     }
@@ -1500,34 +1548,39 @@
       }
     });
 
+    // The PDF upload is absent where the page only verifies QR codes (served by the issuer).
     const input = $('file');
-    input.addEventListener('change', () => {
-      checkFile(input.files && input.files[0]);
-      input.value = '';
-    });
+    if (input) {
+      input.addEventListener('change', () => {
+        checkFile(input.files && input.files[0]);
+        input.value = '';
+      });
+    }
 
     const zone = $('dropzone');
     const stop = (e) => {
       e.preventDefault();
       e.stopPropagation();
     };
-    for (const type of ['dragenter', 'dragover']) {
-      zone.addEventListener(type, (e) => {
+    if (zone) {
+      for (const type of ['dragenter', 'dragover']) {
+        zone.addEventListener(type, (e) => {
+          stop(e);
+          if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
+          zone.classList.add('dropzone-active');
+        });
+      }
+      zone.addEventListener('dragleave', (e) => {
         stop(e);
-        if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
-        zone.classList.add('dropzone-active');
+        zone.classList.remove('dropzone-active');
+      });
+      zone.addEventListener('drop', (e) => {
+        stop(e);
+        zone.classList.remove('dropzone-active');
+        const files = e.dataTransfer && e.dataTransfer.files;
+        if (files && files.length) checkFile(files[0]);
       });
     }
-    zone.addEventListener('dragleave', (e) => {
-      stop(e);
-      zone.classList.remove('dropzone-active');
-    });
-    zone.addEventListener('drop', (e) => {
-      stop(e);
-      zone.classList.remove('dropzone-active');
-      const files = e.dataTransfer && e.dataTransfer.files;
-      if (files && files.length) checkFile(files[0]);
-    });
     // A file dropped outside the zone must not navigate away (and lose the page state).
     window.addEventListener('dragover', (e) => e.preventDefault());
     window.addEventListener('drop', (e) => e.preventDefault());
@@ -1538,8 +1591,10 @@
       $('result').hidden = true;
       $('verdict').removeAttribute('data-verdict');
       document.body.dataset.state = 'idle';
-      $('upload').scrollIntoView({ behavior: 'smooth' });
-      $('file').focus();
+      const next = $('upload') || $('pdf-elsewhere') || $('main');
+      next.scrollIntoView({ behavior: 'smooth' });
+      if ($('file')) $('file').focus();
+      else $('main').focus();
     });
     window.addEventListener('hashchange', checkToken);
 
