@@ -1739,8 +1739,17 @@ async fn resuming_opens_the_first_unfinished_step() {
         &resume(&portal, &who).await,
         &format!("/applications/{id}/check"),
     );
-    // Steps already done send the applicant on to the first unfinished one.
-    for done in ["/confirm", "/code", "/face"] {
+    // Steps already done send the applicant on to the first unfinished one; step 2 stays
+    // open ("Change" from check your answers).
+    let change = open(
+        &portal,
+        &who,
+        &format!("/applications/{id}/confirm"),
+        Lang::En,
+    )
+    .await;
+    assert_eq!(change.status, StatusCode::OK);
+    for done in ["/code", "/face"] {
         let page = open(
             &portal,
             &who,
