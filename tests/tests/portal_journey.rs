@@ -4,7 +4,7 @@
 //! after approval (through the API) the applicant downloads the PDF, which `verifier check
 //! --status online` calls VALID. Once in each language and once with JavaScript off; every
 //! page is checked by axe-core (WCAG 2.0/2.1/2.2 A and AA) and for sideways scrolling.
-//! Screenshots of the journey (zh and en) go to `docs/portal/`. Skipped (with a printed
+//! Screenshots of the journey (zh, pt, en) go to `docs/portal/`. Skipped (with a printed
 //! reason) without node, the npm packages or Chromium, unless `CCR_REQUIRE_ORACLES=1`.
 
 #![recursion_limit = "512"]
@@ -180,7 +180,7 @@ fn a_new_applicant_applies_pays_and_downloads_a_valid_certificate_in_each_langua
     let trust = svc.ws.export_trust();
     for (code, locale, tag, javascript, mobile) in cases {
         let subject = format!("MO-journey-{code}-{javascript}");
-        let shots = javascript && matches!(code, "zh" | "en");
+        let shots = javascript;
         let steps = journey_steps(code, &subject, mobile, &security, &face, shots);
         // The run without JavaScript is also the narrowest phone: 320 CSS px.
         let width = if javascript { 360 } else { 320 };

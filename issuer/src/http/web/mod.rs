@@ -239,6 +239,10 @@ pub async fn security_headers(mut response: Response) -> Response {
 
 /// The portal's routes.
 pub fn router(state: Arc<AppState>) -> Router {
+    // Forms with files carry up to `max_upload_bytes` (axum's default of 2 MiB would refuse a
+    // phone photo before its own, clearer, per-file message); plain forms stay bounded by
+    // `session::MAX_FORM_BYTES`.
+    let upload_limit = state.bureau.config().application.max_upload_bytes;
     Router::new()
         .route("/", get(start::start))
         .route(
@@ -298,6 +302,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/session/timed-out", get(session::timed_out))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::extract::DefaultBodyLimit::max(upload_limit))
         .with_state(state)
 }
 

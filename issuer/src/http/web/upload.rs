@@ -1,7 +1,8 @@
 //! Forms with files (`multipart/form-data`): the face photo, exemption documents, answers to
 //! requests for information. Protected like every form ([`super::session`]: same site, the
 //! session's token) and bounded while read: at most [`MAX_PARTS`] parts, text parts of
-//! [`MAX_TEXT_BYTES`], files of the configured `max_document_bytes`. A file over its limit is
+//! [`MAX_TEXT_BYTES`], files of the configured `max_document_bytes`, the whole body of
+//! `max_upload_bytes` (the router's body limit; 413 beyond). A file over its limit is
 //! not an error of the request but of its field: it is reported on the page, with nothing
 //! stored. What a file contains is checked by the use case (`crate::rules::documents`).
 
@@ -64,6 +65,20 @@ fn bad_request(why: &str) -> Response {
     (axum::http::StatusCode::BAD_REQUEST, "unreadable form").into_response()
 }
 
+/// A form that could not be read: 413 when it is larger than the portal's upload limit
+/// (`[application] max_upload_bytes`), else 400.
+fn unreadable(e: &axum::extract::multipart::MultipartError) -> Response {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        eprintln!("issuer: refused an upload: {}", e.body_text());
+        return (
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "the files together are larger than the upload limit",
+        )
+            .into_response();
+    }
+    bad_request(&e.body_text())
+}
+
 impl FromRequest<Arc<AppState>> for CheckedUpload {
     type Rejection = Response;
 
@@ -79,11 +94,7 @@ impl FromRequest<Arc<AppState>> for CheckedUpload {
         let mut texts = Vec::new();
         let mut files = Vec::new();
         let mut count = 0;
-        while let Some(mut field) = multipart
-            .next_field()
-            .await
-            .map_err(|e| bad_request(&e.body_text()))?
-        {
+        while let Some(mut field) = multipart.next_field().await.map_err(|e| unreadable(&e))? {
             count += 1;
             if count > MAX_PARTS {
                 return Err(bad_request("too many parts"));
@@ -102,11 +113,7 @@ impl FromRequest<Arc<AppState>> for CheckedUpload {
                 MAX_TEXT_BYTES
             };
             let mut content = Some(Vec::new());
-            while let Some(chunk) = field
-                .chunk()
-                .await
-                .map_err(|e| bad_request(&e.body_text()))?
-            {
+            while let Some(chunk) = field.chunk().await.map_err(|e| unreadable(&e))? {
                 if let Some(buf) = content.as_mut() {
                     if buf.len() + chunk.len() > limit {
                         // Over the limit: keep reading (the rest of the form matters) but
