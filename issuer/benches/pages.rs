@@ -122,10 +122,10 @@ fn main() {
             )
             .await
             .unwrap();
-        let who = ccr_issuer::identity::auth::Principal {
-            role: ccr_issuer::identity::auth::Role::Applicant,
-            id: applicant,
-        };
+        let who = ccr_issuer::identity::auth::Principal::new(
+            ccr_issuer::identity::auth::Role::Applicant,
+            applicant,
+        );
         let selection = ccr_issuer::bureau::applying::Selection {
             usage: app.bureau.config().usages[0].code.clone(),
             format: ccr_issuer::bureau::applying::Format::Electronic,

@@ -60,12 +60,12 @@ fn pipeline(c: &mut Criterion) {
     let tsa = Tsa {
         certificate: &pki.tsa,
         chain: &chain,
-        key: &pki.tsa_key,
+        key: &*pki.tsa_key,
     };
     let signer = PadesSigner {
         certificate: &pki.document_signer,
         chain: &chain,
-        key: &pki.document_signer_key,
+        key: &*pki.document_signer_key,
         timestamp: &tsa,
     };
     let embedded = EmbeddedData {
@@ -100,6 +100,7 @@ fn pipeline(c: &mut Criterion) {
         status: StatusInput::List(&list),
         at: now,
         limits: &limits,
+        windows: &[],
     };
     assert_eq!(
         check_pdf(&signed.pdf, &ctx).verdict,

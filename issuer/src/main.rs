@@ -10,6 +10,7 @@ use time::format_description::well_known::Rfc3339;
 
 use ccr_issuer::bureau::{Bureau, BureauError};
 use ccr_issuer::setup::home::Home;
+use ccr_issuer::setup::keystore::Role;
 use ccr_pki::status_list::Status;
 
 /// Issues and manages electronic Certificates of Criminal Record.
@@ -40,13 +41,24 @@ struct StatusArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create the home folder: configuration, registry and a development PKI.
+    /// Create the home folder: configuration, registry and a development PKI. With
+    /// --pkcs11-module, --token-label and --pin-file, every online role's key is generated in
+    /// that PKCS#11 token (no private-key file for them); the development root stays in the home.
     Init {
         #[command(flatten)]
         home: HomeArg,
         /// Where the issuer's public endpoints are reached.
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         public_url: String,
+        /// PKCS#11 module holding the online keys (e.g. /usr/lib/softhsm/libsofthsm2.so).
+        #[arg(long, requires_all = ["token_label", "pin_file"])]
+        pkcs11_module: Option<PathBuf>,
+        /// Label of the token (tokens are found by label, not slot).
+        #[arg(long, requires = "pkcs11_module")]
+        token_label: Option<String>,
+        /// File (mode 0600) holding the token's user PIN.
+        #[arg(long, requires = "pkcs11_module")]
+        pin_file: Option<PathBuf>,
     },
     /// Issue one certificate from a certificate request.
     Issue {
@@ -98,10 +110,47 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Manage the people of a department who use the department portal.
+    DepartmentUser {
+        #[command(subcommand)]
+        command: DepartmentUserCommand,
+    },
+    /// Register departments' push endpoints for transfers (SPEC §9).
+    Department {
+        #[command(subcommand)]
+        command: DepartmentCommand,
+    },
     /// Check the audit log's hash chain (exit 1 and the first broken entry if it is broken).
     AuditVerify {
         #[command(flatten)]
         home: HomeArg,
+    },
+    /// Add a document time-stamp from the bureau's TSA to a certificate PDF (PAdES B-LTA, the
+    /// archive copy).
+    Timestamp {
+        /// The signed certificate PDF.
+        input: PathBuf,
+        /// Where to write the time-stamped copy.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        home: HomeArg,
+    },
+    /// Write the bureau's B-LTA archive copy of a certificate (kept at issuance when
+    /// `[archive] document_timestamp = true`).
+    Archive {
+        /// The certificate number.
+        number: String,
+        /// Where to write the archive copy.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        home: HomeArg,
+    },
+    /// The bureau's keys (SPEC §10): list them, rotate a role, retire a key.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Write root.pem, bundle.pem and the signed status lists for offline verifiers.
     ExportTrust {
@@ -111,6 +160,160 @@ enum Command {
         #[command(flatten)]
         home: HomeArg,
     },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum KeysCommand {
+    /// Every key of every role, with its state and window.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        home: HomeArg,
+    },
+    /// Generate the next key of ROLE (document-signer, tsa or token-signer) in the store the
+    /// configuration names, certify it and publish it; it signs after the publication period.
+    Rotate {
+        /// The role.
+        role: String,
+        /// Seconds the new key is published before it signs (default: one bundle cache
+        /// period, 3600, so that every verifier knows it first).
+        #[arg(long, default_value_t = 3600)]
+        publish_for: i64,
+        #[command(flatten)]
+        home: HomeArg,
+    },
+    /// Declare ROLE's key compromised as of --since: revoke it (keyCompromise), rotate to a
+    /// fresh key at once, re-issue every current certificate that depended on it (the old
+    /// ones SUPERSEDED) and publish. The security officer's playbook: docs/key-compromise.md.
+    Compromise {
+        /// The role (document-signer, tsa or token-signer).
+        role: String,
+        /// From when the key is no longer trusted (RFC 3339).
+        #[arg(long)]
+        since: String,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: String,
+        /// Print what was done as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        home: HomeArg,
+    },
+    /// Retire KEY_ID now: it signs nothing more, and stays in the bundle for what it signed.
+    Retire {
+        /// The key id (hex, as `issuer keys list` shows it).
+        key_id: String,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        home: HomeArg,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct EndpointArgs {
+    /// The department's code, e.g. DSAL.
+    code: String,
+    /// Where transfers are POSTed (https://, or http:// to a loopback address).
+    #[arg(long)]
+    endpoint: String,
+    /// The public key (PEM, Ed25519 or P-256) the department signs its receipts with.
+    #[arg(long)]
+    receipt_key: PathBuf,
+    #[command(flatten)]
+    home: HomeArg,
+    /// Registry database (default inside the home).
+    #[arg(long)]
+    database: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct DepartmentArgs {
+    /// The department's code, e.g. DSAL.
+    code: String,
+    #[command(flatten)]
+    home: HomeArg,
+    /// Registry database (default inside the home).
+    #[arg(long)]
+    database: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum DepartmentCommand {
+    /// Register a new department (named by its code until staff name it) with its endpoint
+    /// and receipt key.
+    Add(EndpointArgs),
+    /// Change a registered department's endpoint and receipt key.
+    SetEndpoint(EndpointArgs),
+    /// Stop deliveries to a department (they stay queued; applicants and staff see why).
+    Deactivate(DepartmentArgs),
+    /// Resume deliveries to a deactivated department.
+    Activate(DepartmentArgs),
+}
+
+/// `issuer department …`: the bureau's use cases, nothing of its own.
+async fn department(command: DepartmentCommand) -> Result<(), BureauError> {
+    let case = |e: ccr_issuer::bureau::CaseError| BureauError::Usage(e.to_string());
+    let open = |home: HomeArg, database: Option<String>| async move {
+        Bureau::open(Home::locate(home.home), database.as_deref()).await
+    };
+    match command {
+        DepartmentCommand::Add(args) => {
+            let pem = read_key(&args.receipt_key)?;
+            let bureau = open(args.home, args.database).await?;
+            bureau
+                .add_department(
+                    &args.code,
+                    &ccr_issuer::bureau::departments::Names::default(),
+                    &args.endpoint,
+                    &pem,
+                    &cli_actor(),
+                )
+                .await
+                .map_err(case)?;
+            println!(
+                "{} registered; receives transfers at {}",
+                args.code, args.endpoint
+            );
+        }
+        DepartmentCommand::SetEndpoint(args) => {
+            let pem = read_key(&args.receipt_key)?;
+            let bureau = open(args.home, args.database).await?;
+            bureau
+                .set_department_endpoint(&args.code, &args.endpoint, &pem, &cli_actor())
+                .await
+                .map_err(case)?;
+            println!("{} receives transfers at {}", args.code, args.endpoint);
+        }
+        DepartmentCommand::Deactivate(args) => {
+            let bureau = open(args.home, args.database).await?;
+            bureau
+                .set_department_active(&args.code, false, &cli_actor())
+                .await
+                .map_err(case)?;
+            println!("{} deactivated: its deliveries wait", args.code);
+        }
+        DepartmentCommand::Activate(args) => {
+            let bureau = open(args.home, args.database).await?;
+            bureau
+                .set_department_active(&args.code, true, &cli_actor())
+                .await
+                .map_err(case)?;
+            println!("{} active: its deliveries resume", args.code);
+        }
+    }
+    Ok(())
+}
+
+fn read_key(path: &std::path::Path) -> Result<String, BureauError> {
+    std::fs::read_to_string(path).map_err(|e| BureauError::Io {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +333,40 @@ enum StaffCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum DepartmentUserCommand {
+    /// Create a department user; the password is read from standard input (first line).
+    Add {
+        /// The department's code (e.g. DSAL).
+        department: String,
+        /// Sign-in name.
+        username: String,
+        #[command(flatten)]
+        home: HomeArg,
+        /// Registry database (default inside the home).
+        #[arg(long)]
+        database: Option<String>,
+    },
+}
+
+/// The first line of standard input (a password).
+fn password_from_stdin() -> Result<String, BureauError> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .map_err(|e| BureauError::Usage(format!("cannot read the password: {e}")))?;
+    Ok(password.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// Shows a new account's second factor (once).
+fn print_enrolment(enrolment: &ccr_issuer::bureau::people::Enrolment) {
+    println!(
+        "second factor (shown once; add it to the user's authenticator app):\n  key: {}\n  {}",
+        enrolment.secret.base32(),
+        enrolment.uri
+    );
+}
+
 /// Who performs a command-line status change, for the record.
 fn cli_actor() -> String {
     let user = std::env::var("USER")
@@ -140,9 +377,25 @@ fn cli_actor() -> String {
 
 async fn run(cli: Cli) -> Result<(), BureauError> {
     match cli.command {
-        Command::Init { home, public_url } => {
+        Command::Init {
+            home,
+            public_url,
+            pkcs11_module,
+            token_label,
+            pin_file,
+        } => {
             let home = Home::locate(home.home);
-            home.init(&public_url, OffsetDateTime::now_utc())?;
+            let token = match (pkcs11_module, token_label, pin_file) {
+                (Some(module), Some(token_label), Some(pin_file)) => {
+                    Some(ccr_issuer::setup::keystore::Pkcs11Config {
+                        module,
+                        token_label,
+                        pin_file,
+                    })
+                }
+                _ => None,
+            };
+            home.init_with_token(&public_url, OffsetDateTime::now_utc(), token.as_ref())?;
             // Create the registry's tables and department registry now, so that the first
             // issuance changes nothing but what it records.
             Bureau::open(home.clone(), None).await?;
@@ -185,7 +438,8 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
             database,
         } => {
             let home = Home::locate(home.home);
-            if !home.exists() {
+            let first_start = !home.exists();
+            if first_start {
                 home.init(&format!("http://{listen}"), OffsetDateTime::now_utc())?;
                 eprintln!(
                     "issuer: created {} with a DEVELOPMENT PKI (not for production)",
@@ -193,6 +447,21 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
                 );
             }
             let bureau = Bureau::open(home, database.as_deref()).await?;
+            if first_start && bureau.config().providers.any_development() {
+                let accounts = bureau.create_development_accounts().await?;
+                eprintln!(
+                    "issuer: DEVELOPMENT accounts for the back office and the department portal \
+                     (passwords and second-factor keys in {}):",
+                    bureau
+                        .home()
+                        .dir()
+                        .join("DEVELOPMENT-ACCOUNTS.txt")
+                        .display()
+                );
+                for a in &accounts {
+                    eprintln!("  {:<22} {}", a.what, a.enrolment.username);
+                }
+            }
             ccr_issuer::http::server::serve(bureau, listen).await?;
         }
         Command::Reissue {
@@ -228,35 +497,32 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
                         "--role {role:?}: use clerk, officer or security_officer"
                     ))
                 })?;
-            let valid_name = (3..=64).contains(&username.len())
-                && username
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-            if !valid_name {
-                return Err(BureauError::Usage(
-                    "the username must be 3 to 64 of a-z, A-Z, 0-9, '.', '_', '-'".into(),
-                ));
-            }
-            let mut password = String::new();
-            std::io::stdin()
-                .read_line(&mut password)
-                .map_err(|e| BureauError::Usage(format!("cannot read the password: {e}")))?;
-            let hash =
-                ccr_issuer::identity::auth::hash_password(password.trim_end_matches(['\r', '\n']))
-                    .map_err(BureauError::Usage)?;
+            let password = password_from_stdin()?;
             let bureau = Bureau::open(Home::locate(home.home), database.as_deref()).await?;
-            bureau
-                .store()
-                .add_staff(
-                    &username,
-                    role.as_str(),
-                    &hash,
-                    &cli_actor(),
-                    OffsetDateTime::now_utc(),
-                )
+            let enrolment = bureau
+                .add_staff(&username, role, &password, &cli_actor())
                 .await?;
             println!("created {} account {username}", role.as_str());
+            print_enrolment(&enrolment);
         }
+        Command::DepartmentUser {
+            command:
+                DepartmentUserCommand::Add {
+                    department,
+                    username,
+                    home,
+                    database,
+                },
+        } => {
+            let password = password_from_stdin()?;
+            let bureau = Bureau::open(Home::locate(home.home), database.as_deref()).await?;
+            let enrolment = bureau
+                .add_department_user(&username, &department, &password, &cli_actor())
+                .await?;
+            println!("created {department} user {username}");
+            print_enrolment(&enrolment);
+        }
+        Command::Department { command } => department(command).await?,
         Command::AuditVerify { home } => {
             let bureau = Bureau::open(Home::locate(home.home), None).await?;
             let count = bureau.verify_audit().await?;
@@ -265,6 +531,17 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
         Command::Revoke(args) => change(args, Status::Revoked).await?,
         Command::Suspend(args) => change(args, Status::Suspended).await?,
         Command::Reinstate(args) => change(args, Status::Valid).await?,
+        Command::Timestamp { input, out, home } => {
+            let bureau = Bureau::open(Home::locate(home.home), None).await?;
+            let len = bureau.archive_timestamp(&input, &out)?;
+            println!("wrote {} ({len} bytes)", out.display());
+        }
+        Command::Archive { number, out, home } => {
+            let bureau = Bureau::open(Home::locate(home.home), None).await?;
+            let len = bureau.export_archive_copy(&number, &out).await?;
+            println!("wrote {} ({len} bytes)", out.display());
+        }
+        Command::Keys { command } => keys(command).await?,
         Command::ExportTrust { out, home } => {
             let bureau = Bureau::open(Home::locate(home.home), None).await?;
             for path in bureau.export_trust(&out).await? {
@@ -273,6 +550,108 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
         }
     }
     Ok(())
+}
+
+async fn keys(command: KeysCommand) -> Result<(), BureauError> {
+    let now = OffsetDateTime::now_utc();
+    match command {
+        KeysCommand::List { json, home } => {
+            let bureau = Bureau::open(Home::locate(home.home), None).await?;
+            let (sequence, lines) = bureau.keys(now)?;
+            if json {
+                let out = serde_json::json!({ "sequence": sequence, "keys": lines });
+                println!("{out:#}");
+                return Ok(());
+            }
+            println!("key registry, sequence {sequence}");
+            println!(
+                "{:<16} {:<16} {:<10} {:<26} {:<26} compromised since",
+                "role", "key id", "state", "active from", "retired at"
+            );
+            let show =
+                |t: Option<OffsetDateTime>| t.map_or_else(|| "-".to_owned(), |t| t.to_string());
+            for line in lines {
+                let key = &line.entry;
+                println!(
+                    "{:<16} {:<16} {:<10} {:<26} {:<26} {}",
+                    key.role.name(),
+                    key.key_id,
+                    line.state,
+                    show(key.active_from),
+                    show(key.retired_at),
+                    show(key.compromised_since)
+                );
+            }
+        }
+        KeysCommand::Rotate {
+            role,
+            publish_for,
+            home,
+        } => {
+            let role = parse_role(&role)?;
+            let bureau = Bureau::open(Home::locate(home.home), None).await?;
+            let entry = bureau
+                .rotate_key(
+                    role,
+                    time::Duration::seconds(publish_for),
+                    &cli_actor(),
+                    now,
+                )
+                .await?;
+            println!(
+                "{role}: key {} published; it signs from {}",
+                entry.key_id,
+                entry
+                    .active_from
+                    .map_or_else(String::new, |t| t.to_string())
+            );
+        }
+        KeysCommand::Compromise {
+            role,
+            since,
+            reason,
+            json,
+            home,
+        } => {
+            let role = parse_role(&role)?;
+            let since = OffsetDateTime::parse(&since, &Rfc3339)
+                .map_err(|e| BureauError::Usage(format!("--since {since:?}: {e}")))?;
+            let bureau = Bureau::open(Home::locate(home.home), None).await?;
+            let done = bureau
+                .compromise_key(role, since, &reason, &cli_actor(), now)
+                .await?;
+            if json {
+                println!("{}", serde_json::json!(done));
+            } else {
+                println!(
+                    "{role}: key(s) {} declared compromised as of {since}; key {} now signs; {} certificate(s) re-issued",
+                    done.compromised.join(", "),
+                    done.replacement,
+                    done.reissued.len()
+                );
+            }
+        }
+        KeysCommand::Retire {
+            key_id,
+            reason,
+            home,
+        } => {
+            let bureau = Bureau::open(Home::locate(home.home), None).await?;
+            let role = bureau
+                .retire_key(&key_id, &reason, &cli_actor(), now)
+                .await?;
+            println!("{role}: key {key_id} retired");
+        }
+    }
+    Ok(())
+}
+
+fn parse_role(name: &str) -> Result<Role, BureauError> {
+    Role::parse(name).ok_or_else(|| {
+        BureauError::Usage(format!(
+            "unknown role {name:?}: one of issuing-ca, document-signer, tsa, token-signer, transfer-signer"
+        ))
+    })
 }
 
 async fn change(args: StatusArgs, status: Status) -> Result<(), BureauError> {

@@ -67,6 +67,7 @@ fn placeholder_record(now: OffsetDateTime) -> IssuedRecord<'static> {
         data_json: b"{}",
         token: b"t",
         pdf: b"%PDF",
+        archive_pdf: None,
         doc_key: "BIR:12345678",
         transfer_to: None,
     }
@@ -496,6 +497,68 @@ async fn contract(store: &Store) {
     assert!(entries[3].detail.contains("enquiry"));
     jobs_contract(store).await;
     failing_jobs_contract(store).await;
+    archive_contract(store).await;
+}
+
+/// The bureau's archive copy is kept beside the holder's copy, read back byte for byte with an
+/// audit entry; a certificate issued without one answers `None` and leaves no entry.
+async fn archive_contract(store: &Store) {
+    let now = OffsetDateTime::now_utc();
+    let mut pending = store
+        .begin_issuance(2031, LIST_SIZE, now)
+        .await
+        .expect("begin");
+    let with_copy = pending.reservation.number.clone();
+    let archive = b"%PDF archive copy".to_vec();
+    pending
+        .record(&IssuedRecord {
+            archive_pdf: Some(&archive),
+            ..placeholder_record(now)
+        })
+        .await
+        .expect("record");
+    pending.commit().await.expect("commit");
+    let (without_copy, _, _) = issue(store, 2031).await;
+
+    let before = store.audit_entries().await.expect("audit").len();
+    assert_eq!(
+        store
+            .archive_pdf(&with_copy, "test:archive", now)
+            .await
+            .expect("archive copy"),
+        Some(archive)
+    );
+    assert_eq!(
+        store
+            .certificate_pdf(&with_copy, "test:archive", now)
+            .await
+            .expect("holder's copy"),
+        b"%PDF",
+        "the holder's copy is unchanged"
+    );
+    assert_eq!(
+        store
+            .archive_pdf(&without_copy, "test:archive", now)
+            .await
+            .expect("no copy"),
+        None
+    );
+    assert!(matches!(
+        store
+            .archive_pdf("CR-2031-999999", "test:archive", now)
+            .await,
+        Err(StoreError::UnknownCertificate(_))
+    ));
+    let entries = store.audit_entries().await.expect("audit");
+    let taken: Vec<_> = entries[before..]
+        .iter()
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(
+        taken,
+        ["certificate.archive_copy_taken", "certificate.downloaded"],
+        "each copy taken is audited, a missing one is not"
+    );
 }
 
 #[tokio::test]

@@ -50,7 +50,7 @@ impl Fixture {
         )
         .expect("generate hierarchy");
         let key = FileKey::from_pkcs8(&token_signer.pkcs8).expect("token signer key");
-        let kid = kid_for_certificate(&token_signer.certificate_der);
+        let kid = kid_for_certificate(&token_signer.certificate_der).expect("kid");
         Self {
             key,
             kid,

@@ -347,12 +347,13 @@ pub(crate) fn text_map(entries: Vec<(&str, Value)>) -> Value {
     )
 }
 
-/// The kid of a certificate: the first [`KID_LEN`] bytes of SHA-256 over its DER.
-pub(crate) fn kid_for_certificate(cert_der: &[u8]) -> [u8; KID_LEN] {
-    let digest = ring::digest::digest(&ring::digest::SHA256, cert_der);
-    let mut kid = [0u8; KID_LEN];
-    kid.copy_from_slice(&digest.as_ref()[..KID_LEN]);
-    kid
+/// The kid of a certificate: its key's id (SPEC §10), the first [`KID_LEN`] bytes of SHA-256
+/// of the raw public key ([`crate::signer::key_id_bytes`]); `None` if `cert_der` is not a
+/// certificate (it then names no key).
+pub(crate) fn kid_for_certificate(cert_der: &[u8]) -> Option<[u8; KID_LEN]> {
+    let cert = crate::hierarchy::parse_certificate(cert_der).ok()?;
+    let spki = der::Encode::to_der(cert.tbs_certificate().subject_public_key_info()).ok()?;
+    crate::signer::key_id_of_spki(&spki).ok()
 }
 
 /// A header carrying alg ES256 and the kid, plus `extra` parameters with integer labels

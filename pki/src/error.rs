@@ -24,6 +24,13 @@ pub enum Error {
     /// A PDF could not be assembled.
     #[error("PDF: {0}")]
     Pdf(String),
+    /// A trust bundle is not acceptable (unsigned where a signature is needed, a signature
+    /// that does not verify, or older than one already seen).
+    #[error("trust bundle: {0}")]
+    Bundle(String),
+    /// A PKCS#11 token failed (typed, so callers can tell a wrong PIN from a missing token).
+    #[error("PKCS#11: {0}")]
+    Pkcs11(Box<crate::signer::pkcs11::Pkcs11Error>),
 }
 
 impl From<der::Error> for Error {

@@ -304,8 +304,10 @@ pub fn issue_certificate(
 pub struct Revocation {
     /// The certificate's serial number (big-endian, as in the certificate).
     pub serial: Vec<u8>,
-    /// When it was revoked.
+    /// When it was revoked (for a key compromise: from when it is no longer trusted).
     pub revoked_at: OffsetDateTime,
+    /// The reason code entry extension (RFC 5280 §5.3.1), if any.
+    pub reason: Option<x509_cert::ext::pkix::CrlReason>,
 }
 
 /// Issues a v2 CRL signed by `issuer`.
@@ -329,7 +331,14 @@ pub fn issue_crl(
             list.push(RevokedCert {
                 serial_number: SerialNumber::new(&r.serial)?,
                 revocation_date: x509_time(r.revoked_at)?,
-                crl_entry_extensions: None,
+                crl_entry_extensions: match r.reason {
+                    Some(reason) => Some(vec![extension(
+                        <x509_cert::ext::pkix::CrlReason as const_oid::AssociatedOid>::OID,
+                        false,
+                        &reason,
+                    )?]),
+                    None => None,
+                },
             });
         }
         Some(list)
@@ -445,6 +454,54 @@ const ROOT_YEARS: i64 = 20;
 const ISSUING_YEARS: i64 = 10;
 const END_ENTITY_YEARS: i64 = 3;
 
+/// The common name of each entity of the bureau's hierarchy.
+pub fn common_name(purpose: Purpose) -> &'static str {
+    match purpose {
+        Purpose::RootCa => "DSI Criminal Record Root CA",
+        Purpose::IssuingCa => "DSI Criminal Record Issuing CA",
+        Purpose::DocumentSigning => "DSI Criminal Record Document Signer",
+        Purpose::TimeStamping => "DSI Time-Stamping Authority",
+        Purpose::TokenSigning => "DSI Criminal Record Token Signer",
+    }
+}
+
+/// Certifies the public key `subject_spki_der` for `purpose` in the bureau's hierarchy,
+/// valid from `now` minus a small clock allowance, with the profile's lifetime. `issuer` is
+/// the root for the issuing CA and the issuing CA for the end entities; `None` self-signs
+/// the root with `self_key`. `public_url` is where the CRLs are published
+/// (`<url>/crl/root.crl`, `<url>/crl/issuing-ca.crl`). Used for the development hierarchy
+/// and for keys generated in a token, whatever signer holds them.
+pub fn certify(
+    names: &HierarchyNames,
+    purpose: Purpose,
+    subject_spki_der: &[u8],
+    issuer: Option<Issuer<'_>>,
+    self_key: Option<&dyn Signer>,
+    public_url: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<u8>, Error> {
+    let years = |n: i64| now + time::Duration::days(365 * n);
+    let root_crl = format!("{public_url}/crl/root.crl");
+    let issuing_crl = format!("{public_url}/crl/issuing-ca.crl");
+    let (not_after, crl_uri) = match purpose {
+        Purpose::RootCa => (years(ROOT_YEARS), None),
+        Purpose::IssuingCa => (years(ISSUING_YEARS), Some(root_crl.as_str())),
+        _ => (years(END_ENTITY_YEARS), Some(issuing_crl.as_str())),
+    };
+    issue_certificate(
+        &CertificateTemplate {
+            purpose,
+            subject: &names.subject(common_name(purpose)),
+            subject_spki_der,
+            not_before: now - time::Duration::minutes(10),
+            not_after,
+            crl_uri,
+        },
+        issuer,
+        self_key,
+    )
+}
+
 /// Generates a complete hierarchy (fresh P-256 keys) valid from `now` minus a small clock
 /// allowance. `public_url` is where the CRLs are published (`<url>/crl/root.crl`, …).
 pub fn generate_hierarchy(
@@ -453,60 +510,46 @@ pub fn generate_hierarchy(
     now: OffsetDateTime,
 ) -> Result<GeneratedHierarchy, Error> {
     use crate::signer::FileKey;
-    let not_before = now - time::Duration::minutes(10);
-    let years = |n: i64| now + time::Duration::days(365 * n);
-    let root_crl = format!("{public_url}/crl/root.crl");
-    let issuing_crl = format!("{public_url}/crl/issuing-ca.crl");
-
     let (root_key, root_pkcs8) = FileKey::generate()?;
-    let root_der = issue_certificate(
-        &CertificateTemplate {
-            purpose: Purpose::RootCa,
-            subject: &names.subject("DSI Criminal Record Root CA"),
-            subject_spki_der: root_key.public_key_spki_der(),
-            not_before,
-            not_after: years(ROOT_YEARS),
-            crl_uri: None,
-        },
+    let root_der = certify(
+        names,
+        Purpose::RootCa,
+        root_key.public_key_spki_der(),
         None,
         Some(&root_key),
+        public_url,
+        now,
     )?;
     let root_cert = parse_certificate(&root_der)?;
 
     let (ca_key, ca_pkcs8) = FileKey::generate()?;
-    let ca_der = issue_certificate(
-        &CertificateTemplate {
-            purpose: Purpose::IssuingCa,
-            subject: &names.subject("DSI Criminal Record Issuing CA"),
-            subject_spki_der: ca_key.public_key_spki_der(),
-            not_before,
-            not_after: years(ISSUING_YEARS),
-            crl_uri: Some(&root_crl),
-        },
+    let ca_der = certify(
+        names,
+        Purpose::IssuingCa,
+        ca_key.public_key_spki_der(),
         Some(Issuer {
             certificate: &root_cert,
             key: &root_key,
         }),
         None,
+        public_url,
+        now,
     )?;
     let ca_cert = parse_certificate(&ca_der)?;
 
-    let leaf = |purpose: Purpose, cn: &str| -> Result<GeneratedEntity, Error> {
+    let leaf = |purpose: Purpose| -> Result<GeneratedEntity, Error> {
         let (key, pkcs8) = FileKey::generate()?;
-        let der = issue_certificate(
-            &CertificateTemplate {
-                purpose,
-                subject: &names.subject(cn),
-                subject_spki_der: key.public_key_spki_der(),
-                not_before,
-                not_after: years(END_ENTITY_YEARS),
-                crl_uri: Some(&issuing_crl),
-            },
+        let der = certify(
+            names,
+            purpose,
+            key.public_key_spki_der(),
             Some(Issuer {
                 certificate: &ca_cert,
                 key: &ca_key,
             }),
             None,
+            public_url,
+            now,
         )?;
         Ok(GeneratedEntity {
             purpose,
@@ -514,12 +557,9 @@ pub fn generate_hierarchy(
             certificate_der: der,
         })
     };
-    let document_signer = leaf(
-        Purpose::DocumentSigning,
-        "DSI Criminal Record Document Signer",
-    )?;
-    let tsa = leaf(Purpose::TimeStamping, "DSI Time-Stamping Authority")?;
-    let token_signer = leaf(Purpose::TokenSigning, "DSI Criminal Record Token Signer")?;
+    let document_signer = leaf(Purpose::DocumentSigning)?;
+    let tsa = leaf(Purpose::TimeStamping)?;
+    let token_signer = leaf(Purpose::TokenSigning)?;
     Ok(GeneratedHierarchy {
         root: GeneratedEntity {
             purpose: Purpose::RootCa,
@@ -671,6 +711,7 @@ mod tests {
             &h.issuing_ca.pkcs8,
             now,
             &[Revocation {
+                reason: None,
                 serial,
                 revoked_at: now,
             }],
@@ -701,6 +742,7 @@ mod tests {
             &h.issuing_ca.pkcs8,
             now,
             &[Revocation {
+                reason: None,
                 serial,
                 revoked_at: now,
             }],

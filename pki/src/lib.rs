@@ -19,6 +19,7 @@ pub mod pdf;
 pub mod signer;
 pub mod status_list;
 pub mod token;
+pub mod transfer;
 pub mod tsp;
 pub mod validity;
 pub mod x509;

@@ -5,6 +5,8 @@
 //! without touching the formats. Only ECDSA P-256 with SHA-256 is generated here; the trait
 //! names the algorithm so an RSA key held in an HSM fits later.
 
+pub mod pkcs11;
+
 use std::path::Path;
 
 use ring::rand::SystemRandom;
@@ -19,6 +21,38 @@ use crate::Error;
 pub enum KeyAlgorithm {
     /// ECDSA over NIST P-256 with SHA-256.
     EcdsaP256Sha256,
+    /// Ed25519 (RFC 8032; the transfer signer, SPEC §9). The encoding argument of
+    /// [`Signer::sign`] is ignored: the signature is always the 64-byte `R || S`.
+    Ed25519,
+}
+
+/// Length of a key id in bytes.
+pub const KEY_ID_LEN: usize = 8;
+
+/// The key id of a raw public key (the bit string of its `SubjectPublicKeyInfo`: the
+/// uncompressed EC point, or Ed25519's 32 bytes): the first 8 bytes of its SHA-256 (SPEC §10).
+/// A PKCS#11 key carries it as `CKA_ID`, so it is known before any certificate exists.
+pub fn key_id_bytes(raw_public_key: &[u8]) -> [u8; KEY_ID_LEN] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, raw_public_key);
+    let mut id = [0u8; KEY_ID_LEN];
+    id.copy_from_slice(&digest.as_ref()[..KEY_ID_LEN]);
+    id
+}
+
+/// The key id of a DER `SubjectPublicKeyInfo` (see [`key_id_bytes`]).
+pub fn key_id_of_spki(spki_der: &[u8]) -> Result<[u8; KEY_ID_LEN], Error> {
+    use der::Decode as _;
+    let spki = spki::SubjectPublicKeyInfoOwned::from_der(spki_der)?;
+    let raw = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or_else(|| Error::Key("public key bit string has unused bits".into()))?;
+    Ok(key_id_bytes(raw))
+}
+
+/// The key id of a signer, as lowercase hex.
+pub fn key_id_hex(signer: &dyn Signer) -> Result<String, Error> {
+    Ok(hex::encode(key_id_of_spki(signer.public_key_spki_der())?))
 }
 
 /// How the signature value is encoded.
@@ -108,6 +142,75 @@ impl Signer for FileKey {
         key.sign(&self.rng, message)
             .map(|s| s.as_ref().to_vec())
             .map_err(|_| Error::Key("signing failed".into()))
+    }
+}
+
+/// An Ed25519 key held in a PKCS#8 file (the transfer signer).
+pub struct Ed25519FileKey {
+    pair: ring::signature::Ed25519KeyPair,
+    spki_der: Vec<u8>,
+}
+
+impl std::fmt::Debug for Ed25519FileKey {
+    // Never print key material.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ed25519FileKey").finish_non_exhaustive()
+    }
+}
+
+/// DER prefix of an Ed25519 `SubjectPublicKeyInfo` (RFC 8410 §4), before the 32 key bytes.
+const ED25519_SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
+/// The `SubjectPublicKeyInfo` of a raw 32-byte Ed25519 public key.
+pub fn ed25519_spki_der(raw: &[u8]) -> Result<Vec<u8>, Error> {
+    if raw.len() != 32 {
+        return Err(Error::Key(format!(
+            "an Ed25519 public key has 32 bytes, not {}",
+            raw.len()
+        )));
+    }
+    let mut spki = ED25519_SPKI_PREFIX.to_vec();
+    spki.extend_from_slice(raw);
+    Ok(spki)
+}
+
+impl Ed25519FileKey {
+    /// Generates a new key and returns it with its PKCS#8 encoding.
+    pub fn generate() -> Result<(Self, Vec<u8>), Error> {
+        let rng = SystemRandom::new();
+        let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng)
+            .map_err(|_| Error::Key("cannot generate an Ed25519 key".into()))?;
+        let pkcs8 = pkcs8.as_ref().to_vec();
+        Ok((Self::from_pkcs8(&pkcs8)?, pkcs8))
+    }
+
+    /// Loads an Ed25519 key from PKCS#8 DER (v1 or v2).
+    pub fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, Error> {
+        let pair = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8)
+            .map_err(|e| Error::Key(format!("not an Ed25519 PKCS#8 key: {e}")))?;
+        let spki_der = ed25519_spki_der(pair.public_key().as_ref())?;
+        Ok(Self { pair, spki_der })
+    }
+
+    /// Loads a key file, refusing one that group or others can read.
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        Self::from_pkcs8(&read_private_file(path)?)
+    }
+}
+
+impl Signer for Ed25519FileKey {
+    fn algorithm(&self) -> KeyAlgorithm {
+        KeyAlgorithm::Ed25519
+    }
+
+    fn public_key_spki_der(&self) -> &[u8] {
+        &self.spki_der
+    }
+
+    fn sign(&self, message: &[u8], _encoding: SignatureEncoding) -> Result<Vec<u8>, Error> {
+        Ok(self.pair.sign(message).as_ref().to_vec())
     }
 }
 

@@ -255,6 +255,10 @@ pub struct SignedStatusList {
     pub ttl_seconds: u64,
     /// The statuses.
     pub list: StatusList,
+    /// The key id (hex) of the key whose signature was verified, when read from a signed
+    /// list: a verifier judges it against the bureau's key windows (SPEC §10).
+    #[serde(skip)]
+    pub signer_key_id: Option<String>,
 }
 
 impl SignedStatusList {
@@ -269,6 +273,7 @@ impl SignedStatusList {
             expires_at: issued_at.checked_add(DEFAULT_LIFETIME).unwrap_or(issued_at),
             ttl_seconds: DEFAULT_TTL_SECONDS,
             list,
+            signer_key_id: None,
         }
     }
 }
@@ -437,6 +442,7 @@ impl UnverifiedStatusList {
             expires_at: self.expires_at,
             ttl_seconds: self.ttl_seconds,
             list: StatusList::decompress(&self.lst, self.max_entries)?,
+            signer_key_id: Some(hex::encode(crate::signer::key_id_of_spki(signer_spki_der)?)),
         })
     }
 }

@@ -19,8 +19,8 @@
 //! Certificate = {
 //!   1 => tstr,                 ; holder's name in Latin script
 //!   ? 2 => tstr,               ; holder's name in Chinese
-//!   3 => tstr,                 ; date of birth "YYYY-MM-DD"
-//!   4 => [tstr, tstr],         ; identity document: type code, last 3 characters
+//!   3 => int,                  ; date of birth: days since 1970-01-01 (RFC 8943 day count)
+//!   4 => [uint, tstr],         ; identity document: type (0 BIR, 1 TI, 2 PASSPORT), last 3 characters
 //!   5 => tstr,                 ; usage code
 //!   6 => uint,                 ; record result: 0 nothing on record, else number of entries
 //!   ? 7 => tstr,               ; receiving department code (transfer copies)
@@ -29,7 +29,7 @@
 //! }
 //! ```
 //!
-//! The QR code encodes [`to_url`]: `<verify base URL>#<base64url of the COSE_Sign1>`.
+//! The QR code encodes [`to_url`]: `<verify base URL>#<the COSE_Sign1 in decimal>`.
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -70,10 +70,6 @@ const CERT_USAGE: i64 = 5;
 const CERT_RECORD_RESULT: i64 = 6;
 const CERT_TRANSFER_TO: i64 = 7;
 const CERT_DIGEST: i64 = 8;
-
-/// `YYYY-MM-DD`.
-const YMD: &[time::format_description::BorrowedFormatItem<'static>] =
-    time::macros::format_description!("[year]-[month]-[day]");
 
 time::serde::format_description!(ymd, Date, "[year]-[month]-[day]");
 
@@ -183,20 +179,17 @@ impl TokenClaims {
 
     /// The CWT claims set (see the module documentation for the CDDL).
     fn to_cbor(&self) -> Result<Vec<u8>, Error> {
-        let date_of_birth = self
-            .date_of_birth
-            .format(YMD)
-            .map_err(|e| err(format!("date of birth: {e}")))?;
+        let date_of_birth = day_count(self.date_of_birth);
         let mut certificate = vec![(CERT_NAME_LATIN, Value::Text(self.name_latin.clone()))];
         if let Some(name) = &self.name_chinese {
             certificate.push((CERT_NAME_CHINESE, Value::Text(name.clone())));
         }
         certificate.extend([
-            (CERT_DATE_OF_BIRTH, Value::Text(date_of_birth)),
+            (CERT_DATE_OF_BIRTH, cose::int_value(date_of_birth)),
             (
                 CERT_DOCUMENT,
                 Value::Array(vec![
-                    Value::Text(self.document.kind.code().to_owned()),
+                    cose::int_value(document_type_number(self.document.kind)),
                     Value::Text(self.document.last3.clone()),
                 ]),
             ),
@@ -249,19 +242,15 @@ impl TokenClaims {
             .int(CERT_NAME_CHINESE)
             .map(|v| cose::nonempty_text(v, "Chinese name"))
             .transpose()?;
-        let dob = cose::text(
-            cert.required(CERT_DATE_OF_BIRTH, "date of birth")?,
-            "date of birth",
-        )?;
-        let date_of_birth = Date::parse(dob, YMD)
-            .ok()
-            .filter(|_| dob.len() == 10)
-            .ok_or_else(|| err("date of birth: not YYYY-MM-DD"))?;
+        let date_of_birth =
+            date_from_day_count(cert.required(CERT_DATE_OF_BIRTH, "date of birth")?)?;
         let document = match cert.required(CERT_DOCUMENT, "document")?.as_array() {
             Some(pair) if pair.len() == 2 => {
-                let code = cose::text(&pair[0], "document type")?;
-                let kind = DocumentType::from_code(code)
-                    .ok_or_else(|| err(format!("document type: unknown code {code:?}")))?;
+                let number: u8 = cose::uint(&pair[0], "document type")?;
+                let kind = DOCUMENT_TYPES
+                    .get(usize::from(number))
+                    .copied()
+                    .ok_or_else(|| err(format!("document type: unknown number {number}")))?;
                 let last3 = cose::text(&pair[1], "document number")?;
                 if last3.chars().count() > 3 {
                     return Err(err("document number: more than 3 characters"));
@@ -302,8 +291,43 @@ impl TokenClaims {
     }
 }
 
-/// The `kid` naming a signing certificate: the first 8 bytes of SHA-256 over its DER.
-pub fn kid_for_certificate(cert_der: &[u8]) -> [u8; KID_LEN] {
+/// Document types by their number in the token (the index).
+const DOCUMENT_TYPES: [DocumentType; 3] =
+    [DocumentType::Bir, DocumentType::Ti, DocumentType::Passport];
+
+/// The number of a document type in the token.
+fn document_type_number(kind: DocumentType) -> u8 {
+    match kind {
+        DocumentType::Bir => 0,
+        DocumentType::Ti => 1,
+        DocumentType::Passport => 2,
+    }
+}
+
+/// The RFC 8943 day count of `date`: days since 1970-01-01 (negative before).
+fn day_count(date: Date) -> i64 {
+    i64::from(date.to_julian_day() - UNIX_EPOCH_JULIAN_DAY)
+}
+
+/// The date of an RFC 8943 day count (an integer; years 1–9999 only).
+fn date_from_day_count(value: &Value) -> Result<Date, Error> {
+    let days = value
+        .as_integer()
+        .and_then(|i| i32::try_from(i128::from(i)).ok())
+        .ok_or_else(|| err("date of birth: not an integer day count"))?;
+    days.checked_add(UNIX_EPOCH_JULIAN_DAY)
+        .and_then(|julian| Date::from_julian_day(julian).ok())
+        .filter(|d| (1..=9999).contains(&d.year()))
+        .ok_or_else(|| err(format!("date of birth: day count {days} out of range")))
+}
+
+/// The Julian day number of 1970-01-01, the RFC 8943 epoch.
+const UNIX_EPOCH_JULIAN_DAY: i32 = 2_440_588;
+
+/// The `kid` naming a signing certificate: its key's id, the first 8 bytes of SHA-256 of the
+/// raw public key (SPEC §10), the same as the key registry's and a token's `CKA_ID`; `None`
+/// if `cert_der` is not a certificate.
+pub fn kid_for_certificate(cert_der: &[u8]) -> Option<[u8; KID_LEN]> {
     cose::kid_for_certificate(cert_der)
 }
 
@@ -376,13 +400,18 @@ impl UnverifiedToken {
     }
 }
 
-/// The URL the QR code encodes: `<verify_base>#<base64url of the token, no padding>`.
+/// The URL the QR code encodes: `<verify_base>#<the token in decimal>` ([`decimal`], SPEC §4).
 pub fn to_url(verify_base: &str, token: &[u8]) -> String {
-    format!("{verify_base}#{}", B64URL.encode(token))
+    let mut url = String::with_capacity(verify_base.len() + 1 + token.len() / 7 * 17 + 17);
+    url.push_str(verify_base);
+    url.push('#');
+    decimal::encode_into(token, &mut url);
+    url
 }
 
-/// The token bytes from a verification URL (the part after `#`) or from bare base64url text.
-/// Surrounding whitespace is ignored; input over [`MAX_URL_LEN`] bytes is refused.
+/// The token bytes from a verification URL (the part after `#`) or from bare fragment text:
+/// decimal digits ([`decimal::decode`], strict), or the older base64url form. Surrounding
+/// whitespace is ignored; input over [`MAX_URL_LEN`] bytes is refused.
 pub fn from_url_or_text(s: &str) -> Result<Vec<u8>, Error> {
     if s.len() > MAX_URL_LEN {
         return Err(err(format!(
@@ -395,9 +424,12 @@ pub fn from_url_or_text(s: &str) -> Result<Vec<u8>, Error> {
     if encoded.is_empty() {
         return Err(err("no token in the text"));
     }
+    if decimal::is_decimal(encoded) {
+        return decimal::decode(encoded, MAX_TOKEN_LEN);
+    }
     let token = B64URL
         .decode(encoded)
-        .map_err(|e| err(format!("token is not base64url: {e}")))?;
+        .map_err(|e| err(format!("token is neither decimal nor base64url: {e}")))?;
     if token.len() > MAX_TOKEN_LEN {
         return Err(err(format!(
             "token of {} bytes exceeds {MAX_TOKEN_LEN}",
@@ -429,6 +461,9 @@ mod hex_digest {
         Ok(out)
     }
 }
+
+pub mod decimal;
+pub mod qr;
 
 #[cfg(test)]
 mod tests;

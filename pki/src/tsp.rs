@@ -14,6 +14,93 @@ use crate::cades::{self, SignedDataRequest};
 use crate::signer::Signer;
 use crate::{Error, oids};
 
+/// RFC 3161's `genTime`: a GeneralizedTime in UTC that, unlike X.509's, may carry a fraction
+/// of a second (`YYYYMMDDhhmmss[.s+]Z`, §2.4.2), as most TSAs write it. The fraction is kept
+/// as written and ignored for the instant (whole seconds).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GenTime(Vec<u8>);
+
+/// The longest genTime accepted (14 digits, a point, 9 fraction digits, `Z`).
+const MAX_GEN_TIME_LEN: usize = 25;
+
+impl GenTime {
+    /// The genTime of a whole-second Unix time.
+    pub fn from_unix(secs: u64) -> Result<Self, Error> {
+        let t = GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(secs))?;
+        Ok(Self(t.to_der()?.get(2..).unwrap_or_default().to_vec()))
+    }
+
+    /// The instant, to the second.
+    pub fn instant(&self) -> Result<OffsetDateTime, Error> {
+        let bad = || Error::Timestamp("genTime is not YYYYMMDDhhmmss[.fraction]Z".into());
+        let text = std::str::from_utf8(&self.0).map_err(|_| bad())?;
+        let body = text.strip_suffix('Z').ok_or_else(bad)?;
+        let (whole, fraction) = body.split_once('.').unwrap_or((body, "0"));
+        if whole.len() != 14
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || fraction.is_empty()
+            || !fraction.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(bad());
+        }
+        let num = |r: std::ops::Range<usize>| whole.get(r).and_then(|d| d.parse::<u32>().ok());
+        let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) = (
+            num(0..4),
+            num(4..6),
+            num(6..8),
+            num(8..10),
+            num(10..12),
+            num(12..14),
+        ) else {
+            return Err(bad());
+        };
+        let month =
+            time::Month::try_from(u8::try_from(mo).map_err(|_| bad())?).map_err(|_| bad())?;
+        let date = time::Date::from_calendar_date(
+            i32::try_from(y).map_err(|_| bad())?,
+            month,
+            u8::try_from(d).map_err(|_| bad())?,
+        )
+        .map_err(|_| bad())?;
+        let clock = time::Time::from_hms(
+            u8::try_from(h).map_err(|_| bad())?,
+            u8::try_from(mi).map_err(|_| bad())?,
+            u8::try_from(sec).map_err(|_| bad())?,
+        )
+        .map_err(|_| bad())?;
+        Ok(time::PrimitiveDateTime::new(date, clock).assume_utc())
+    }
+}
+
+impl der::FixedTag for GenTime {
+    const TAG: der::Tag = der::Tag::GeneralizedTime;
+}
+
+impl<'a> der::DecodeValue<'a> for GenTime {
+    type Error = der::Error;
+    fn decode_value<R: der::Reader<'a>>(reader: &mut R, header: der::Header) -> der::Result<Self> {
+        let len = usize::try_from(header.length()).map_err(|_| der::ErrorKind::Overflow)?;
+        if len > MAX_GEN_TIME_LEN {
+            return Err(der::ErrorKind::Length {
+                tag: der::Tag::GeneralizedTime,
+            }
+            .into());
+        }
+        let mut bytes = vec![0u8; len];
+        reader.read_into(&mut bytes)?;
+        Ok(Self(bytes))
+    }
+}
+
+impl der::EncodeValue for GenTime {
+    fn value_len(&self) -> der::Result<der::Length> {
+        der::Length::try_from(self.0.len())
+    }
+    fn encode_value(&self, writer: &mut impl der::Writer) -> der::Result<()> {
+        writer.write(&self.0)
+    }
+}
+
 /// ```text
 /// MessageImprint ::= SEQUENCE  {
 ///      hashAlgorithm                AlgorithmIdentifier,
@@ -84,7 +171,7 @@ pub struct TstInfo {
     /// Unique per token.
     pub serial_number: Uint,
     /// The time.
-    pub gen_time: GeneralizedTime,
+    pub gen_time: GenTime,
     /// The accuracy of `gen_time`.
     #[asn1(optional = "true")]
     pub accuracy: Option<Accuracy>,
@@ -206,7 +293,7 @@ impl Tsa<'_> {
             policy: oids::TSA_POLICY,
             message_imprint: imprint.clone(),
             serial_number: Uint::new(&serial)?,
-            gen_time: GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(secs))?,
+            gen_time: GenTime::from_unix(secs)?,
             accuracy: Some(Accuracy {
                 seconds: Some(1),
                 millis: None,
@@ -290,6 +377,15 @@ pub struct VerifiedTimestamp {
 /// Verifies a DER TimeStampToken over `data`: the CMS signature, its attributes, and that the
 /// message imprint is SHA-256 of `data`. The TSA certificate's chain is checked by the caller.
 pub fn verify_token(token_der: &[u8], data: &[u8]) -> Result<VerifiedTimestamp, Error> {
+    let digest = ring::digest::digest(&ring::digest::SHA256, data);
+    verify_token_over_digest(token_der, digest.as_ref())
+}
+
+/// As [`verify_token`], for data known by its SHA-256 (a document time-stamp's ByteRange).
+pub fn verify_token_over_digest(
+    token_der: &[u8],
+    sha256: &[u8],
+) -> Result<VerifiedTimestamp, Error> {
     let signed = cades::verify(token_der, cades::Expect::TimestampToken)?;
     let content = signed
         .encapsulated_content
@@ -300,16 +396,21 @@ pub fn verify_token(token_der: &[u8], data: &[u8]) -> Result<VerifiedTimestamp, 
     if info.version != 1 {
         return Err(Error::Timestamp("TSTInfo version is not 1".into()));
     }
-    let expected = MessageImprint::sha256_of(data)?;
-    if info.message_imprint != expected {
+    // SHA-256's parameters may be absent or NULL (RFC 5754 §2); other TSAs write either.
+    let imprint = &info.message_imprint;
+    if imprint.hash_algorithm.oid != oids::SHA256
+        || imprint
+            .hash_algorithm
+            .parameters
+            .as_ref()
+            .is_some_and(|p| der::Tagged::tag(p) != der::Tag::Null)
+        || imprint.hashed_message.as_bytes() != sha256
+    {
         return Err(Error::Timestamp(
-            "the time stamp is not over this signature".into(),
+            "the time stamp's message imprint is not over the time-stamped data".into(),
         ));
     }
-    let secs = i64::try_from(info.gen_time.to_unix_duration().as_secs())
-        .map_err(|_| Error::Timestamp("genTime out of range".into()))?;
-    let time =
-        OffsetDateTime::from_unix_timestamp(secs).map_err(|e| Error::Timestamp(e.to_string()))?;
+    let time = info.gen_time.instant()?;
     Ok(VerifiedTimestamp {
         info,
         time,

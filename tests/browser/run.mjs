@@ -23,7 +23,8 @@
 // Each request observed is listed with the index of the step during which it was made and
 // with "expectation": the index (among the expectations) of the next verdict it preceded.
 // Optional: "forbid": "<base64url token>" fails the run if any request's URL, headers or body
-// contains the token or any 16-character piece of it (base64url, base64, hex, or 16 raw bytes);
+// contains the token or any 16-character piece of it (base64url, base64, hex, the SPEC §4
+// decimal form, or 16 raw bytes);
 // "lang": the browser's language (default "en-US"); "timeout_ms" per expectation (default 20000);
 // "viewport": {"width", "height"} (default 1100×900).
 //
@@ -74,11 +75,23 @@ function readScenario() {
   return s;
 }
 
+/** SPEC §4 decimal form: 7-byte groups as 17 digits, a last group of n bytes as WIDTHS[n]. */
+function decimal(bytes) {
+  const WIDTHS = [0, 3, 5, 8, 10, 13, 15, 17];
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 7) {
+    const group = bytes.subarray(i, i + 7);
+    const value = group.reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
+    out += value.toString().padStart(WIDTHS[group.length], '0');
+  }
+  return out;
+}
+
 /** Every 16-character (or 16-byte) piece of the token, in the encodings a leak could take. */
 function forbiddenPieces(token) {
   const text = [token, token.replace(/-/g, '+').replace(/_/g, '/')];
   const raw = Buffer.from(token, 'base64url');
-  text.push(raw.toString('hex'));
+  text.push(raw.toString('hex'), decimal(raw));
   const strings = new Set();
   for (const t of text) {
     for (let i = 0; i + WINDOW <= t.length; i++) strings.add(t.slice(i, i + WINDOW));

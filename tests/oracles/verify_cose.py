@@ -4,7 +4,8 @@
 Usage: verify_cose.py FILE.cose KEY [--ccr]
 
   FILE.cose  a COSE_Sign1, tagged (18) or untagged, as raw bytes; a file holding a
-             verification URL (".../verify#<base64url>") or bare base64url text is accepted too
+             verification URL (".../verify#<digits>", SPEC §4 decimal; or the older base64url)
+             or bare fragment text is accepted too
   KEY        the signer's public key: PEM or DER SubjectPublicKeyInfo, or a PEM or DER
              X.509 certificate (P-256)
   --ccr      print the token claims mapped to the JSON of schemas/token-claims.schema.json
@@ -47,13 +48,36 @@ def load_public_key(blob):
     raise ValueError("KEY is neither a PEM/DER SubjectPublicKeyInfo nor a certificate")
 
 
+# SPEC §4: digits of a last group of n bytes (index n); a full group of 7 bytes has 17.
+DECIMAL_WIDTHS = [0, 3, 5, 8, 10, 13, 15, 17]
+
+
+def decimal_decode(text):
+    """The bytes of a SPEC §4 decimal fragment; ValueError when malformed."""
+    full, rest = divmod(len(text), 17)
+    if not text or not text.isascii() or not text.isdigit() or rest not in DECIMAL_WIDTHS[:7]:
+        raise ValueError(f"not a decimal token (length {len(text)})")
+    sizes = [7] * full + ([DECIMAL_WIDTHS.index(rest)] if rest else [])
+    out, pos = bytearray(), 0
+    for n in sizes:
+        width = DECIMAL_WIDTHS[n]
+        value = int(text[pos:pos + width])
+        pos += width
+        if value >= 256 ** n:
+            raise ValueError(f"decimal group {text[pos - width:pos]} too large for {n} bytes")
+        out += value.to_bytes(n, "big")
+    return bytes(out)
+
+
 def load_cose(blob):
-    """COSE bytes from raw CBOR, or from a URL / base64url text."""
+    """COSE bytes from raw CBOR, or from a URL / fragment text (decimal or base64url)."""
     if blob[:1] in (b"\xd2", b"\x84"):
         return blob
     text = blob.decode("ascii").strip()
     if "#" in text:
         text = text.split("#", 1)[1]
+    if text.isdigit():
+        return decimal_decode(text)
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -74,6 +98,10 @@ def rfc3339(seconds):
     return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Document types by their number in the token.
+DOCUMENT_TYPES = ["BIR", "TI", "PASSPORT"]
+
+
 def ccr_claims(claims):
     """The token claims in the report JSON form (same names as the Rust TokenClaims)."""
     cert = claims[-65537]
@@ -82,8 +110,9 @@ def ccr_claims(claims):
         "number": claims[2],
         "name_latin": cert[1],
         "name_chinese": cert.get(2),
-        "date_of_birth": cert[3],
-        "document": {"type": cert[4][0], "last3": cert[4][1]},
+        # RFC 8943 day count since 1970-01-01.
+        "date_of_birth": (datetime.date(1970, 1, 1) + datetime.timedelta(days=cert[3])).isoformat(),
+        "document": {"type": DOCUMENT_TYPES[cert[4][0]], "last3": cert[4][1]},
         "usage": cert[5],
         "record_result": cert[6],
         "transfer_to": cert.get(7),

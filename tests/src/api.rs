@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::{Server, Workspace, bin_command, free_port, spawn_logged_until_healthy};
+pub use ccr_issuer::identity::totp::{Secret, step_of};
 
 /// The password given to every test staff account.
 pub const STAFF_PASSWORD: &str = "correct horse battery staple";
@@ -88,10 +89,13 @@ impl Api {
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
             .max_redirects(0)
-            // The services close a kept-alive connection idle past their header deadline
-            // (10 s by default); a client must not reuse one older than that, or a POST may go
-            // out on a connection the server is closing.
-            .max_idle_age(Duration::from_secs(5))
+            // No connection is reused. The server answers a refusal (401, 403, 413) before it
+            // has read the request's body and then closes the connection (hyper reads once to
+            // drain, then gives up); a pooled connection taken before that close reaches the
+            // client fails the next POST with "peer disconnected". A test cannot tell that race
+            // from a real fault, so every request has a connection of its own.
+            .max_idle_connections_per_host(0)
+            .max_idle_connections(0)
             .build()
             .into();
         Self {
@@ -269,6 +273,19 @@ pub struct IssuerService {
     server: Option<Server>,
     /// Extra environment of the service process.
     pub env: Vec<(String, String)>,
+    /// Each staff account's second-factor secret (as `issuer staff add` showed it) and the
+    /// last time step used, so that no code is sent twice.
+    totp: std::sync::Mutex<std::collections::HashMap<String, (Secret, i64)>>,
+    /// Staff session tokens already signed in.
+    tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
+}
+
+/// Reads the second-factor key `issuer staff add` prints.
+pub fn enrolment_key(output: &str) -> Option<Secret> {
+    output
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("key: "))
+        .and_then(Secret::from_base32)
 }
 
 /// Staff account names created by [`IssuerService::start`].
@@ -311,6 +328,8 @@ impl IssuerService {
             api: Api::new(port),
             database: database.map(str::to_owned),
             server: None,
+            totp: std::sync::Mutex::default(),
+            tokens: std::sync::Mutex::default(),
             env: env
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -329,22 +348,67 @@ impl IssuerService {
 
     /// `issuer staff add` with [`STAFF_PASSWORD`] on standard input.
     pub fn add_staff(&self, name: &str, role: &str) -> crate::Out {
+        self.add_person(&["staff", "add", name, "--role", role], name)
+    }
+
+    /// `issuer department-user add` with [`STAFF_PASSWORD`] on standard input.
+    pub fn add_department_user(&self, department: &str, name: &str) -> crate::Out {
+        self.add_person(&["department-user", "add", department, name], name)
+    }
+
+    /// Runs an account-creating command with [`STAFF_PASSWORD`] on standard input and keeps
+    /// the second-factor key it shows.
+    fn add_person(&self, args: &[&str], name: &str) -> crate::Out {
         use std::io::Write as _;
         let mut cmd = bin_command("issuer");
-        cmd.args(["staff", "add", name, "--role", role, "--home"])
-            .arg(&self.ws.home);
+        cmd.args(args).arg("--home").arg(&self.ws.home);
         if let Some(url) = &self.database {
             cmd.args(["--database", url]);
         }
         cmd.stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn issuer staff add");
+        let mut child = cmd.spawn().expect("spawn issuer");
         if let Some(mut stdin) = child.stdin.take() {
             writeln!(stdin, "{STAFF_PASSWORD}").expect("password");
         }
-        let output = child.wait_with_output().expect("issuer staff add");
-        crate::Out::from_output(output)
+        let output = child.wait_with_output().expect("issuer");
+        let out = crate::Out::from_output(output);
+        if let Some(secret) = enrolment_key(&out.stdout) {
+            self.totp
+                .lock()
+                .expect("totp table")
+                .insert(name.to_owned(), (secret, i64::MIN));
+        }
+        out
+    }
+
+    /// A second-factor code of `name` for a time step not used before by this harness (the
+    /// service accepts each step once): the current step, or the next one when the current
+    /// was used (within the service's one-step drift), else it waits for a new step.
+    #[track_caller]
+    pub fn staff_code(&self, name: &str) -> String {
+        loop {
+            let now = time::OffsetDateTime::now_utc();
+            let current = step_of(now);
+            {
+                let mut table = self.totp.lock().expect("totp table");
+                let (secret, last) = table
+                    .get_mut(name)
+                    .unwrap_or_else(|| panic!("{name} was not added by this harness"));
+                let step = (*last + 1).max(current);
+                if step <= current + 1 {
+                    *last = step;
+                    return format!("{:06}", secret.code_at(step));
+                }
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// The sign-in body of `name`: the shared password and a fresh code.
+    pub fn staff_credentials(&self, name: &str) -> Value {
+        json!({ "username": name, "password": STAFF_PASSWORD, "code": self.staff_code(name) })
     }
 
     fn command(&self) -> Command {
@@ -384,13 +448,28 @@ impl IssuerService {
         }
     }
 
-    /// A staff session token.
+    /// A staff session token: the one this harness already holds for `name`, else a new
+    /// sign-in (each sign-in spends a second-factor step, so they are not repeated).
     #[track_caller]
     pub fn staff_token(&self, name: &str) -> String {
+        if let Some(token) = self.tokens.lock().expect("token table").get(name) {
+            return token.clone();
+        }
+        let token = self.fresh_staff_token(name);
+        self.tokens
+            .lock()
+            .expect("token table")
+            .insert(name.to_owned(), token.clone());
+        token
+    }
+
+    /// A new staff session (for a test that ends it).
+    #[track_caller]
+    pub fn fresh_staff_token(&self, name: &str) -> String {
         let reply = self.api.post(
             "/api/v1/auth/staff/sign-in",
             None,
-            &json!({ "username": name, "password": STAFF_PASSWORD }),
+            &self.staff_credentials(name),
         );
         reply.expect(200);
         reply.json()["token"].as_str().expect("token").to_owned()

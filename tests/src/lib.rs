@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod pdf;
+pub mod routes;
 pub mod tools;
 
 use std::ffi::{OsStr, OsString};
@@ -391,7 +392,7 @@ pub fn python_with(modules: &[&str]) -> Option<PathBuf> {
                 modules.join(", "),
                 python.display()
             ),
-            "pip install pyhanko pyhanko-cli cwt pycose cbor2 jsonschema into .venv; see .ci/run",
+            "pip install pyhanko pyhanko-cli cwt pycose cbor2 jsonschema zxing-cpp opencv-python-headless pillow into .venv; see .ci/run",
         )
     }
 }
@@ -532,6 +533,21 @@ impl Workspace {
             .arg("--home")
             .arg(&self.home)
             .args(args);
+        run(&mut cmd)
+    }
+
+    /// `issuer keys <args…> --home <home>` (the home flag belongs to the nested command).
+    pub fn keys<I, S>(&self, args: I) -> Out
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = bin_command("issuer");
+        cmd.current_dir(self.dir.path())
+            .arg("keys")
+            .args(args)
+            .arg("--home")
+            .arg(&self.home);
         run(&mut cmd)
     }
 

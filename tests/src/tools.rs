@@ -209,24 +209,91 @@ pub fn pdftotext(pdf: &Path) -> Option<Out> {
         .arg("-")))
 }
 
-/// Renders page 1 at 150 dpi (`pdftoppm -r 150 -png`) and reads its QR codes (`zbarimg --raw -q`).
+/// Renders the pages at 150 dpi (`pdftoppm -r 150 -png`) and reads the QR codes of the last
+/// one (`zbarimg`, QR codes only), where the QR code is (page 2 when records need it).
 pub fn read_qr(pdf: &Path, scratch: &Path) -> Option<(Out, Out)> {
     let pdftoppm = oracle("pdftoppm")?;
     let zbarimg = oracle("zbarimg")?;
-    let prefix = scratch.join(format!("render-{}", unique()));
+    let dir = scratch.join(format!("render-{}", unique()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
     let render = run(Command::new(pdftoppm)
-        .args(["-r", "150", "-png", "-f", "1", "-l", "1", "-singlefile"])
+        .args(["-r", "150", "-png"])
         .arg(pdf)
-        .arg(&prefix));
+        .arg(dir.join("page")));
     render.assert_success();
-    let png = prefix.with_extension("png");
-    assert!(
-        png.is_file(),
-        "pdftoppm wrote no {}:\n{render}",
-        png.display()
-    );
-    let scan = run(Command::new(zbarimg).args(["--raw", "-q"]).arg(&png));
+    // pdftoppm zero-pads page numbers to one width, so the names sort in page order.
+    let last_page: PathBuf = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .max()
+        .unwrap_or_else(|| panic!("pdftoppm wrote no page:\n{render}"));
+    let scan = run(Command::new(zbarimg).args(QR_ONLY).arg(&last_page));
     Some((render, scan))
+}
+
+/// Renders the last page of `pdf` at `dpi` (`pdftoppm -r <dpi> -png`, the page with the QR
+/// code) and returns the PNG's path.
+pub fn render_last_page(pdf: &Path, dpi: u32, scratch: &Path) -> Option<PathBuf> {
+    let pdftoppm = oracle("pdftoppm")?;
+    let dir = scratch.join(format!("render-{dpi}-{}", unique()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+    let render = run(Command::new(pdftoppm)
+        .args(["-r", &dpi.to_string(), "-png"])
+        .arg(pdf)
+        .arg(dir.join("page")));
+    render.assert_success();
+    let last_page = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .max()
+        .unwrap_or_else(|| panic!("pdftoppm wrote no page:\n{render}"));
+    Some(last_page)
+}
+
+/// zbarimg's arguments: the raw text of QR codes only (at 100 dpi zbar can take a run of a
+/// page's type for a one-dimensional barcode, which is not what these tests read).
+const QR_ONLY: [&str; 4] = ["--raw", "-q", "-Sdisable", "-Sqrcode.enable"];
+
+/// The texts of the QR codes `zbarimg` finds in `image` (empty when none).
+pub fn zbarimg(image: &Path) -> Option<Vec<String>> {
+    let exe = oracle("zbarimg")?;
+    let out = run(Command::new(exe).args(QR_ONLY).arg(image));
+    // zbarimg exits 4 when it finds no symbol.
+    assert!(
+        out.success() || out.code == Some(4),
+        "zbarimg failed on {}:\n{out}",
+        image.display()
+    );
+    Some(
+        out.stdout
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+/// `tests/oracles/qr_decoders.py`: zxing-cpp on the 150 and 100 dpi renders, OpenCV on the
+/// 300 dpi one, and both on a simulated phone photo written to `photo` (its JSON answer).
+pub fn python_qr_decoders(
+    page150: &Path,
+    page100: &Path,
+    page300: &Path,
+    photo: &Path,
+) -> Option<serde_json::Value> {
+    let python = crate::python_with(&["zxingcpp", "cv2", "numpy", "PIL"])?;
+    let script = workspace_root().join("tests/oracles/qr_decoders.py");
+    assert!(script.is_file(), "{} is missing", script.display());
+    let out = run(Command::new(python)
+        .arg(script)
+        .args([page150, page100, page300, photo]));
+    eprintln!("{}", out.stderr);
+    assert!(out.success(), "qr_decoders.py failed:\n{out}");
+    Some(
+        serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("qr_decoders.py printed no JSON ({e}):\n{out}")),
+    )
 }
 
 /// The certificates of a PEM bundle.
@@ -340,3 +407,59 @@ claims = cbor2.loads(msg.payload)
 print('signature OK', file=sys.stderr)
 print(json.dumps(plain(claims), ensure_ascii=False))
 "#;
+
+/// How [`pyhanko_extend`] extends a certificate PDF (`tests/oracles/pyhanko_ltv.py`).
+#[derive(Clone, Copy, Debug)]
+pub enum PyHankoExtension {
+    /// What `pyhanko sign ltvfix` writes: a DSS update with `/VRI`.
+    LtvFix,
+    /// A document time-stamp by the bureau's TSA (its key from the home's `pki/`).
+    BureauTimestamp,
+    /// A document time-stamp by a throwaway CA and TSA of no one's PKI.
+    ForeignTimestamp,
+    /// One revision adding a DSS that also rotates the first page.
+    DssAndPage,
+}
+
+/// Extends `pdf` into `out` with pyHanko, offline: the trust export's root and bundle, the
+/// home's root CRL and the DSS already in the file are the validation data.
+pub fn pyhanko_extend(
+    how: PyHankoExtension,
+    pdf: &Path,
+    out: &Path,
+    home: &Path,
+    trust: &crate::Trust,
+) -> Option<Out> {
+    let python = python_with(&["pyhanko", "pyhanko_certvalidator", "cryptography"])?;
+    let script = workspace_root().join("tests/oracles/pyhanko_ltv.py");
+    let pki = home.join("pki");
+    let mode = match how {
+        PyHankoExtension::LtvFix => "ltvfix",
+        PyHankoExtension::DssAndPage => "dss-and-page",
+        PyHankoExtension::BureauTimestamp | PyHankoExtension::ForeignTimestamp => "timestamp",
+    };
+    let mut cmd = Command::new(python);
+    cmd.arg(script)
+        .arg(mode)
+        .arg(pdf)
+        .arg(out)
+        .arg("--root")
+        .arg(&trust.root)
+        .arg("--certs")
+        .arg(&trust.bundle)
+        .arg("--crl")
+        .arg(pki.join("root.crl"));
+    match how {
+        PyHankoExtension::BureauTimestamp => {
+            cmd.arg("--tsa-cert")
+                .arg(pki.join("tsa.pem"))
+                .arg("--tsa-key")
+                .arg(pki.join("tsa.key.p8"));
+        }
+        PyHankoExtension::ForeignTimestamp => {
+            cmd.arg("--throwaway-tsa");
+        }
+        PyHankoExtension::LtvFix | PyHankoExtension::DssAndPage => {}
+    }
+    Some(run(&mut cmd))
+}

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ccr_pki::token::decimal;
 use ccr_tests::{
     Out, Report, Workspace, bin_command, etag_of, fixture, free_port, http_get, pdf,
     spawn_until_healthy, verifier, wait_for_republish,
@@ -256,10 +257,10 @@ fn pieces(s: &str, len: usize) -> Vec<&str> {
 /// Asserts that no request in `run` carries the token (run.mjs checked URL, headers and body;
 /// the URLs are checked again here), and that the browser only ever sent GETs.
 #[track_caller]
-fn assert_no_request_carries(run: &Run, token_b64: &str) {
+fn assert_no_request_carries(run: &Run, token_fragment: &str) {
     let requests = run.requests();
     assert!(!requests.is_empty(), "no request observed:\n{}", run.out);
-    let windows = pieces(token_b64, 16);
+    let windows = pieces(token_fragment, 16);
     for r in &requests {
         let url = r["url"].as_str().unwrap_or_default();
         assert_eq!(
@@ -420,18 +421,21 @@ fn the_verification_page_in_chromium() {
         .token;
     let url = ccr_pki::token::to_url(&format!("{vbase}/verify"), &token);
     let fragment = url.split_once('#').expect("a fragment").1.to_owned();
-    assert_eq!(fragment, URL_SAFE_NO_PAD.encode(&token));
+    // run.mjs takes the token to watch for in base64url and also looks for its decimal form.
+    let forbidden = URL_SAFE_NO_PAD.encode(&token);
+    // SPEC §4: the fragment is the token in decimal digits.
+    assert_eq!(fragment, decimal::encode(&token));
     let mut broken = token.clone();
     *broken.last_mut().expect("non-empty") ^= 0x01;
-    let broken_fragment = URL_SAFE_NO_PAD.encode(&broken);
-    let truncated_fragment = URL_SAFE_NO_PAD.encode(&token[..token.len() / 2]);
+    let broken_fragment = decimal::encode(&broken);
+    let truncated_fragment = decimal::encode(&token[..token.len() / 2]);
     let foreign_token = ccr_pki::pades::inspect(
         &std::fs::read(&foreign.pdf).expect("read"),
         &Default::default(),
     )
     .expect("inspect")
     .token;
-    let foreign_fragment = URL_SAFE_NO_PAD.encode(&foreign_token);
+    let foreign_fragment = decimal::encode(&foreign_token);
 
     let cli_cache = ws.file("cli-cache-token");
     let t0 = OffsetDateTime::now_utc();
@@ -448,7 +452,7 @@ fn the_verification_page_in_chromium() {
     let etag = etag_of(&head);
     let scenario = json!({
         "base": vbase,
-        "forbid": fragment,
+        "forbid": forbidden,
         "steps": [
             // expectation 0: the token as scanned, the clock at t0
             {"open": format!("/verify?now={t0_secs}#{fragment}")},
@@ -550,7 +554,7 @@ fn the_verification_page_in_chromium() {
     );
     // The detector finds the token where it is: in an uploaded PDF.
     let leak = browser.run(
-        &json!({"base": vbase, "forbid": fragment, "pdf": qr.pdf, "expect": "REVOKED"}),
+        &json!({"base": vbase, "forbid": forbidden, "pdf": qr.pdf, "expect": "REVOKED"}),
         ws.dir(),
     );
     assert_eq!(leak.out.code, Some(1), "{}", leak.out);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use ccr_tests::api::{CLERK, IssuerService, LoopbackConnection, SECURITY, STAFF_PASSWORD};
+use ccr_tests::api::{CLERK, IssuerService, LoopbackConnection, SECURITY};
 
 /// Distinct department client ids sent in the flood.
 const FLOOD: u32 = 200_000;
@@ -94,10 +94,7 @@ fn a_flood_of_department_client_ids_still_lets_the_staff_in() {
         );
     }
     local
-        .post(
-            "/api/v1/auth/staff/sign-in",
-            &json!({ "username": CLERK, "password": STAFF_PASSWORD }),
-        )
+        .post("/api/v1/auth/staff/sign-in", &svc.staff_credentials(CLERK))
         .expect(200);
     // A real department signs in from an address of its own.
     LoopbackConnection::open(Ipv4Addr::new(127, 0, 0, 3), port)

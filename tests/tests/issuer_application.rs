@@ -851,14 +851,11 @@ fn sign_in_and_one_time_passwords_are_rate_limited() {
         from_guesser
             .post(
                 "/api/v1/auth/staff/sign-in",
-                &json!({ "username": CLERK, "password": "not the password at all" }),
+                &json!({ "username": CLERK, "password": "not the password at all", "code": "000000" }),
             )
             .expect(401);
     }
-    let limited = from_guesser.post(
-        "/api/v1/auth/staff/sign-in",
-        &json!({ "username": CLERK, "password": ccr_tests::api::STAFF_PASSWORD }),
-    );
+    let limited = from_guesser.post("/api/v1/auth/staff/sign-in", &svc.staff_credentials(CLERK));
     limited.expect(429);
     assert!(
         limited.message().contains("try again"),
@@ -870,10 +867,7 @@ fn sign_in_and_one_time_passwords_are_rate_limited() {
     let started = Instant::now();
     let mut from_owner = LoopbackConnection::open(std::net::Ipv4Addr::LOCALHOST, svc.port);
     from_owner
-        .post(
-            "/api/v1/auth/staff/sign-in",
-            &json!({ "username": CLERK, "password": ccr_tests::api::STAFF_PASSWORD }),
-        )
+        .post("/api/v1/auth/staff/sign-in", &svc.staff_credentials(CLERK))
         .expect(200);
     assert!(
         started.elapsed() < Duration::from_secs(10),
@@ -884,7 +878,7 @@ fn sign_in_and_one_time_passwords_are_rate_limited() {
     from_guesser
         .post(
             "/api/v1/auth/staff/sign-in",
-            &json!({ "username": OFFICER, "password": ccr_tests::api::STAFF_PASSWORD }),
+            &svc.staff_credentials(OFFICER),
         )
         .expect(200);
 

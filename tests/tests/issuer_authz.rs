@@ -84,6 +84,8 @@ enum Expect {
     Allowed,
     /// 401.
     Unauthenticated,
+    /// A sign-in refused: 401, or 429 after too many attempts.
+    Refused,
     /// 403.
     Forbidden,
     /// 404 `not_found`: someone else's data, indistinguishable from a wrong reference.
@@ -114,6 +116,7 @@ impl Expect {
                         && !extractor_rejection)
             }
             Expect::Unauthenticated => status == 401,
+            Expect::Refused => matches!(status, 401 | 429),
             Expect::Forbidden => status == 403,
             Expect::Hidden => status == 404 && error_code(reply).as_deref() == Some("not_found"),
             Expect::Unconfigured => status == 404 && reply.message().contains("configured"),
@@ -195,6 +198,13 @@ impl Row {
     fn unconfigured(mut self) -> Self {
         self.reads_session = false;
         self.expect = [Expect::Unconfigured; 8];
+        self
+    }
+
+    /// Every caller, anonymous included, is refused (401, or 429 once the name's attempts
+    /// from this address are used up).
+    fn refused_to_everyone(mut self) -> Self {
+        self.expect = [Expect::Refused; 8];
         self
     }
 
@@ -309,8 +319,11 @@ fn table(f: &Fixture) -> Vec<Row> {
             "/api/v1/auth/staff/sign-in",
             "/api/v1/auth/staff/sign-in",
         )
-        .json(json!({ "username": CLERK, "password": STAFF_PASSWORD }))
-        .public(),
+        // Without an account, its password and its second factor's code nobody gets a
+        // session: refused for every caller (no real account is used, so none is locked).
+        .json(json!({ "username": "authz.nobody", "password": STAFF_PASSWORD, "code": "000000" }))
+        .public()
+        .refused_to_everyone(),
         route(
             "POST",
             "/api/v1/auth/department/token",
@@ -410,6 +423,13 @@ fn table(f: &Fixture) -> Vec<Row> {
         )
         .allow(&[A, Clerk, Officer])
         .hide(&[B]),
+        route(
+            "GET",
+            "/api/v1/applications/{id}/transfers",
+            app("/transfers"),
+        )
+        .allow(&[A, Clerk, Officer])
+        .hide(&[B]),
         // The bureau's work on the application.
         route(
             "POST",
@@ -433,7 +453,30 @@ fn table(f: &Fixture) -> Vec<Row> {
             "/api/v1/applications/{id}/collected",
             app("/collected"),
         )
+        .json(json!({
+            "site": "DSI_HQ",
+            "collector": { "by": "holder", "document": { "type": "BIR", "number": "1234567(8)" } }
+        }))
         .allow(&[Clerk]),
+        // Paper certificates: printing and the Smart Locker (A's application is electronic:
+        // the clerk's calls are refused with 409, after the role check).
+        route("POST", "/api/v1/applications/{id}/locker", app("/locker")).allow(&[Clerk]),
+        route(
+            "GET",
+            "/api/v1/paper/print-queue",
+            "/api/v1/paper/print-queue",
+        )
+        .allow(&[Clerk]),
+        route(
+            "POST",
+            "/api/v1/paper/print-batch",
+            "/api/v1/paper/print-batch",
+        )
+        .json(json!({ "applications": [f.a_app] }))
+        .allow(&[Clerk]),
+        route("POST", "/api/v1/paper/printed", "/api/v1/paper/printed")
+            .json(json!({ "applications": [f.a_app] }))
+            .allow(&[Clerk]),
         route("GET", "/api/v1/applications/{id}/records", app("/records")).allow(&[Clerk, Officer]),
         route(
             "GET",
@@ -467,6 +510,12 @@ fn table(f: &Fixture) -> Vec<Row> {
         route("GET", "/api/v1/transfers", "/api/v1/transfers").allow(&[Dsal, Psp]),
         route(
             "GET",
+            "/api/v1/transfers/envelopes",
+            "/api/v1/transfers/envelopes",
+        )
+        .allow(&[Dsal, Psp]),
+        route(
+            "GET",
             "/api/v1/transfers/notifications",
             "/api/v1/transfers/notifications",
         )
@@ -491,6 +540,22 @@ fn table(f: &Fixture) -> Vec<Row> {
             "/api/v1/departments/IPIM/credentials",
         )
         .allow(&[Security]),
+        route(
+            "PUT",
+            "/api/v1/departments/{code}/endpoint",
+            "/api/v1/departments/IPIM/endpoint",
+        )
+        .json(json!({
+            "endpoint": "http://127.0.0.1:9/inbox",
+            "receipt_key_pem": ccr_pki::transfer::ReceiptKey::Ed25519(vec![7; 32]).to_pem(),
+        }))
+        .allow(&[Security]),
+        route(
+            "GET",
+            "/api/v1/departments/{code}/deliveries",
+            "/api/v1/departments/DSAL/deliveries",
+        )
+        .allow(&[Security, Officer]),
         route("GET", "/api/v1/audit", "/api/v1/audit?limit=5").allow(&[Security]),
         route("GET", "/api/v1/audit/verify", "/api/v1/audit/verify").allow(&[Security]),
         route(
@@ -541,68 +606,6 @@ fn table(f: &Fixture) -> Vec<Row> {
 
 // ---------------------------------------------------------------------------------------------
 // Declared routes
-
-/// Every `(METHOD, path)` declared by `.route("…", method(…)…)` calls in `source`.
-fn declared_routes(file: &str) -> BTreeSet<(String, String)> {
-    let path = ccr_tests::workspace_root().join(file);
-    let source =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    // (`.fallback(…)` is allowed: the API's fallbacks only answer 404/405 for what no route
-    // matches, so they open nothing.)
-    for unsupported in [".nest(", ".nest_service(", ".route_service("] {
-        assert!(
-            !source.contains(unsupported),
-            "{file} uses {unsupported}…): teach this test's route parser about it"
-        );
-    }
-    let mut found = BTreeSet::new();
-    let mut rest = source.as_str();
-    while let Some(at) = rest.find(".route(") {
-        let after = &rest[at + ".route(".len()..];
-        let (mut depth, mut in_string, mut end) = (1usize, false, after.len());
-        for (i, c) in after.char_indices() {
-            match c {
-                '"' => in_string = !in_string,
-                '(' if !in_string => depth += 1,
-                ')' if !in_string => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = i;
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        let call = &after[..end];
-        let literal = call
-            .trim_start()
-            .strip_prefix('"')
-            .unwrap_or_else(|| panic!("{file}: a .route( call without a path literal: {call}"));
-        let close = literal
-            .find('"')
-            .unwrap_or_else(|| panic!("{file}: unterminated path in {call}"));
-        let route_path = &literal[..close];
-        let handlers = &literal[close + 1..];
-        let mut methods = 0;
-        for method in [
-            "get", "post", "put", "patch", "delete", "head", "options", "any",
-        ] {
-            let needle = format!("{method}(");
-            for (i, _) in handlers.match_indices(&needle) {
-                let before = handlers[..i].chars().next_back();
-                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                    continue;
-                }
-                found.insert((method.to_uppercase(), route_path.to_owned()));
-                methods += 1;
-            }
-        }
-        assert!(methods > 0, "{file}: no method router in .route({call})");
-        rest = &after[end..];
-    }
-    found
-}
 
 // ---------------------------------------------------------------------------------------------
 // Driving the API
@@ -1040,8 +1043,8 @@ fn every_route_admits_exactly_the_callers_it_should() {
             ));
         }
     }
-    let api_routes = declared_routes("issuer/src/http/api/mod.rs");
-    let public_routes = declared_routes("issuer/src/http/server.rs");
+    let api_routes = ccr_tests::routes::declared_routes("issuer/src/http/api/mod.rs");
+    let public_routes = ccr_tests::routes::declared_routes("issuer/src/http/server.rs");
     assert!(
         api_routes.len() >= 40 && public_routes.len() >= 5,
         "the route parser found too few routes: {api_routes:?} {public_routes:?}"
@@ -1075,9 +1078,9 @@ fn every_route_admits_exactly_the_callers_it_should() {
             Who::Anonymous => None,
             Who::ApplicantA => Some(svc.applicant_token(A_SUBJECT)),
             Who::ApplicantB => Some(svc.applicant_token(B_SUBJECT)),
-            Who::Clerk => Some(svc.staff_token(CLERK)),
-            Who::Officer => Some(svc.staff_token(OFFICER)),
-            Who::Security => Some(svc.staff_token(SECURITY)),
+            Who::Clerk => Some(svc.fresh_staff_token(CLERK)),
+            Who::Officer => Some(svc.fresh_staff_token(OFFICER)),
+            Who::Security => Some(svc.fresh_staff_token(SECURITY)),
             Who::Dsal => Some(department_token(&api, &dsal_credentials)),
             Who::Psp => Some(department_token(&api, &psp_credentials)),
         }
@@ -1282,8 +1285,8 @@ fn every_route_admits_exactly_the_callers_it_should() {
     svc.restart();
     let expired = [
         ("applicant", svc.applicant_token(A_SUBJECT)),
-        ("officer", svc.staff_token(OFFICER)),
-        ("security officer", svc.staff_token(SECURITY)),
+        ("officer", svc.fresh_staff_token(OFFICER)),
+        ("security officer", svc.fresh_staff_token(SECURITY)),
         ("department", department_token(&api, &psp_credentials)),
     ];
     for row in rows.iter().filter(|r| r.reads_session) {

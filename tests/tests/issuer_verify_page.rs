@@ -38,8 +38,8 @@ fn issue(svc: &IssuerService, usage: &str) -> Issued {
     svc.ws.issue(&path)
 }
 
-/// The token embedded in the PDF, and the URL its QR code encodes (`verify_url` + `#` +
-/// base64url, as the issuer's engine writes it).
+/// The token embedded in the PDF, and the URL its QR code encodes (`verify_url` + `#` + the
+/// token in decimal, SPEC §4, as the issuer's engine writes it).
 fn qr_url(svc: &IssuerService, issued: &Issued) -> (Vec<u8>, String) {
     let bytes = std::fs::read(&issued.pdf).expect("pdf");
     let token = ccr_pki::pades::inspect(&bytes, &ccr_pki::pdf::Limits::default())
@@ -194,7 +194,11 @@ fn the_issuer_serves_the_verification_page_and_what_its_script_needs() {
     // /trust names the usages; /api/v1/trust answers as a verifier pointed at the issuer does.
     let bundle = get(&format!("{base}/trust"));
     assert_eq!(bundle.status, 200);
-    let bundle_json = bundle.json();
+    let bundle_json: serde_json::Value = serde_json::from_slice(
+        &ccr_pki::bundle::signed::payload_unverified(bundle.body.as_bytes())
+            .expect("/trust is a signed bundle"),
+    )
+    .expect("the bundle is JSON");
     let usages = bundle_json["usages"].as_array().expect("usages in /trust");
     assert!(
         usages.iter().any(|u| u["code"] == "EMPLOYMENT"
@@ -205,14 +209,21 @@ fn the_issuer_serves_the_verification_page_and_what_its_script_needs() {
     );
     let bundle_file = svc.ws.file("served-bundle.json");
     std::fs::write(&bundle_file, &bundle.body).expect("write");
+    let payload_file = svc.ws.file("served-bundle-payload.json");
+    std::fs::write(&payload_file, bundle_json.to_string()).expect("write");
     if let Some(python) = ccr_tests::python_with(&["jsonschema"]) {
-        let out = ccr_tests::run(
-            std::process::Command::new(&python)
-                .arg(ccr_tests::workspace_root().join("tests/oracles/validate_schema.py"))
-                .arg(ccr_tests::workspace_root().join("schemas/trust-bundle.schema.json"))
-                .arg(&bundle_file),
-        );
-        assert_eq!(out.code, Some(0), "/trust against its schema:\n{out}");
+        for (schema, file) in [
+            ("signed-trust-bundle.schema.json", &bundle_file),
+            ("trust-bundle.schema.json", &payload_file),
+        ] {
+            let out = ccr_tests::run(
+                std::process::Command::new(&python)
+                    .arg(ccr_tests::workspace_root().join("tests/oracles/validate_schema.py"))
+                    .arg(ccr_tests::workspace_root().join("schemas").join(schema))
+                    .arg(file),
+            );
+            assert_eq!(out.code, Some(0), "/trust against {schema}:\n{out}");
+        }
     }
 
     let issuer_trust = get(&format!("{base}/api/v1/trust"));
@@ -285,7 +296,9 @@ fn a_qr_code_issued_by_the_issuer_opens_a_valid_result_on_the_issuer_with_its_us
     let (token, url) = qr_url(&svc, &issued);
     assert!(url.starts_with(&format!("{base}/verify#")), "{url}");
     let fragment = url.split_once('#').expect("fragment").1.to_owned();
-    assert_eq!(fragment, URL_SAFE_NO_PAD.encode(&token));
+    assert_eq!(fragment, ccr_pki::token::decimal::encode(&token));
+    // run.mjs takes the token to watch for in base64url and also looks for its decimal form.
+    let forbidden = URL_SAFE_NO_PAD.encode(&token);
 
     let trust = svc.ws.export_trust();
     let (_verifier, vbase) = start_verifier(&trust.root, &base);
@@ -300,7 +313,7 @@ fn a_qr_code_issued_by_the_issuer_opens_a_valid_result_on_the_issuer_with_its_us
     steps.push(json!({ "expect": "VALID", "fields": true }));
     let (out, run) = run_driver(
         &browser,
-        &json!({ "base": base, "forbid": fragment, "steps": steps }),
+        &json!({ "base": base, "forbid": forbidden, "steps": steps }),
         svc.ws.dir(),
     );
     assert_eq!(

@@ -86,11 +86,26 @@ fn real_documents_conform_to_their_schemas() {
         &[&reports[0], &reports[1]],
     );
 
-    // The trust bundle written by export-trust.
+    // The signed trust bundle written by export-trust, and the bundle it carries.
+    let signed = trust.dir.join("bundle.json");
+    assert_valid(
+        &python,
+        &schema("signed-trust-bundle.schema.json"),
+        &[&signed],
+    );
+    let envelope: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&signed).expect("bundle.json")).expect("json");
+    let payload = base64::Engine::decode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        envelope["payload"].as_str().expect("payload"),
+    )
+    .expect("base64url payload");
+    let payload_path = ws.file("bundle-payload.json");
+    std::fs::write(&payload_path, payload).expect("write");
     assert_valid(
         &python,
         &schema("trust-bundle.schema.json"),
-        &[&trust.dir.join("bundle.json")],
+        &[&payload_path],
     );
 
     // Token claims and the status list, as the Rust types serialise them.

@@ -39,7 +39,7 @@ fn valid_until_the_last_second_of_d_plus_90_and_expired_from_midnight() {
     let bytes = sign_status_list(
         &list,
         &key,
-        ccr_pki::token::kid_for_certificate(&token_cert),
+        ccr_pki::token::kid_for_certificate(&token_cert).expect("kid"),
         &chain,
     )
     .expect("sign");

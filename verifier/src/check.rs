@@ -3,6 +3,7 @@
 
 use time::OffsetDateTime;
 
+use ccr_pki::bundle::KeyWindow;
 use ccr_pki::cades::{self, Expect};
 use ccr_pki::chain::{CertPurpose, ChainError, TrustRoot};
 use ccr_pki::document::CertificateData;
@@ -27,6 +28,9 @@ pub struct CheckContext<'a> {
     pub at: OffsetDateTime,
     /// Parsing limits.
     pub limits: &'a Limits,
+    /// The bureau's key windows, from an authenticated trust bundle (SPEC §10); empty when
+    /// none is at hand, and then keys are judged by their certificates alone.
+    pub windows: &'a [KeyWindow],
 }
 
 /// What the verifier knows of the certificate's status list.
@@ -75,6 +79,7 @@ pub fn authenticated_status_uri(bytes: &[u8], ctx: &CheckContext<'_>) -> Option<
         status: StatusInput::None,
         at: ctx.at,
         limits: ctx.limits,
+        windows: ctx.windows,
     };
     // The report discloses the certificate only once its token is authenticated.
     check_pdf(bytes, &unjudged).certificate?;
@@ -89,12 +94,21 @@ pub fn authenticated_token_status_uri(
     token_bytes: &[u8],
     bundle: &[Vec<u8>],
     root: &TrustRoot,
+    windows: &[KeyWindow],
 ) -> Option<String> {
     let pool: Vec<&[u8]> = bundle.iter().map(Vec::as_slice).collect();
     let parsed = token::parse(token_bytes).ok()?;
-    verify_token(&parsed, &pool, None, root, None)
-        .ok()
-        .map(|claims| claims.status.uri)
+    verify_token(
+        &parsed,
+        &pool,
+        None,
+        root,
+        None,
+        TokenAuth::OwnSignature,
+        windows,
+    )
+    .ok()
+    .map(|claims| claims.status.uri)
 }
 
 fn chain_verdict(e: &ChainError) -> Verdict {
@@ -108,15 +122,7 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
     let doc: SignedDocument = match pades::inspect(bytes, ctx.limits) {
         Ok(doc) => {
             checks.pass("file", format!("{} bytes read within limits", bytes.len()));
-            checks.pass(
-                "signature_structure",
-                match doc.revisions_after_signature {
-                    0 => "one PAdES signature covering the whole file".to_owned(),
-                    n => format!(
-                        "one PAdES signature; {n} later revision(s) add only validation data (DSS)"
-                    ),
-                },
-            );
+            checks.pass("signature_structure", structure_detail(&doc));
             doc
         }
         Err(InspectError::Malformed(e)) => {
@@ -127,10 +133,14 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
         }
         Err(e) => {
             checks.pass("file", format!("{} bytes read within limits", bytes.len()));
+            // A policy failure is never INVALID_SIGNATURE by itself: only a missing or
+            // unreadable signature of the bureau is (SPEC §5; the report schema says so).
             let verdict = match e {
                 InspectError::Modified(_) => Verdict::Modified,
                 InspectError::MissingData(_) => Verdict::Mismatch,
-                _ => Verdict::InvalidSignature,
+                InspectError::Malformed(_) | InspectError::Signature(_) => {
+                    Verdict::InvalidSignature
+                }
             };
             checks.fail("signature_structure", verdict, e.to_string());
             checks.skip(
@@ -208,10 +218,13 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
                     Some(&crls),
                 ) {
                     Ok(()) => {
-                        checks.pass(
-                            "timestamp",
-                            format!("time-stamped at {} by a TSA of the bureau's PKI", ts.time),
-                        );
+                        match judge_key_window(ctx.windows, &tsa_der, ts.time) {
+                            Ok(()) => checks.pass(
+                                "timestamp",
+                                format!("time-stamped at {} by a TSA of the bureau's PKI", ts.time),
+                            ),
+                            Err(why) => checks.fail("timestamp", Verdict::Untrusted, why),
+                        }
                         Some(ts.time)
                     }
                     Err(e) => {
@@ -234,6 +247,10 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
         return;
     };
 
+    for stamp in &doc.document_timestamps {
+        judge_document_timestamp(stamp, ctx.root, &pool, &crls, checks);
+    }
+
     // The signer's chain at the time-stamp time, with the embedded CRLs.
     let signer_der =
         ccr_pki::chain::certificate_der(&signed.signer_certificate).unwrap_or_default();
@@ -245,10 +262,13 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
         );
     } else {
         match ctx.root.verify(&signer_der, &intermediates, CertPurpose::DocumentSigning, signed_at, Some(&crls)) {
-            Ok(()) => checks.pass(
-                "signer_chain",
-                "the document signer chains to the configured root, has documentSigning and nonRepudiation, and was not revoked when time-stamped",
-            ),
+            Ok(()) => match judge_key_window(ctx.windows, &signer_der, signed_at) {
+                Ok(()) => checks.pass(
+                    "signer_chain",
+                    "the document signer chains to the configured root, has documentSigning and nonRepudiation, and was not revoked when time-stamped",
+                ),
+                Err(why) => checks.fail("signer_chain", Verdict::Untrusted, why),
+            },
             Err(e) => checks.fail("signer_chain", chain_verdict(&e), e.to_string()),
         }
     }
@@ -284,6 +304,8 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
         Some(&crls),
         ctx.root,
         Some(signed_at),
+        TokenAuth::CoveredByDocumentSignature,
+        ctx.windows,
     ) {
         Ok(claims) => claims,
         Err((verdict, why)) => {
@@ -294,7 +316,7 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
     };
     let disagreements = claims.disagreements(&data, &doc.certificate_json);
     if disagreements.is_empty() {
-        checks.pass("token", "the QR token is signed by the bureau's token signer and matches the signed certificate data");
+        checks.pass("token", "the QR token, covered by the document signature, names the bureau's token signer and matches the signed certificate data");
     } else {
         checks.fail(
             "token",
@@ -307,6 +329,77 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
     }
 
     judge_currency_and_status(&claims, ctx, checks, report);
+}
+
+/// What the structure check says: the signature, and what later revisions add (SPEC §3).
+fn structure_detail(doc: &SignedDocument) -> String {
+    let stamps = doc.document_timestamps.len();
+    match doc.revisions_after_signature {
+        0 => "one PAdES signature covering the whole file".to_owned(),
+        n => format!(
+            "one PAdES signature; {n} later revision(s): {} adding only validation data (DSS), {stamps} document time-stamp(s)",
+            n - stamps
+        ),
+    }
+}
+
+/// A document time-stamp (B-LTA) counts when its token verifies over its ByteRange and its TSA
+/// chains to the root with timeStamping at its time; any other is reported as not counted
+/// (outcome `skip`): it changes nothing the bureau signed, so it never lowers the verdict.
+fn judge_document_timestamp(
+    stamp: &pades::DocumentTimestamp,
+    root: &TrustRoot,
+    pool: &[Vec<u8>],
+    crls: &[&[u8]],
+    checks: &mut Checks,
+) {
+    let revision = stamp.revision;
+    let verified = match tsp::verify_token_over_digest(&stamp.token_der, &stamp.covered_digest) {
+        Ok(ts) => ts,
+        Err(e) => {
+            checks.skip(
+                &["document_timestamp"],
+                &format!("revision {revision}: the document time-stamp does not verify ({e}); not counted"),
+            );
+            return;
+        }
+    };
+    let tsa = verified
+        .tsa_certificate
+        .tbs_certificate()
+        .subject()
+        .to_string();
+    let mut intermediates: Vec<Vec<u8>> = pool.to_vec();
+    intermediates.extend(
+        verified
+            .certificates
+            .iter()
+            .filter_map(|c| ccr_pki::chain::certificate_der(c).ok()),
+    );
+    let intermediates: Vec<&[u8]> = intermediates.iter().map(Vec::as_slice).collect();
+    let tsa_der = ccr_pki::chain::certificate_der(&verified.tsa_certificate).unwrap_or_default();
+    match root.verify(
+        &tsa_der,
+        &intermediates,
+        CertPurpose::TimeStamping,
+        verified.time,
+        Some(crls),
+    ) {
+        Ok(()) => checks.pass(
+            "document_timestamp",
+            format!(
+                "revision {revision}: document time-stamp at {} over the file up to it, by the bureau's TSA ({tsa}); counted",
+                verified.time
+            ),
+        ),
+        Err(e) => checks.skip(
+            &["document_timestamp"],
+            &format!(
+                "revision {revision}: document time-stamp at {} by {tsa}, not the bureau's PKI ({e}); reported, not counted",
+                verified.time
+            ),
+        ),
+    }
 }
 
 /// The checks shared by documents and bare tokens: currency (SPEC §2) and status (§5).
@@ -354,9 +447,14 @@ fn judge_currency_and_status(
             Verdict::StatusUnknown,
             format!("no usable status list ({why}): the status is unknown"),
         ),
-        StatusInput::List(list) => {
-            report.status = Some(status::judge(list, &claims.status, ctx.at, checks))
-        }
+        StatusInput::List(list) => match status_signer_refused(ctx.windows, list) {
+            Some(why) => checks.fail(
+                "status",
+                Verdict::StatusUnknown,
+                format!("the status list cannot be used ({why}): the status is unknown"),
+            ),
+            None => report.status = Some(status::judge(list, &claims.status, ctx.at, checks)),
+        },
     }
 }
 
@@ -375,7 +473,17 @@ pub fn check_token(token_bytes: &[u8], bundle: &[Vec<u8>], ctx: &CheckContext<'_
     let pool: Vec<&[u8]> = bundle.iter().map(Vec::as_slice).collect();
     let verified = token::parse(token_bytes)
         .map_err(|e| (Verdict::Malformed, format!("the token is unreadable: {e}")))
-        .and_then(|parsed| verify_token(&parsed, &pool, None, ctx.root, None));
+        .and_then(|parsed| {
+            verify_token(
+                &parsed,
+                &pool,
+                None,
+                ctx.root,
+                None,
+                TokenAuth::OwnSignature,
+                ctx.windows,
+            )
+        });
     match verified {
         Ok(claims) => {
             checks.pass(
@@ -397,34 +505,60 @@ pub fn check_token(token_bytes: &[u8], bundle: &[Vec<u8>], ctx: &CheckContext<'_
     report
 }
 
-/// Authenticates the embedded token with a token-signing certificate from the document.
+/// What authenticates a token's claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TokenAuth {
+    /// A bare token (from a QR code or a URL): nothing but its own COSE signature vouches for
+    /// it, so that signature is checked.
+    OwnSignature,
+    /// The token inside a certificate PDF. Its bytes sit in the signed revision's `/PieceInfo`
+    /// (`pades::inspect` reads them from that revision only and refuses later revisions that
+    /// change anything but validation data), so the document signature, already verified
+    /// with its chain to the root at the time-stamp time, covers every byte of it. A
+    /// second ECDSA check would only re-authenticate what the bureau's document signer
+    /// already signed: a forger who could make it fail would need the document signer's key,
+    /// and then could re-sign anything. It is skipped (a third of a warm verification); the
+    /// token signer named by the `kid` must still be among the document's certificates and
+    /// chain to the root for token signing at the time-stamp time (a cached check), so a
+    /// document whose printed QR code names a revoked or foreign token key is still refused.
+    CoveredByDocumentSignature,
+}
+
+/// Authenticates a token with the token-signing certificate its `kid` names in `pool`.
 fn verify_token(
     unverified: &token::UnverifiedToken,
     pool: &[&[u8]],
     crls: Option<&[&[u8]]>,
     root: &TrustRoot,
     at: Option<OffsetDateTime>,
+    auth: TokenAuth,
+    windows: &[KeyWindow],
 ) -> Result<TokenClaims, (Verdict, String)> {
     let kid = unverified.kid();
     let signer = pool
         .iter()
-        .find(|der| token::kid_for_certificate(der) == kid)
+        .find(|der| token::kid_for_certificate(der) == Some(kid))
         .ok_or((
             Verdict::Untrusted,
             "the token's signing certificate is not among the certificates given".to_owned(),
         ))?;
-    let cert = ccr_pki::hierarchy::parse_certificate(signer)
-        .map_err(|e| (Verdict::InvalidSignature, e.to_string()))?;
-    let spki = der::Encode::to_der(cert.tbs_certificate().subject_public_key_info())
-        .map_err(|e| (Verdict::InvalidSignature, e.to_string()))?;
-    // Signature first, so that the time the signer's chain is judged at (the token's iat when
-    // no time stamp is at hand) is authenticated.
-    let claims = unverified.verify(&spki).map_err(|e| {
-        (
-            Verdict::InvalidSignature,
-            format!("the token signature does not verify: {e}"),
-        )
-    })?;
+    let claims = match auth {
+        TokenAuth::CoveredByDocumentSignature => unverified.claims_unverified().clone(),
+        TokenAuth::OwnSignature => {
+            let cert = ccr_pki::hierarchy::parse_certificate(signer)
+                .map_err(|e| (Verdict::InvalidSignature, e.to_string()))?;
+            let spki = der::Encode::to_der(cert.tbs_certificate().subject_public_key_info())
+                .map_err(|e| (Verdict::InvalidSignature, e.to_string()))?;
+            // Signature first, so that the time the signer's chain is judged at (the token's
+            // iat when no time stamp is at hand) is authenticated.
+            unverified.verify(&spki).map_err(|e| {
+                (
+                    Verdict::InvalidSignature,
+                    format!("the token signature does not verify: {e}"),
+                )
+            })?
+        }
+    };
     root.verify(
         signer,
         pool,
@@ -433,7 +567,60 @@ fn verify_token(
         crls,
     )
     .map_err(|e| (chain_verdict(&e), format!("the token signer: {e}")))?;
+    // A bare token's only time is its own `iat`, which whoever holds a stolen key chooses:
+    // nothing under a compromised key is trusted. Inside a PDF, the time stamp (another key)
+    // dates it.
+    let compromised = key_window(windows, signer).and_then(|w| w.compromised_since);
+    match (auth, compromised) {
+        (TokenAuth::OwnSignature, Some(since)) => Err((
+            Verdict::Untrusted,
+            format!(
+                "the token's signing key was declared compromised as of {since}: a bare token \
+                 under it cannot be dated, so none is trusted (the bureau has re-issued the \
+                 certificates it signed)"
+            ),
+        )),
+        _ => judge_key_window(windows, signer, at.unwrap_or(claims.issued_at))
+            .map_err(|why| (Verdict::Untrusted, format!("the token signer: {why}"))),
+    }?;
     Ok(claims)
+}
+
+/// The trust bundle's window for the key of the certificate `cert_der`.
+fn key_window<'w>(windows: &'w [KeyWindow], cert_der: &[u8]) -> Option<&'w KeyWindow> {
+    if windows.is_empty() {
+        return None;
+    }
+    let cert = ccr_pki::hierarchy::parse_certificate(cert_der).ok()?;
+    let spki = der::Encode::to_der(cert.tbs_certificate().subject_public_key_info()).ok()?;
+    let key_id = hex::encode(ccr_pki::signer::key_id_of_spki(&spki).ok()?);
+    windows.iter().find(|w| w.key_id == key_id)
+}
+
+/// Why the bureau's windows refuse the key that signed `list`, if they do. A list's `iat` is
+/// the signer's own word, so nothing signed under a compromised key is used.
+fn status_signer_refused(windows: &[KeyWindow], list: &SignedStatusList) -> Option<String> {
+    let key_id = list.signer_key_id.as_deref()?;
+    let window = windows.iter().find(|w| w.key_id == key_id)?;
+    if let Some(since) = window.compromised_since {
+        return Some(format!(
+            "signed by key {key_id}, declared compromised as of {since}"
+        ));
+    }
+    window.judge(list.issued_at).err()
+}
+
+/// Whether the bureau's windows admit a signature made at `at` by the key of `cert_der`; a
+/// key the windows do not list is judged by its certificate alone.
+fn judge_key_window(
+    windows: &[KeyWindow],
+    cert_der: &[u8],
+    at: OffsetDateTime,
+) -> Result<(), String> {
+    match key_window(windows, cert_der) {
+        Some(window) => window.judge(at),
+        None => Ok(()),
+    }
 }
 
 /// The report's disclosed fields from authenticated claims.

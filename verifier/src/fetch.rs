@@ -21,6 +21,7 @@ use ccr_pki::chain::TrustRoot;
 use ccr_pki::status_list::SignedStatusList;
 
 use crate::status;
+use crate::trust::Trusted;
 
 /// Largest response accepted.
 pub const MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
@@ -38,6 +39,8 @@ pub trait CacheStore: Send + Sync + std::fmt::Debug {
     fn status_list(&self, url: &str, root: &TrustRoot) -> Option<Arc<SignedStatusList>>;
     /// Keeps an authenticated list fetched from `url` (its signed bytes and its reading).
     fn put_status_list(&self, url: &str, bytes: &[u8], list: &Arc<SignedStatusList>);
+    /// The signed bytes of the last list stored for `url` (not re-authenticated).
+    fn status_list_cwt(&self, url: &str) -> Option<Vec<u8>>;
     /// The document (trust bundle) stored for `url`, and when it was stored.
     fn document(&self, url: &str) -> Option<(Vec<u8>, OffsetDateTime)>;
     /// Keeps a document fetched from `url` at `now`.
@@ -46,6 +49,10 @@ pub trait CacheStore: Send + Sync + std::fmt::Debug {
     fn clock_floor(&self) -> Option<OffsetDateTime>;
     /// Records a signed time seen (the store keeps the newest).
     fn raise_clock_floor(&self, seen: OffsetDateTime);
+    /// The highest trust-bundle sequence seen from `issuer` (SPEC §10).
+    fn bundle_floor(&self, issuer: &str) -> Option<u64>;
+    /// Records a bundle sequence seen from `issuer` (the store keeps the highest).
+    fn raise_bundle_floor(&self, issuer: &str, sequence: u64);
 }
 
 /// The command line's cache: one file per URL (named by the SHA-256 of the URL) holding the
@@ -72,6 +79,12 @@ impl DiskCache {
         self.dir.join("clock-floor")
     }
 
+    fn bundle_floor_path(&self, issuer: &str) -> PathBuf {
+        let mut name = self.path_for(issuer).into_os_string();
+        name.push(".bundle-floor");
+        PathBuf::from(name)
+    }
+
     fn store(&self, path: &Path, bytes: &[u8]) {
         // A cache that cannot be written only costs a request next time.
         if std::fs::create_dir_all(&self.dir).is_ok() {
@@ -91,6 +104,10 @@ impl CacheStore for DiskCache {
 
     fn put_status_list(&self, url: &str, bytes: &[u8], _list: &Arc<SignedStatusList>) {
         self.store(&self.path_for(url), bytes);
+    }
+
+    fn status_list_cwt(&self, url: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.path_for(url)).ok()
     }
 
     fn document(&self, url: &str) -> Option<(Vec<u8>, OffsetDateTime)> {
@@ -115,6 +132,21 @@ impl CacheStore for DiskCache {
             self.store(&path, seen.unix_timestamp().to_string().as_bytes());
         }
     }
+
+    fn bundle_floor(&self, issuer: &str) -> Option<u64> {
+        let text = std::fs::read_to_string(self.bundle_floor_path(issuer)).ok()?;
+        text.trim().parse().ok()
+    }
+
+    fn raise_bundle_floor(&self, issuer: &str, sequence: u64) {
+        if self
+            .bundle_floor(issuer)
+            .is_none_or(|floor| floor < sequence)
+        {
+            let path = self.bundle_floor_path(issuer);
+            self.store(&path, sequence.to_string().as_bytes());
+        }
+    }
 }
 
 /// Most entries a [`MemoryCache`] map holds before it starts over. Lists are stored only once
@@ -123,19 +155,25 @@ impl CacheStore for DiskCache {
 pub const MAX_MEMORY_ENTRIES: usize = 256;
 
 /// Largest document a [`MemoryCache`] keeps (a trust bundle is far smaller).
-pub const MAX_MEMORY_DOCUMENT_BYTES: usize = ccr_pki::bundle::MAX_BUNDLE_BYTES;
+pub const MAX_MEMORY_DOCUMENT_BYTES: usize = ccr_pki::bundle::signed::MAX_SIGNED_BUNDLE_BYTES;
 
 /// A document's bytes and when they were stored.
 type StoredDocument = (Arc<[u8]>, OffsetDateTime);
+
+/// An authenticated list and the signed bytes it was read from.
+type KeptList = (Arc<SignedStatusList>, Arc<[u8]>);
 
 /// The service's cache: authenticated lists kept as read (no re-authentication per request),
 /// bundles with the time they were fetched, and the clock floor; nothing touches the disk.
 #[derive(Debug)]
 pub struct MemoryCache {
-    lists: RwLock<HashMap<String, Arc<SignedStatusList>>>,
+    /// Authenticated lists, with the signed bytes they were read from.
+    lists: RwLock<HashMap<String, KeptList>>,
     documents: RwLock<HashMap<String, StoredDocument>>,
     /// Unix seconds; `i64::MIN` until a signed time is seen.
     floor: AtomicI64,
+    /// The highest bundle sequence seen, by issuer (only from authenticated bundles).
+    bundle_floors: RwLock<HashMap<String, u64>>,
 }
 
 impl Default for MemoryCache {
@@ -144,6 +182,7 @@ impl Default for MemoryCache {
             lists: RwLock::default(),
             documents: RwLock::default(),
             floor: AtomicI64::new(i64::MIN),
+            bundle_floors: RwLock::default(),
         }
     }
 }
@@ -163,11 +202,19 @@ impl CacheStore for MemoryCache {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(url)
-            .cloned()
+            .map(|(list, _)| Arc::clone(list))
     }
 
-    fn put_status_list(&self, url: &str, _bytes: &[u8], list: &Arc<SignedStatusList>) {
-        bounded_insert(&self.lists, url, Arc::clone(list));
+    fn put_status_list(&self, url: &str, bytes: &[u8], list: &Arc<SignedStatusList>) {
+        bounded_insert(&self.lists, url, (Arc::clone(list), Arc::from(bytes)));
+    }
+
+    fn status_list_cwt(&self, url: &str) -> Option<Vec<u8>> {
+        self.lists
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(url)
+            .map(|(_, bytes)| bytes.to_vec())
     }
 
     fn document(&self, url: &str) -> Option<(Vec<u8>, OffsetDateTime)> {
@@ -195,7 +242,30 @@ impl CacheStore for MemoryCache {
         self.floor
             .fetch_max(seen.unix_timestamp(), Ordering::Relaxed);
     }
+
+    fn bundle_floor(&self, issuer: &str) -> Option<u64> {
+        self.bundle_floors
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(issuer)
+            .copied()
+    }
+
+    fn raise_bundle_floor(&self, issuer: &str, sequence: u64) {
+        let mut floors = self
+            .bundle_floors
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Never cleared when full: forgetting a floor would let an old bundle back in.
+        // Floors are raised only by bundles signed under the one configured root, so the
+        // map holds that bureau's issuer URLs.
+        let floor = floors.entry(issuer.to_owned()).or_insert(sequence);
+        *floor = (*floor).max(sequence);
+    }
 }
+
+/// A bundle accepted from a copy stored at that time.
+type AcceptedBundle = (OffsetDateTime, Arc<Trusted>);
 
 /// Fetches the issuer's published documents through a [`CacheStore`].
 #[derive(Debug, Clone)]
@@ -205,6 +275,9 @@ pub struct Fetcher {
     /// Held while refreshing, so that many requests finding the same copy stale make one
     /// fetch, not one each.
     refresh: Arc<Mutex<()>>,
+    /// The last bundle accepted per URL, by the time its copy was stored: a cached copy is
+    /// opened (two signature checks) once, not on every verification.
+    accepted: Arc<Mutex<HashMap<String, AcceptedBundle>>>,
 }
 
 /// Where a status list came from.
@@ -272,6 +345,7 @@ impl Fetcher {
             store,
             timeout: REQUEST_TIMEOUT,
             refresh: Arc::default(),
+            accepted: Arc::default(),
         }
     }
 
@@ -348,26 +422,80 @@ impl Fetcher {
         }
     }
 
-    /// The trust bundle at `url` (cached for [`BUNDLE_MAX_AGE`]).
-    pub fn bundle(&self, url: &str, now: OffsetDateTime) -> Result<Vec<u8>, String> {
+    /// The signed bytes (CWT) of `list`, a list this fetcher gave for `url`, for an evidence
+    /// bundle (SPEC §11): the bytes kept are authenticated again and must read as `list`, so
+    /// a bundle never records a list other than the one the verdict used.
+    pub fn status_list_cwt(
+        &self,
+        url: &str,
+        root: &TrustRoot,
+        list: &SignedStatusList,
+    ) -> Option<Vec<u8>> {
+        let bytes = self.store.status_list_cwt(url)?;
+        let read = status::authenticate(&bytes, root).ok()?;
+        (read == *list).then_some(bytes)
+    }
+
+    /// The trust bundle at `url` (cached for [`BUNDLE_MAX_AGE`]), accepted as
+    /// [`crate::trust::accept`] says. A fetched bundle that is refused (older than one seen,
+    /// or not signed by the bureau) never replaces the cached copy, which is used instead.
+    pub fn trusted_bundle(
+        &self,
+        url: &str,
+        root: &TrustRoot,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Trusted>, String> {
         let fresh = |stored: &OffsetDateTime| {
             now - *stored < BUNDLE_MAX_AGE && *stored <= now.saturating_add(CLOCK_SKEW)
         };
-        if let Some((bytes, _)) = self.store.document(url).filter(|(_, at)| fresh(at)) {
-            return Ok(bytes);
+        let memo = |stored: OffsetDateTime| {
+            let accepted = self.accepted.lock().unwrap_or_else(PoisonError::into_inner);
+            accepted
+                .get(url)
+                .filter(|(at, _)| *at == stored)
+                .map(|(_, trusted)| Arc::clone(trusted))
+        };
+        let accept = |bytes: &[u8], stored: OffsetDateTime| {
+            let trusted = Arc::new(crate::trust::accept(bytes, root, now, self.store.as_ref())?);
+            let mut accepted = self.accepted.lock().unwrap_or_else(PoisonError::into_inner);
+            if accepted.len() >= MAX_MEMORY_ENTRIES {
+                accepted.clear();
+            }
+            accepted.insert(url.to_owned(), (stored, Arc::clone(&trusted)));
+            Ok::<_, String>(trusted)
+        };
+        if let Some((bytes, stored)) = self.store.document(url).filter(|(_, at)| fresh(at)) {
+            return memo(stored).map_or_else(|| accept(&bytes, stored), Ok);
         }
         let _refreshing = self.refresh.lock().unwrap_or_else(PoisonError::into_inner);
         let cached = self.store.document(url);
-        if let Some((bytes, _)) = cached.as_ref().filter(|(_, at)| fresh(at)) {
-            return Ok(bytes.clone());
+        if let Some((bytes, stored)) = cached.as_ref().filter(|(_, at)| fresh(at)) {
+            return memo(*stored).map_or_else(|| accept(bytes, *stored), Ok);
         }
-        match get_within(url, self.timeout) {
-            Ok(bytes) => {
-                self.store.put_document(url, &bytes, now);
-                Ok(bytes)
+        let fetched = get_within(url, self.timeout).and_then(|bytes| {
+            let trusted = accept(&bytes, now)?;
+            self.store.put_document(url, &bytes, now);
+            Ok(trusted)
+        });
+        match (fetched, cached) {
+            (Ok(trusted), _) => Ok(trusted),
+            (Err(why), Some((bytes, stored))) => {
+                eprintln!("verifier: {url}: {why}; using the bundle cached before");
+                accept(&bytes, stored)
             }
-            Err(e) => cached.map(|(bytes, _)| bytes).ok_or(e),
+            (Err(why), None) => Err(why),
         }
+    }
+
+    /// Accepts a bundle given as bytes (a file), against the floors this fetcher's store
+    /// keeps ([`crate::trust::accept`]).
+    pub fn accept_bundle(
+        &self,
+        bytes: &[u8],
+        root: &TrustRoot,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Trusted>, String> {
+        crate::trust::accept(bytes, root, now, self.store.as_ref()).map(Arc::new)
     }
 
     /// The newest signed time seen so far.
@@ -427,12 +555,15 @@ mod tests {
 
     #[test]
     fn a_stale_bundle_is_served_when_the_issuer_is_unreachable() {
+        let (root, signed) = crate::trust::tests::signed_bundle(3);
         let fetcher = Fetcher::in_memory().with_timeout(Duration::from_secs(2));
         // Port 9 (discard) on loopback: nothing listens in a test environment.
         let url = "http://127.0.0.1:9/trust";
         let long_ago = OffsetDateTime::now_utc() - time::Duration::hours(2);
-        fetcher.store.put_document(url, b"old", long_ago);
-        let got = fetcher.bundle(url, OffsetDateTime::now_utc());
-        assert_eq!(got.as_deref(), Ok(&b"old"[..]));
+        fetcher.store.put_document(url, &signed, long_ago);
+        let got = fetcher
+            .trusted_bundle(url, &root, OffsetDateTime::now_utc())
+            .expect("the cached bundle");
+        assert_eq!(got.sequence, Some(3));
     }
 }

@@ -3,7 +3,10 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
+pub mod evidence;
 pub mod fetch;
+pub mod receive;
 pub mod report;
 pub mod server;
 pub mod status;
+pub mod trust;

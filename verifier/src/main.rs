@@ -16,6 +16,7 @@ use ccr_verifier::check::{
     CheckContext, StatusInput, authenticated_status_uri, authenticated_token_status_uri, check_pdf,
     check_token,
 };
+use ccr_verifier::evidence;
 use ccr_verifier::fetch::{self, Fetcher};
 use ccr_verifier::report::{Outcome, Report, Verdict};
 use ccr_verifier::status;
@@ -87,12 +88,20 @@ enum Command {
         common: CommonArgs,
         #[command(flatten)]
         limits: LimitArgs,
+        /// Also write an evidence bundle of this verification here (SPEC §11).
+        #[arg(long)]
+        evidence: Option<PathBuf>,
     },
+    /// Re-prove an evidence bundle offline, as of its recorded instant (SPEC §11).
+    Replay(ReplayArgs),
     /// Run the stateless verification service and page (SPEC §6–§8).
     Serve(ServeArgs),
+    /// Receive a department's pushed transfers at `POST /inbox` (SPEC §9).
+    Receive(ccr_verifier::receive::ReceiveArgs),
     /// Verify a QR token alone (the paper certificate's path).
     Token {
-        /// The token: the URL read from the QR code, or its base64url part.
+        /// The token: the URL read from the QR code, or its fragment (decimal digits, or the
+        /// older base64url).
         token: String,
         #[command(flatten)]
         common: CommonArgs,
@@ -100,6 +109,23 @@ enum Command {
         #[arg(long)]
         bundle: Option<String>,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct ReplayArgs {
+    /// The evidence bundle.
+    file: PathBuf,
+    /// The PDF, if at hand: it must be the one the bundle records.
+    #[arg(long)]
+    pdf: Option<PathBuf>,
+    /// Pin the trust anchor: the bundle's must be this root.
+    #[arg(long)]
+    trust: Option<PathBuf>,
+    /// Print the JSON report only.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -154,7 +180,7 @@ impl Command {
     fn common(&self) -> Option<&CommonArgs> {
         match self {
             Self::Check { common, .. } | Self::Token { common, .. } => Some(common),
-            Self::Serve(_) => None,
+            Self::Serve(_) | Self::Receive(_) | Self::Replay(_) => None,
         }
     }
 }
@@ -201,6 +227,28 @@ fn issuer_option(issuer: Option<&str>) -> Result<Option<String>, Fatal> {
             Err(Fatal(format!("--issuer {url:?} is not an http(s) URL")))
         }
         other => Ok(other.map(str::to_owned)),
+    }
+}
+
+impl Judging {
+    /// The key windows of `--issuer`'s signed bundle (SPEC §10), so that a key the bureau
+    /// declared compromised is judged as such; none without `--issuer`, or (with a warning)
+    /// when its bundle is unavailable or refused: the PDF is then judged by its own
+    /// certificates and revocation data.
+    fn issuer_windows(&self) -> std::sync::Arc<ccr_verifier::trust::Trusted> {
+        let Some(issuer) = &self.issuer else {
+            return Default::default();
+        };
+        self.fetcher
+            .trusted_bundle(
+                &format!("{issuer}/trust"),
+                &self.root,
+                OffsetDateTime::now_utc(),
+            )
+            .unwrap_or_else(|why| {
+                eprintln!("verifier: warning: the issuer's key windows are not applied: {why}");
+                Default::default()
+            })
     }
 }
 
@@ -311,16 +359,25 @@ fn run(command: &Command, common: &CommonArgs) -> Result<Report, Fatal> {
     let judging = judging(common)?;
     let status_source = common.status.as_deref();
     match command {
-        Command::Serve(_) => Err(Fatal("`serve` does not produce a report".into())),
-        Command::Check { file, limits, .. } => {
+        Command::Serve(_) | Command::Receive(_) => Err(Fatal(
+            "`serve` and `receive` do not produce a report".into(),
+        )),
+        Command::Check {
+            file,
+            limits,
+            evidence,
+            ..
+        } => {
             let pdf_limits = limits.pdf_limits();
             // Read one byte past the limit so an oversize file is reported as such, never loaded.
             let bytes = read_bounded(file, limits.max_file_bytes, "certificate")?;
+            let trusted = judging.issuer_windows();
             let mut ctx = CheckContext {
                 root: &judging.root,
                 status: StatusInput::None,
                 at: judging.at,
                 limits: &pdf_limits,
+                windows: &trusted.windows,
             };
             // `online` needs the list's URI before the checks: it is taken only from an
             // authenticated token, so a forged file never makes the verifier fetch.
@@ -330,13 +387,24 @@ fn run(command: &Command, common: &CommonArgs) -> Result<Report, Fatal> {
             let acquired = judging.status(status_source, named_uri.as_deref())?;
             ctx.status = status_input(&acquired);
             ctx.at = judging.checking_time(&acquired);
-            Ok(check_pdf(&bytes, &ctx))
+            let report = check_pdf(&bytes, &ctx);
+            if let Some(path) = evidence {
+                let used = StatusUsed {
+                    source: status_source,
+                    named_uri: named_uri.as_deref(),
+                    acquired: &acquired,
+                };
+                write_evidence(path, &bytes, common, &judging, &used, &report)?;
+            }
+            Ok(report)
         }
+        Command::Replay(_) => Err(Fatal("`replay` is run on its own".into())),
         Command::Token { token, bundle, .. } => {
             let bytes = ccr_pki::token::from_url_or_text(token)
                 .map_err(|e| Fatal(format!("the token argument: {e}")))?;
-            let bundle_pem = match bundle.as_deref() {
-                None => None,
+            let now = OffsetDateTime::now_utc();
+            let trusted = match bundle.as_deref() {
+                None => Default::default(),
                 Some(source) if is_remote(source) => {
                     // The token is not authenticated yet, so the issuer it names is not
                     // contacted: `online` means the configured issuer's bundle.
@@ -352,20 +420,29 @@ fn run(command: &Command, common: &CommonArgs) -> Result<Report, Fatal> {
                     } else {
                         source.to_owned()
                     };
-                    Some(judging.fetcher.bundle(&url, judging.at).map_err(Fatal)?)
+                    judging
+                        .fetcher
+                        .trusted_bundle(&url, &judging.root, now)
+                        .map_err(|e| Fatal(format!("the trust bundle: {e}")))?
                 }
-                Some(path) => Some(read_bounded(
-                    Path::new(path),
-                    MAX_STATUS_FILE_BYTES,
-                    "trust bundle",
-                )?),
+                Some(path) => {
+                    let bytes = read_bounded(
+                        Path::new(path),
+                        ccr_pki::bundle::signed::MAX_SIGNED_BUNDLE_BYTES as u64,
+                        "trust bundle",
+                    )?;
+                    judging
+                        .fetcher
+                        .accept_bundle(&bytes, &judging.root, now)
+                        .map_err(|e| Fatal(format!("the trust bundle: {e}")))?
+                }
             };
-            let bundle = match bundle_pem {
-                Some(bytes) => ccr_pki::bundle::TrustBundle::certificates_from_bytes(&bytes)
-                    .map_err(|e| Fatal(format!("the trust bundle: {e}")))?,
-                None => Vec::new(),
-            };
-            let named_uri = authenticated_token_status_uri(&bytes, &bundle, &judging.root);
+            let named_uri = authenticated_token_status_uri(
+                &bytes,
+                &trusted.certificates,
+                &judging.root,
+                &trusted.windows,
+            );
             let acquired = judging.status(status_source, named_uri.as_deref())?;
             let limits = Limits::default();
             let ctx = CheckContext {
@@ -373,10 +450,105 @@ fn run(command: &Command, common: &CommonArgs) -> Result<Report, Fatal> {
                 status: status_input(&acquired),
                 at: judging.checking_time(&acquired),
                 limits: &limits,
+                windows: &trusted.windows,
             };
-            Ok(check_token(&bytes, &bundle, &ctx))
+            Ok(check_token(&bytes, &trusted.certificates, &ctx))
         }
     }
+}
+
+/// The status information a `check` used, for its evidence bundle.
+struct StatusUsed<'a> {
+    /// `--status`.
+    source: Option<&'a str>,
+    /// The list URI an authenticated token named (`--status online`).
+    named_uri: Option<&'a str>,
+    acquired: &'a Acquired,
+}
+
+/// The exact signed bytes of the list a `check` used: the file given, or the copy the fetcher
+/// keeps, authenticated again and required to read as the list used.
+fn used_cwt(
+    judging: &Judging,
+    used: &StatusUsed<'_>,
+    list: &SignedStatusList,
+) -> Result<Vec<u8>, Fatal> {
+    let lost = || {
+        Fatal("--evidence: the status list used could not be recorded (its copy changed meanwhile); run the check again".into())
+    };
+    let source = used.source.ok_or_else(lost)?;
+    if is_remote(source) {
+        let url = if source == "online" {
+            used.named_uri.ok_or_else(lost)?
+        } else {
+            source
+        };
+        return judging
+            .fetcher
+            .status_list_cwt(url, &judging.root, list)
+            .ok_or_else(lost);
+    }
+    let bytes = read_bounded(Path::new(source), MAX_STATUS_FILE_BYTES, "status list")?;
+    match status::authenticate(&bytes, &judging.root) {
+        Ok(read) if read == *list => Ok(bytes),
+        _ => Err(lost()),
+    }
+}
+
+/// Writes the evidence bundle of a `check` (through a temporary file: all or nothing).
+fn write_evidence(
+    path: &Path,
+    pdf: &[u8],
+    common: &CommonArgs,
+    judging: &Judging,
+    used: &StatusUsed<'_>,
+    report: &Report,
+) -> Result<(), Fatal> {
+    let root_pem = read_bounded(&common.trust, 64 * 1024, "trust anchor")?;
+    let cwt = match used.acquired {
+        Acquired::List(list) => Some(used_cwt(judging, used, list)?),
+        _ => None,
+    };
+    let status = match (used.acquired, &cwt) {
+        (Acquired::Unavailable(why), _) => evidence::StatusUsed::Unavailable(why),
+        (_, Some(cwt)) => evidence::StatusUsed::List(cwt),
+        _ => evidence::StatusUsed::None,
+    };
+    let bundle = evidence::write(pdf, &root_pem, status, report.checked_at, report)
+        .map_err(|e| Fatal(e.to_string()))?;
+    let temp = path.with_extension("evidence-tmp");
+    std::fs::write(&temp, &bundle)
+        .and_then(|()| std::fs::rename(&temp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            Fatal(format!("{}: {e}", path.display()))
+        })
+}
+
+/// `verifier replay`: exit 0 when the replayed verdict is VALID, 1 for any other, 2 when the
+/// bundle is refused.
+fn replay(args: &ReplayArgs) -> ExitCode {
+    let run = || -> Result<Report, Fatal> {
+        let bytes = read_bounded(&args.file, evidence::MAX_BUNDLE_BYTES, "evidence bundle")?;
+        let pdf = args
+            .pdf
+            .as_deref()
+            .map(|p| read_bounded(p, args.limits.max_file_bytes, "certificate"))
+            .transpose()?;
+        let root = args
+            .trust
+            .as_deref()
+            .map(|p| read_bounded(p, 64 * 1024, "trust anchor"))
+            .transpose()?;
+        evidence::replay(
+            &bytes,
+            pdf.as_deref(),
+            root.as_deref(),
+            &args.limits.pdf_limits(),
+        )
+        .map_err(|e| Fatal(e.to_string()))
+    };
+    finish(run(), args.json)
 }
 
 /// The human-readable report.
@@ -474,11 +646,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let common = match (&cli.command, cli.command.common()) {
         (Command::Serve(args), _) => return serve(args),
+        (Command::Receive(args), _) => return ccr_verifier::receive::run_cli(args),
+        (Command::Replay(args), _) => return replay(args),
         (_, Some(common)) => common,
         (_, None) => return ExitCode::from(2),
     };
-    let json = common.json;
-    match run(&cli.command, common) {
+    finish(run(&cli.command, common), common.json)
+}
+
+/// Prints a report (or the fatal error) and gives the exit code (SPEC §6).
+fn finish(result: Result<Report, Fatal>, json: bool) -> ExitCode {
+    match result {
         Ok(report) => {
             if json {
                 match serde_json::to_string_pretty(&report) {

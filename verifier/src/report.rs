@@ -141,6 +141,12 @@ pub struct Report {
     pub checked_at: OffsetDateTime,
 }
 
+impl AsRef<Report> for Report {
+    fn as_ref(&self) -> &Report {
+        self
+    }
+}
+
 /// Collects checks as verification proceeds.
 #[derive(Debug, Default)]
 pub struct Checks {

@@ -39,8 +39,10 @@ use ccr_pki::pdf::Limits;
 use ccr_pki::status_list::SignedStatusList;
 
 use crate::check::{CheckContext, StatusInput, check_pdf, check_token};
+use crate::evidence::{self, StatusUsed};
 use crate::fetch::{self, Fetcher};
 use crate::report::{Report, Verdict};
+use crate::trust::Trusted;
 
 pub use ccr_pki::bundle::{TokenSigner, TrustAnswer};
 pub use metrics::Metrics;
@@ -49,6 +51,7 @@ use ccr_web::verify_page::{self, PdfUpload, VerifyPage};
 
 const OPENAPI_JSON: &str = include_str!("../openapi.json");
 const REPORT_SCHEMA: &str = include_str!("../../schemas/verification-report.schema.json");
+const EVIDENCE_SCHEMA: &str = include_str!("../../schemas/evidence-bundle.schema.json");
 
 /// Largest `verify-token` body: a token URL is at most 4 KiB, so this is generous.
 const MAX_TOKEN_BODY_BYTES: usize = 64 * 1024;
@@ -249,16 +252,22 @@ fn openapi_document() -> String {
         Ok(doc) => doc,
         Err(_) => return OPENAPI_JSON.to_owned(),
     };
-    if let (Ok(mut schema), Some(slot)) = (
-        serde_json::from_str::<serde_json::Value>(REPORT_SCHEMA),
-        doc.pointer_mut("/components/schemas/VerificationReport"),
-    ) {
-        if let Some(map) = schema.as_object_mut() {
-            // The dialect is OpenAPI 3.1's default (2020-12); the examples are for the schema.
-            map.remove("$schema");
-            map.remove("examples");
+    for (text, pointer) in [
+        (REPORT_SCHEMA, "/components/schemas/VerificationReport"),
+        (EVIDENCE_SCHEMA, "/components/schemas/EvidenceBundle"),
+    ] {
+        if let (Ok(mut schema), Some(slot)) = (
+            serde_json::from_str::<serde_json::Value>(text),
+            doc.pointer_mut(pointer),
+        ) {
+            if let Some(map) = schema.as_object_mut() {
+                // The dialect is OpenAPI 3.1's default (2020-12); the examples are for the
+                // schema.
+                map.remove("$schema");
+                map.remove("examples");
+            }
+            *slot = schema;
         }
-        *slot = schema;
     }
     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| OPENAPI_JSON.to_owned())
 }
@@ -310,6 +319,8 @@ async fn method_not_allowed() -> ApiError {
 struct VerifyQuery {
     /// Judge at this instant (RFC 3339) instead of the server's clock.
     at: Option<String>,
+    /// `1`: answer the evidence bundle of the verification (SPEC §11) instead of the report.
+    evidence: Option<String>,
 }
 
 /// The body of `POST /api/v1/verify-token`.
@@ -434,15 +445,16 @@ fn verdict_name(verdict: Verdict) -> &'static str {
 
 /// Runs a verification on the blocking pool before `deadline`. The permit travels with the
 /// work, so a verification that outlives its deadline still counts against the limit.
-async fn run_verification<F>(
+async fn run_verification<F, T>(
     state: &Arc<AppState>,
     kind: &'static str,
     permit: OwnedSemaphorePermit,
     deadline: tokio::time::Instant,
     work: F,
-) -> Result<Report, ApiError>
+) -> Result<T, ApiError>
 where
-    F: FnOnce(&AppState) -> Result<Report, ApiError> + Send + 'static,
+    F: FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+    T: AsRef<Report> + Send + 'static,
 {
     let worker_state = Arc::clone(state);
     let started = Instant::now();
@@ -464,13 +476,26 @@ where
             Err(ApiError::internal())
         }
         Ok(Ok(result)) => {
-            if let Ok(report) = &result {
+            if let Ok(answer) = &result {
+                let report = answer.as_ref();
                 state
                     .metrics
                     .verification(kind, verdict_name(report.verdict), started.elapsed());
             }
             result
         }
+    }
+}
+
+/// A verification's report and its evidence bundle (`?evidence=1`).
+struct Evidenced {
+    report: Report,
+    bundle: Vec<u8>,
+}
+
+impl AsRef<Report> for Evidenced {
+    fn as_ref(&self) -> &Report {
+        &self.report
     }
 }
 
@@ -492,6 +517,19 @@ async fn verify_pdf(
     let Query(query) =
         query.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.body_text()))?;
     let at = parse_at(query.at.as_deref())?;
+    let evidence = match query.evidence.as_deref() {
+        None | Some("0" | "false") => false,
+        Some("1" | "true") => true,
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "`evidence` is 1 or 0, not {:?}",
+                    other.chars().take(16).collect::<String>()
+                ),
+            ));
+        }
+    };
     check_pdf_content_type(&headers)?;
     let limit = BodyLimit {
         bytes: state.config.max_body_bytes,
@@ -508,8 +546,28 @@ async fn verify_pdf(
                 "the upload took longer than the time allowed per request (--timeout-ms)",
             )
         })??;
+    if evidence {
+        let Evidenced { bundle, .. } =
+            run_verification(&state, "pdf", permit, deadline, move |state| {
+                let (report, acquired) = state.verify_pdf(&bytes, at);
+                let bundle = state.evidence(&bytes, &acquired, &report)?;
+                Ok(Evidenced { report, bundle })
+            })
+            .await?;
+        return Ok((
+            [
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ),
+            ],
+            bundle,
+        )
+            .into_response());
+    }
     let report = run_verification(&state, "pdf", permit, deadline, move |state| {
-        Ok(state.verify_pdf(&bytes, at))
+        Ok(state.verify_pdf(&bytes, at).0)
     })
     .await?;
     Ok(report_response(&report))
@@ -604,17 +662,17 @@ async fn trust(
     let handle = tokio::task::spawn_blocking(move || {
         let now = OffsetDateTime::now_utc();
         let url = format!("{issuer}/trust");
-        let bytes = worker_state.bundle_bytes(&url, now)?;
-        let certificates = certificates_of(&url, &bytes)?;
+        let trusted = worker_state.bundle(&url, now)?;
         Ok::<_, ApiError>(TrustAnswer {
             issuer,
             token_signers: ccr_pki::bundle::token_signers(
                 &worker_state.config.root,
-                &certificates,
+                &trusted.certificates,
+                &trusted.windows,
                 now,
             ),
             status_list_ttl_seconds: ccr_pki::status_list::DEFAULT_TTL_SECONDS,
-            usages: ccr_pki::bundle::TrustBundle::usages_from_bytes(&bytes),
+            usages: trusted.usages.clone(),
         })
     });
     let answer = match tokio::time::timeout(state.config.timeout, handle).await {
@@ -655,17 +713,6 @@ impl Acquired {
     }
 }
 
-/// The certificates (DER) of the bundle fetched from `url`.
-fn certificates_of(url: &str, bytes: &[u8]) -> Result<Vec<Vec<u8>>, ApiError> {
-    ccr_pki::bundle::TrustBundle::certificates_from_bytes(bytes).map_err(|why| {
-        eprintln!("verifier: trust bundle: {why}");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the trust bundle at {url} is unreadable"),
-        )
-    })
-}
-
 impl AppState {
     /// The instant to judge at: the caller's `at` (a what-if), else the clock, never
     /// earlier than the newest signed time seen (SPEC §5). Called after the status list is
@@ -700,24 +747,70 @@ impl AppState {
         }
     }
 
-    /// The bundle at `url`, as fetched (or cached).
-    fn bundle_bytes(&self, url: &str, now: OffsetDateTime) -> Result<Vec<u8>, ApiError> {
-        self.fetcher.bundle(url, now).map_err(|why| {
-            eprintln!("verifier: trust bundle: {why}");
+    /// The bundle at `url`, as fetched (or cached) and accepted (`crate::trust`).
+    fn bundle(&self, url: &str, now: OffsetDateTime) -> Result<Arc<Trusted>, ApiError> {
+        self.fetcher
+            .trusted_bundle(url, &self.config.root, now)
+            .map_err(|why| {
+                eprintln!("verifier: trust bundle: {why}");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "the issuer's trust bundle from {url} is unavailable or refused: {why}"
+                    ),
+                )
+            })
+    }
+
+    /// The key windows of the configured issuer's bundle, for judging a PDF; none when no
+    /// issuer is configured or its bundle cannot be had (the PDF is then judged by its
+    /// certificates and embedded revocation data alone, as before the key lifecycle).
+    fn windows(&self) -> Arc<Trusted> {
+        let Some(issuer) = &self.config.issuer else {
+            return Arc::default();
+        };
+        self.bundle(&format!("{issuer}/trust"), OffsetDateTime::now_utc())
+            .unwrap_or_default()
+    }
+
+    /// The evidence bundle (SPEC §11) of a verification that gave `report` with `acquired`,
+    /// recording the exact signed list the fetcher holds (authenticated again and required
+    /// to read as the list used).
+    fn evidence(
+        &self,
+        pdf: &[u8],
+        acquired: &Acquired,
+        report: &Report,
+    ) -> Result<Vec<u8>, ApiError> {
+        let failed = |why: String| {
+            eprintln!("verifier: evidence bundle: {why}");
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("the issuer's trust bundle could not be fetched from {url}"),
+                "the evidence bundle could not be made (the status list changed meanwhile); retry",
             )
-        })
+        };
+        let root_pem = ccr_pki::hierarchy::der_to_pem("CERTIFICATE", self.config.root.der())
+            .map_err(|e| failed(e.to_string()))?;
+        let cwt = match acquired {
+            Acquired::List(list) => Some(
+                self.fetcher
+                    .status_list_cwt(&list.uri, &self.config.root, list)
+                    .ok_or_else(|| failed(format!("no signed copy of {} is kept", list.uri)))?,
+            ),
+            Acquired::Unavailable(_) => None,
+        };
+        let status = match (acquired, &cwt) {
+            (Acquired::Unavailable(why), _) => StatusUsed::Unavailable(why),
+            (_, Some(cwt)) => StatusUsed::List(cwt),
+            (Acquired::List(_), None) => StatusUsed::None,
+        };
+        evidence::write(pdf, root_pem.as_bytes(), status, report.checked_at, report)
+            .map_err(|e| failed(e.to_string()))
     }
 
-    /// The certificates of the bundle at `url` (DER).
-    fn bundle(&self, url: &str, now: OffsetDateTime) -> Result<Vec<Vec<u8>>, ApiError> {
-        certificates_of(url, &self.bundle_bytes(url, now)?)
-    }
-
-    /// Verifies a PDF as `verifier check --status online` does.
-    fn verify_pdf(&self, bytes: &[u8], at: Option<OffsetDateTime>) -> Report {
+    /// Verifies a PDF as `verifier check --status online` does; also returns the status
+    /// information used.
+    fn verify_pdf(&self, bytes: &[u8], at: Option<OffsetDateTime>) -> (Report, Acquired) {
         // The list is needed before the checks, but finding its URI means reading the file
         // twice. Most certificates name the list the previous one named, so that list is
         // tried first: the checks compare it with the verified token's reference, and on a
@@ -737,7 +830,7 @@ impl AppState {
                 Some(named) if named != *guess => {
                     return self.check_pdf_named(bytes, Some(&named), at);
                 }
-                _ => return report,
+                _ => return (report, acquired),
             }
         }
         // The URI only from an authenticated token: a forged file never makes the service
@@ -748,16 +841,16 @@ impl AppState {
             status: StatusInput::None,
             at: self.judging_time(at),
             limits: &self.config.limits,
+            windows: &[],
         };
         match crate::check::authenticated_status_uri(bytes, &unjudged) {
             Some(named) => self.check_pdf_named(bytes, Some(&named), at),
-            None => self.check_pdf_with(
-                bytes,
-                &Acquired::Unavailable(
+            None => {
+                let acquired = Acquired::Unavailable(
                     "the certificate is not authentic, so the list it names is not fetched".into(),
-                ),
-                at,
-            ),
+                );
+                (self.check_pdf_with(bytes, &acquired, at), acquired)
+            }
         }
     }
 
@@ -767,7 +860,7 @@ impl AppState {
         bytes: &[u8],
         uri: Option<&str>,
         at: Option<OffsetDateTime>,
-    ) -> Report {
+    ) -> (Report, Acquired) {
         let acquired = self.status(uri, at);
         let report = self.check_pdf_with(bytes, &acquired, at);
         if let (Acquired::List(list), Some(status)) = (&acquired, &report.status)
@@ -778,7 +871,7 @@ impl AppState {
                 .write()
                 .unwrap_or_else(PoisonError::into_inner) = Some(Arc::from(list.uri.as_str()));
         }
-        report
+        (report, acquired)
     }
 
     fn check_pdf_with(
@@ -787,11 +880,13 @@ impl AppState {
         acquired: &Acquired,
         at: Option<OffsetDateTime>,
     ) -> Report {
+        let trusted = self.windows();
         let ctx = CheckContext {
             root: &self.config.root,
             status: acquired.input(),
             at: self.judging_time(at),
             limits: &self.config.limits,
+            windows: &trusted.windows,
         };
         check_pdf(bytes, &ctx)
     }
@@ -807,9 +902,13 @@ impl AppState {
                  the issuer's trust bundle, which is fetched only from --issuer",
             ));
         };
-        let bundle = self.bundle(&format!("{issuer}/trust"), OffsetDateTime::now_utc())?;
-        let named_uri =
-            crate::check::authenticated_token_status_uri(token, &bundle, &self.config.root);
+        let trusted = self.bundle(&format!("{issuer}/trust"), OffsetDateTime::now_utc())?;
+        let named_uri = crate::check::authenticated_token_status_uri(
+            token,
+            &trusted.certificates,
+            &self.config.root,
+            &trusted.windows,
+        );
         let acquired = self.status(named_uri.as_deref(), at);
         let limits = Limits::default();
         let ctx = CheckContext {
@@ -817,8 +916,9 @@ impl AppState {
             status: acquired.input(),
             at: self.judging_time(at),
             limits: &limits,
+            windows: &trusted.windows,
         };
-        Ok(check_token(token, &bundle, &ctx))
+        Ok(check_token(token, &trusted.certificates, &ctx))
     }
 }
 

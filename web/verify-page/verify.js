@@ -414,6 +414,7 @@
   const TAG_COSE_SIGN1 = 18;
   const ALG_ES256 = -7;
   const STATUS_LIST_TYP = 'application/statuslist+cwt';
+  // Document types by their number in the token (pki/src/token.rs DOCUMENT_TYPES).
   const DOCUMENT_TYPES = ['BIR', 'TI', 'PASSPORT'];
 
   // -----------------------------------------------------------------------------------------
@@ -494,6 +495,48 @@
     if (a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
     return true;
+  }
+
+  // SPEC §4 decimal fragment (pki/src/token/decimal.rs): groups of 7 bytes as 17 digits, a last
+  // group of n = 1..6 bytes as DECIMAL_WIDTHS[n] digits.
+  const DECIMAL_WIDTHS = [0, 3, 5, 8, 10, 13, 15, 17];
+
+  /** The bytes of a decimal fragment; refuses a bad length, a non-digit, a too-large group. */
+  function decimalDecode(text) {
+    if (text.length === 0) throw new Error('decimal token: empty');
+    const bad = text.search(/[^0-9]/);
+    if (bad >= 0) throw new Error(`decimal token: character ${bad + 1} is not a digit`);
+    const full = Math.floor(text.length / 17);
+    const rest = text.length % 17;
+    const lastBytes = DECIMAL_WIDTHS.indexOf(rest);
+    if (lastBytes < 0 || lastBytes === 7) {
+      throw new Error(`decimal token: length ${text.length} is not a valid token length (remainder ${rest} mod 17)`);
+    }
+    const len = full * 7 + lastBytes;
+    if (len > MAX_TOKEN_LEN) throw new Error(`decimal token: ${len} bytes exceed ${MAX_TOKEN_LEN}`);
+    const out = new Uint8Array(len);
+    let pos = 0;
+    let j = 0;
+    for (let g = 0; j < len; g++) {
+      const n = Math.min(7, len - j);
+      const width = DECIMAL_WIDTHS[n];
+      let value = BigInt(text.slice(pos, pos + width));
+      pos += width;
+      if (value >> BigInt(8 * n) !== 0n) {
+        throw new Error(`decimal token: group ${g + 1} is too large for ${n} bytes`);
+      }
+      for (let k = n - 1; k >= 0; k--) {
+        out[j + k] = Number(value & 0xffn);
+        value >>= 8n;
+      }
+      j += n;
+    }
+    return out;
+  }
+
+  /** A token fragment: decimal digits (SPEC §4) or the older base64url. */
+  function fragmentDecode(text) {
+    return /^[0-9]+$/.test(text) ? decimalDecode(text) : base64UrlDecode(text);
   }
 
   /** base64url (RFC 4648 §5), padding optional; anything else is refused. */
@@ -858,14 +901,17 @@
     const C = 'certificate claim';
     const nameLatin = nonemptyText(req(cert, 1, 'name', C), 'name');
     const nameChinese = cert.has(2) ? nonemptyText(cert.get(2), 'Chinese name') : null;
-    const dob = text(req(cert, 3, 'date of birth', C), 'date of birth');
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(dob) || !validDate(dob)) {
-      throw new Error('date of birth: not YYYY-MM-DD');
-    }
+    // RFC 8943 day count since 1970-01-01; years 1..9999 as the issuer allows.
+    const days = req(cert, 3, 'date of birth', C);
+    if (typeof days !== 'number' || !Number.isInteger(days)) throw new Error('date of birth: not an integer day count');
+    const born = new Date(days * 86400000);
+    const year = born.getUTCFullYear();
+    if (Number.isNaN(year) || year < 1 || year > 9999) throw new Error(`date of birth: day count ${days} out of range`);
+    const dob = born.toISOString().slice(0, 10);
     const doc = req(cert, 4, 'document', C);
     if (!Array.isArray(doc) || doc.length !== 2) throw new Error('document: not a [type, last3] array');
-    const docType = text(doc[0], 'document type');
-    if (!DOCUMENT_TYPES.includes(docType)) throw new Error(`document type: unknown code "${docType}"`);
+    const docType = DOCUMENT_TYPES[uint(doc[0], 'document type', 0xff)];
+    if (docType === undefined) throw new Error(`document type: unknown number ${doc[0]}`);
     const last3 = text(doc[1], 'document number');
     if ([...last3].length > 3) throw new Error('document number: more than 3 characters');
     const usage = nonemptyText(req(cert, 5, 'usage', C), 'usage');
@@ -888,14 +934,6 @@
       status: { uri, idx },
       digest: hex(digest),
     };
-  }
-
-  function validDate(ymd) {
-    const [y, m, d] = ymd.split('-').map(Number);
-    if (m < 1 || m > 12 || d < 1) return false;
-    const days = new Date(Date.UTC(2000, m, 0)).getUTCDate();
-    const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-    return d <= (m === 2 ? (leap ? 29 : 28) : days);
   }
 
   /** Status list claims (pki/src/status_list.rs `parse_status_list`), before inflation. */
@@ -1169,7 +1207,7 @@
       if (fragment.length > MAX_TOKEN_TEXT_LEN) throw new Failure('MALFORMED', `more than ${MAX_TOKEN_TEXT_LEN} characters`);
       let bytes;
       try {
-        bytes = base64UrlDecode(fragment.trim());
+        bytes = fragmentDecode(fragment.trim());
       } catch (e) {
         throw new Failure('MALFORMED', e.message);
       }

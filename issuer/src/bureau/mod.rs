@@ -5,7 +5,12 @@
 //! them holds a rule of its own.
 
 pub mod applying;
+pub mod back_office;
+pub mod collecting;
+pub mod departments;
 mod error;
+pub mod keys;
+pub mod people;
 pub mod reviewing;
 mod services;
 pub mod signing_in;
@@ -17,16 +22,17 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
+use ccr_pki::bundle::TrustBundle;
 use ccr_pki::document::{CertificateData, StatusReference};
 use ccr_pki::hierarchy::der_to_pem;
 use ccr_pki::status_list::{SignedStatusList, Status, sign_status_list};
-use ccr_pki::token;
 use ccr_pki::validity;
 
-use crate::issuance::engine::{Engine, EngineError};
+use crate::issuance::engine::{Engine, EngineError, SignedCertificate};
 use crate::rules::request::{CertificateRequest, RequestError, ValidRequest, doc_key};
 use crate::setup::config::{CodedEntry, Config};
 use crate::setup::home::{Home, HomeError};
+use crate::setup::keystore::Role;
 use crate::store::jobs::ClaimedJob;
 use crate::store::{IssuedRecord, StatusChange, Store, StoreError};
 
@@ -87,7 +93,17 @@ pub struct Bureau {
     home: Home,
     config: Config,
     store: Store,
+    /// The engine with the keys active when it was loaded; replaced when the key registry
+    /// changes or a loaded key's window ends (see [`Bureau::current_engine`]).
+    engine: std::sync::RwLock<LoadedEngine>,
+    transfer_signer: std::sync::Arc<ccr_pki::transfer::TransferSigner>,
+}
+
+/// An engine and the version of the key registry file it was loaded from.
+#[derive(Debug)]
+struct LoadedEngine {
     engine: std::sync::Arc<Engine>,
+    registry_modified: Option<std::time::SystemTime>,
 }
 
 /// What one issuance produced.
@@ -99,7 +115,57 @@ pub struct Issued {
     pub pdf: Vec<u8>,
 }
 
+/// Renders and signs one certificate and, when the archive switch is on, the bureau's B-LTA
+/// archive copy of it (both before anything is recorded, so a failed time-stamp issues nothing).
+fn produce(
+    engine: &Engine,
+    data: &CertificateData,
+    now: OffsetDateTime,
+    archive: bool,
+) -> Result<(SignedCertificate, Option<Vec<u8>>), EngineError> {
+    let signed = engine.produce(data, now)?;
+    let archive_pdf = if archive {
+        Some(engine.archive_timestamp(&signed.pdf, now)?)
+    } else {
+        None
+    };
+    Ok((signed, archive_pdf))
+}
+
 impl Bureau {
+    /// Writes the bureau's B-LTA archive copy of certificate `number` to `out`, through a
+    /// temporary file; audited. Refused when the certificate was issued with
+    /// `[archive] document_timestamp` off.
+    pub async fn export_archive_copy(
+        &self,
+        number: &str,
+        out: &Path,
+    ) -> Result<usize, BureauError> {
+        let pdf = self
+            .store
+            .archive_pdf(number, "issuer:cli", OffsetDateTime::now_utc())
+            .await?
+            .ok_or_else(|| {
+                BureauError::Usage(format!(
+                    "{number} has no archive copy: it was issued with [archive] \
+                     document_timestamp off (issuer timestamp adds one to a PDF)"
+                ))
+            })?;
+        write_atomically(out, &pdf)?;
+        Ok(pdf.len())
+    }
+
+    /// Adds a document time-stamp (B-LTA) to the certificate PDF `input`, written to `out`
+    /// through a temporary file (nothing is written on failure).
+    pub fn archive_timestamp(&self, input: &Path, out: &Path) -> Result<usize, BureauError> {
+        let pdf = std::fs::read(input).map_err(|e| io(input, e))?;
+        let stamped = self
+            .current_engine(OffsetDateTime::now_utc())?
+            .archive_timestamp(&pdf, OffsetDateTime::now_utc())?;
+        write_atomically(out, &stamped)?;
+        Ok(stamped.len())
+    }
+
     /// Opens the home (which must exist) and its registry.
     pub async fn open(home: Home, database_url: Option<&str>) -> Result<Self, BureauError> {
         let config = home.config()?;
@@ -117,12 +183,17 @@ impl Bureau {
         store
             .seed_departments(&config.departments, OffsetDateTime::now_utc())
             .await?;
-        let engine = std::sync::Arc::new(Engine::new(pki, &config.verify_url)?);
+        let engine = std::sync::RwLock::new(LoadedEngine {
+            registry_modified: registry_modified(&home),
+            engine: std::sync::Arc::new(Engine::new(pki, &config.verify_url)?),
+        });
+        let transfer_signer = std::sync::Arc::new(home.transfer_signer()?);
         Ok(Self {
             home,
             config,
             store,
             engine,
+            transfer_signer,
         })
     }
 
@@ -131,9 +202,53 @@ impl Bureau {
         &self.config
     }
 
-    /// The issuance engine.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
+    /// The issuance engine as last loaded (for what does not sign: layout checks, the
+    /// root's CRL). Whatever signs asks [`Bureau::current_engine`].
+    pub fn engine(&self) -> std::sync::Arc<Engine> {
+        let loaded = self
+            .engine
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::sync::Arc::clone(&loaded.engine)
+    }
+
+    /// The engine with the keys active at `now`: loaded again when `issuer keys` changed the
+    /// registry or a loaded key's window ended (a rotation's hand-over instant), so a
+    /// running service signs with the new key from its first second and never with a
+    /// retired one.
+    pub fn current_engine(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<std::sync::Arc<Engine>, BureauError> {
+        let modified = registry_modified(&self.home);
+        {
+            let loaded = self
+                .engine
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let expired = loaded.engine.pki().reload_at.is_some_and(|at| now >= at);
+            if !expired && loaded.registry_modified == modified {
+                return Ok(std::sync::Arc::clone(&loaded.engine));
+            }
+        }
+        let engine = std::sync::Arc::new(Engine::new(
+            self.home.load_pki_at(now)?,
+            &self.config.verify_url,
+        )?);
+        let mut loaded = self
+            .engine
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *loaded = LoadedEngine {
+            engine: std::sync::Arc::clone(&engine),
+            registry_modified: modified,
+        };
+        Ok(engine)
+    }
+
+    /// The transfer-signing key (SPEC §9).
+    pub fn transfer_signer(&self) -> &ccr_pki::transfer::TransferSigner {
+        &self.transfer_signer
     }
 
     /// The home folder.
@@ -166,7 +281,7 @@ impl Bureau {
         now: OffsetDateTime,
     ) -> Result<(), BureauError> {
         let template = self.requested_data(request, now);
-        Ok(self.engine.check_renderable(&template)?)
+        Ok(self.engine().check_renderable(&template)?)
     }
 
     /// Checks, before an officer's approval is committed and its jobs queued, that the
@@ -222,13 +337,15 @@ impl Bureau {
             uri: self.config.status_list_uri(reservation.list_id),
             idx: reservation.index,
         };
-        let engine = std::sync::Arc::clone(&self.engine);
+        let engine = self.current_engine(now)?;
         let doc_key = doc_key(&data.holder.document);
         let transfer_to = data.transfer_to.as_ref().map(|d| d.code.clone());
         let (issued_at, valid_until) = (data.issued_at, data.valid_until);
-        let signed = tokio::task::spawn_blocking(move || engine.produce(&data, now))
-            .await
-            .map_err(|e| BureauError::Usage(format!("rendering task failed: {e}")))??;
+        let archive = self.config.archive.document_timestamp;
+        let (signed, archive_pdf) =
+            tokio::task::spawn_blocking(move || produce(&engine, &data, now, archive))
+                .await
+                .map_err(|e| BureauError::Usage(format!("rendering task failed: {e}")))??;
         self.store
             .complete_job(
                 job,
@@ -240,6 +357,7 @@ impl Bureau {
                     data_json: &signed.data_json,
                     token: &signed.token,
                     pdf: &signed.pdf,
+                    archive_pdf: archive_pdf.as_deref(),
                     doc_key: &doc_key,
                     transfer_to: transfer_to.as_deref(),
                 },
@@ -289,7 +407,7 @@ impl Bureau {
             .replace_nanosecond(0)
             .map_err(|e| BureauError::Usage(e.to_string()))?;
         let template = self.requested_data(&request, issued_at);
-        self.engine.check_renderable(&template)?;
+        self.engine().check_renderable(&template)?;
         self.issue_from(actor, template, out, None).await
     }
 
@@ -347,7 +465,12 @@ impl Bureau {
             uri: self.config.status_list_uri(reservation.list_id),
             idx: reservation.index,
         };
-        let signed = self.engine.produce(&data, now)?;
+        let (signed, archive_pdf) = produce(
+            &*self.current_engine(now)?,
+            &data,
+            now,
+            self.config.archive.document_timestamp,
+        )?;
         let application = match &supersedes {
             Some(change) => self
                 .store
@@ -363,6 +486,7 @@ impl Bureau {
             data_json: &signed.data_json,
             token: &signed.token,
             pdf: &signed.pdf,
+            archive_pdf: archive_pdf.as_deref(),
             doc_key: &doc_key(&data.holder.document),
             transfer_to: data.transfer_to.as_ref().map(|d| d.code.as_str()),
         };
@@ -431,12 +555,13 @@ impl Bureau {
     ) -> Result<Vec<u8>, BureauError> {
         let list = self.store.status_list(list_id).await?;
         let claims = SignedStatusList::new(self.config.status_list_uri(list_id), list, now);
-        let pki = self.engine.pki();
+        let engine = self.current_engine(now)?;
+        let pki = engine.pki();
         let chain = [pki.token_signer_der.clone(), pki.issuing_ca_der.clone()];
         Ok(sign_status_list(
             &claims,
-            &pki.token_signer_key,
-            token::kid_for_certificate(&pki.token_signer_der),
+            &*pki.token_signer_key,
+            engine.token_kid(),
             &chain,
         )?)
     }
@@ -449,8 +574,7 @@ impl Bureau {
     ) -> Result<PathBuf, BureauError> {
         let bytes = self.signed_status_list(list_id, now).await?;
         let path = self.home.status_dir().join(format!("status-{list_id}.cwt"));
-        let temp = write_temp(&path, &bytes)?;
-        std::fs::rename(&temp, &path).map_err(|e| io(&path, e))?;
+        write_atomically(&path, &bytes)?;
         Ok(path)
     }
 
@@ -461,39 +585,69 @@ impl Bureau {
             .map_err(|e| BureauError::Usage(format!("the audit log is broken: {e}")))
     }
 
-    /// Writes `root.pem`, `bundle.pem` and a freshly signed `status-<list>.cwt` per list.
+    /// The trust bundle at `now` (SPEC §4, §10): the published certificates, every key's
+    /// window, the registry's sequence, the status lists, usages and transfer key.
+    pub async fn trust_bundle(&self, now: OffsetDateTime) -> Result<TrustBundle, BureauError> {
+        let engine = self.current_engine(now)?;
+        let pki = engine.pki();
+        let lists = self
+            .store
+            .status_list_ids()
+            .await?
+            .into_iter()
+            .map(|id| self.config.status_list_uri(id))
+            .collect();
+        let certificates: Vec<(&str, &[u8])> = pki
+            .published
+            .iter()
+            .filter_map(|(role, der)| Some((bundle_purpose(*role)?, der.as_slice())))
+            .collect();
+        Ok(
+            TrustBundle::new(&self.config.public_url, now, &certificates, lists)
+                .with_usages(self.config.published_usages())
+                .with_transfer_key(self.transfer_signer.public_key())
+                .with_keys(pki.registry.sequence, pki.registry.windows(now)),
+        )
+    }
+
+    /// The trust bundle at `now`, signed by the issuing CA (what `GET /trust` serves).
+    pub async fn signed_trust_bundle(&self, now: OffsetDateTime) -> Result<Vec<u8>, BureauError> {
+        let bundle = self.trust_bundle(now).await?;
+        let engine = self.current_engine(now)?;
+        let pki = engine.pki();
+        Ok(ccr_pki::bundle::signed::sign(
+            &bundle,
+            pki.issuing_ca_key.as_ref(),
+            &pki.issuing_ca_der,
+        )?)
+    }
+
+    /// Writes `root.pem`, `bundle.pem`, the signed `bundle.json` and a freshly signed
+    /// `status-<list>.cwt` per list.
     pub async fn export_trust(&self, dir: &Path) -> Result<Vec<PathBuf>, BureauError> {
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        let pki = self.engine.pki();
+        let now = OffsetDateTime::now_utc();
+        let bundle = self.trust_bundle(now).await?;
         let mut written = Vec::new();
         let root = dir.join("root.pem");
-        std::fs::write(&root, der_to_pem("CERTIFICATE", &pki.root_der)?)
-            .map_err(|e| io(&root, e))?;
+        std::fs::write(
+            &root,
+            der_to_pem("CERTIFICATE", &self.engine().pki().root_der)?,
+        )
+        .map_err(|e| io(&root, e))?;
         written.push(root);
-        let mut bundle = String::new();
-        for der in [&pki.issuing_ca_der, &pki.token_signer_der, &pki.tsa_der] {
-            bundle.push_str(&der_to_pem("CERTIFICATE", der)?);
+        let mut pem = String::new();
+        for der in TrustBundle::certificates_from_bytes(&bundle.to_json())? {
+            pem.push_str(&der_to_pem("CERTIFICATE", &der)?);
         }
         let bundle_path = dir.join("bundle.pem");
-        std::fs::write(&bundle_path, bundle).map_err(|e| io(&bundle_path, e))?;
+        std::fs::write(&bundle_path, pem).map_err(|e| io(&bundle_path, e))?;
         written.push(bundle_path);
-        let now = OffsetDateTime::now_utc();
-        let list_ids = self.store.status_list_ids().await?;
-        let certificates: [(&str, &[u8]); 3] = [
-            ("issuing-ca", &pki.issuing_ca_der),
-            ("token-signing", &pki.token_signer_der),
-            ("time-stamping", &pki.tsa_der),
-        ];
-        let lists = list_ids
-            .iter()
-            .map(|id| self.config.status_list_uri(*id))
-            .collect();
         let json_path = dir.join("bundle.json");
-        let bundle =
-            ccr_pki::bundle::TrustBundle::new(&self.config.public_url, now, &certificates, lists);
-        std::fs::write(&json_path, bundle.to_json()).map_err(|e| io(&json_path, e))?;
+        std::fs::write(&json_path, self.signed_trust_bundle(now).await?)
+            .map_err(|e| io(&json_path, e))?;
         written.push(json_path);
-        for list_id in list_ids {
+        for list_id in self.store.status_list_ids().await? {
             let bytes = self.signed_status_list(list_id, now).await?;
             let path = dir.join(format!("status-{list_id}.cwt"));
             std::fs::write(&path, bytes).map_err(|e| io(&path, e))?;
@@ -503,7 +657,25 @@ impl Bureau {
     }
 }
 
+/// The trust bundle's name for the certificates of `role`; `None` for the document signer,
+/// whose certificate every signed PDF carries (its key is still listed with its window).
+pub fn bundle_purpose(role: Role) -> Option<&'static str> {
+    match role {
+        Role::IssuingCa => Some("issuing-ca"),
+        Role::TokenSigner => Some("token-signing"),
+        Role::Tsa => Some("time-stamping"),
+        Role::DocumentSigner | Role::TransferSigner => None,
+    }
+}
+
 /// Writes `bytes` next to `path` under a temporary name, synced, and returns that name.
+/// Writes `bytes` to `path` through a synced temporary file and a rename: readers see the old
+/// file or the whole new one, never a part.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BureauError> {
+    let temp = write_temp(path, bytes)?;
+    std::fs::rename(&temp, path).map_err(|e| io(path, e))
+}
+
 fn write_temp(path: &Path, bytes: &[u8]) -> Result<PathBuf, BureauError> {
     use std::io::Write;
     let mut name = path
@@ -520,4 +692,14 @@ fn write_temp(path: &Path, bytes: &[u8]) -> Result<PathBuf, BureauError> {
             io(&temp, e)
         })?;
     Ok(temp)
+}
+
+/// When the home's key registry file was last changed (`None` if it cannot be read: the next
+/// look tries again).
+fn registry_modified(home: &Home) -> Option<std::time::SystemTime> {
+    let path = home
+        .dir()
+        .join("pki")
+        .join(crate::setup::lifecycle::REGISTRY_FILE);
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }

@@ -314,36 +314,6 @@ impl Services {
         self.application_now(id).await
     }
 
-    /// A paper certificate was handed over (clerk).
-    pub async fn collected(
-        &self,
-        clerk: &Principal,
-        id: &str,
-    ) -> Result<ApplicationRow, CaseError> {
-        let app = self.application_for(clerk, id).await?;
-        if app.electronic != 0 {
-            return Err(CaseError::Conflict(
-                "electronic certificates are downloaded, not collected".into(),
-            ));
-        }
-        let actor = clerk.actor();
-        self.store()
-            .transition(&Transition {
-                application_id: &app.id,
-                from: &[workflow::ISSUED],
-                to: workflow::COLLECTED,
-                set: Vec::new(),
-                actor: &actor,
-                action: "application.collected",
-                detail: serde_json::json!({ "site": app.collection_site }),
-                messages: Vec::new(),
-                effect: SideEffect::None,
-                now: OffsetDateTime::now_utc(),
-            })
-            .await?;
-        self.application_now(id).await
-    }
-
     /// The record lookup for an application's holder (clerk, officer), audited as a read of
     /// record data.
     pub async fn records_for(
@@ -361,6 +331,27 @@ impl Services {
             .await?)
     }
 
+    /// The registry's entries for an identity document (officer), its canonical form
+    /// deciding which entries are the holder's; audited as a lookup.
+    pub async fn records_of_document(
+        &self,
+        officer: &Principal,
+        document: &DocumentRequest,
+    ) -> Result<(String, Vec<RecordRow>), CaseError> {
+        let document = document.parse("document")?;
+        let doc_key = crate::rules::request::doc_key(&document);
+        let rows = self
+            .store()
+            .read_records(
+                &doc_key,
+                &officer.actor(),
+                "lookup",
+                OffsetDateTime::now_utc(),
+            )
+            .await?;
+        Ok((doc_key, rows))
+    }
+
     /// Adds an entry to the record registry (officer), validated exactly as a certificate's
     /// record entry would be, its document canonicalised.
     pub async fn add_record(
@@ -368,27 +359,7 @@ impl Services {
         officer: &Principal,
         body: NewRecord,
     ) -> Result<RecordAdded, CaseError> {
-        let config = self.bureau.config();
-        for usage in &body.disclose_for {
-            if config.usage(usage).is_none() {
-                return Err(CaseError::invalid(
-                    "disclose_for",
-                    format!("{usage:?} is not a known usage"),
-                ));
-            }
-        }
-        let entry = RecordRequest {
-            court: body.court,
-            case_number: body.case_number,
-            decision_date: body.decision_date,
-            offence: body.offence,
-            sentence: body.sentence,
-        };
-        let valid = crate::rules::request::check_record(0, &entry)?;
-        self.bureau
-            .engine()
-            .check_record_printable(1, &valid)
-            .map_err(|e| CaseError::invalid("", e.to_string()))?;
+        let (valid, disclose_for) = self.checked_entry(&body)?;
         let document = body.document.parse("document")?;
         let row = RecordRow {
             id: String::new(),
@@ -398,8 +369,8 @@ impl Services {
             decision_date: valid.decision_date.to_string(),
             offence: valid.offence,
             sentence: valid.sentence,
-            disclose_for: serde_json::to_string(&body.disclose_for)
-                .map_err(|e| CaseError::internal(&e))?,
+            disclose_for,
+            closed_at: None,
         };
         let id = self
             .store()
@@ -415,6 +386,91 @@ impl Services {
             doc_key: row.doc_key,
             document,
         })
+    }
+
+    /// A record entry's content checked exactly as a certificate's entry would be, and its
+    /// usages as stored.
+    fn checked_entry(
+        &self,
+        body: &NewRecord,
+    ) -> Result<(ccr_pki::document::RecordEntry, String), CaseError> {
+        let config = self.bureau.config();
+        for usage in &body.disclose_for {
+            if config.usage(usage).is_none() {
+                return Err(CaseError::invalid(
+                    "disclose_for",
+                    format!("{usage:?} is not a known usage"),
+                ));
+            }
+        }
+        let entry = RecordRequest {
+            court: body.court.clone(),
+            case_number: body.case_number.clone(),
+            decision_date: body.decision_date.clone(),
+            offence: body.offence.clone(),
+            sentence: body.sentence.clone(),
+        };
+        let valid = crate::rules::request::check_record(0, &entry)?;
+        self.bureau
+            .engine()
+            .check_record_printable(1, &valid)
+            .map_err(|e| CaseError::invalid("", e.to_string()))?;
+        let usages =
+            serde_json::to_string(&body.disclose_for).map_err(|e| CaseError::internal(&e))?;
+        Ok((valid, usages))
+    }
+
+    /// One record entry (officer; an audited read), to correct or close.
+    pub async fn record_entry(
+        &self,
+        officer: &Principal,
+        id: &str,
+    ) -> Result<RecordRow, CaseError> {
+        Ok(self
+            .store()
+            .read_record(id, &officer.actor(), OffsetDateTime::now_utc())
+            .await?)
+    }
+
+    /// Corrects an open record entry (officer): the same checks as a new entry; the
+    /// document stays (a wrong document is a new entry and a closed one).
+    pub async fn correct_record(
+        &self,
+        officer: &Principal,
+        id: &str,
+        body: NewRecord,
+    ) -> Result<RecordRow, CaseError> {
+        let current = self.record_entry(officer, id).await?;
+        let (valid, disclose_for) = self.checked_entry(&body)?;
+        let row = RecordRow {
+            id: current.id,
+            doc_key: current.doc_key,
+            court: valid.court,
+            case_number: valid.case_number,
+            decision_date: valid.decision_date.to_string(),
+            offence: valid.offence,
+            sentence: valid.sentence,
+            disclose_for,
+            closed_at: None,
+        };
+        self.store()
+            .correct_record(&row, &officer.actor(), OffsetDateTime::now_utc())
+            .await?;
+        Ok(row)
+    }
+
+    /// Closes a record entry with a reason (officer): never printed again.
+    pub async fn close_record(
+        &self,
+        officer: &Principal,
+        id: &str,
+        reason: &str,
+    ) -> Result<(), CaseError> {
+        let reason = reason_text(Some(reason), true)?.unwrap_or_default();
+        Ok(self
+            .store()
+            .close_record(id, &reason, &officer.actor(), OffsetDateTime::now_utc())
+            .await?)
     }
 
     /// Changes a certificate's status (security officer), with a reason; a revocation is

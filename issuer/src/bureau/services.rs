@@ -33,6 +33,8 @@ pub struct Services {
     pub staff_sign_in: SignInLimits,
     /// Department client-credential limits, kept apart from the staff's.
     pub department_sign_in: SignInLimits,
+    /// Wrong second-factor codes per account ([`crate::bureau::people`]).
+    pub second_factor: crate::identity::auth::RateLimiter,
     /// Wakes the issuance workers when jobs are queued.
     pub jobs: Arc<tokio::sync::Notify>,
 }

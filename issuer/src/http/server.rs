@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use time::OffsetDateTime;
 
-use ccr_pki::bundle::{TrustAnswer, TrustBundle};
+use ccr_pki::bundle::TrustAnswer;
 use ccr_pki::chain::TrustRoot;
 use ccr_pki::hierarchy::der_to_pem;
 
@@ -41,29 +41,31 @@ struct Published {
 pub struct PublicState {
     bureau: Arc<Bureau>,
     lists: RwLock<HashMap<i64, Published>>,
-    bundle_pem: String,
     /// The root, which the token signers published to the page must chain to.
     root: Option<TrustRoot>,
 }
 
-/// The certificates of the trust bundle, by purpose (`schemas/trust-bundle.schema.json`).
-fn bundle_certificates(pki: &crate::setup::home::LoadedPki) -> [(&'static str, &[u8]); 3] {
-    [
-        ("issuing-ca", &pki.issuing_ca_der),
-        ("token-signing", &pki.token_signer_der),
-        ("time-stamping", &pki.tsa_der),
-    ]
+/// The certificates of the trust bundle (`schemas/trust-bundle.schema.json`), DER, with the
+/// key windows, from the keys active at `now`.
+fn published_certificates(
+    bureau: &Bureau,
+    now: OffsetDateTime,
+) -> Result<(Vec<Vec<u8>>, Vec<ccr_pki::bundle::KeyWindow>), BureauError> {
+    let engine = bureau.current_engine(now)?;
+    let pki = engine.pki();
+    let certificates = pki
+        .published
+        .iter()
+        .filter(|(role, _)| crate::bureau::bundle_purpose(*role).is_some())
+        .map(|(_, der)| der.clone())
+        .collect();
+    Ok((certificates, pki.registry.windows(now)))
 }
 
 impl PublicState {
     /// Prepares the state (signs every list once).
     pub async fn new(bureau: Arc<Bureau>) -> Result<Arc<Self>, BureauError> {
-        let pki = bureau.engine().pki();
-        let mut bundle_pem = String::new();
-        for (_, der) in bundle_certificates(pki) {
-            bundle_pem.push_str(&der_to_pem("CERTIFICATE", der)?);
-        }
-        let root = match TrustRoot::from_der(pki.root_der.clone()) {
+        let root = match TrustRoot::from_der(bureau.engine().pki().root_der.clone()) {
             Ok(root) => Some(root),
             Err(e) => {
                 eprintln!(
@@ -75,7 +77,6 @@ impl PublicState {
         let state = Arc::new(Self {
             bureau,
             lists: RwLock::default(),
-            bundle_pem,
             root,
         });
         state.resign_all(OffsetDateTime::now_utc()).await?;
@@ -117,16 +118,24 @@ impl PublicState {
     pub async fn republish_forever(self: Arc<Self>) {
         let poll = std::time::Duration::from_secs(self.bureau.config().status_poll_seconds);
         let mut marker = self.bureau.store().change_marker().await.ok();
+        // The token key the lists were signed with: a rotation or a compromise re-signs them
+        // with the new key at once.
+        let signing_kid = |now| self.bureau.current_engine(now).ok().map(|e| e.token_kid());
+        let mut kid = signing_kid(OffsetDateTime::now_utc());
         loop {
             tokio::time::sleep(poll).await;
             let now = OffsetDateTime::now_utc();
             let current = self.bureau.store().change_marker().await.ok();
+            let current_kid = signing_kid(now);
             let stale = self
                 .oldest_signature()
                 .is_none_or(|at| now - at >= RESIGN_EVERY);
-            if current != marker || stale {
+            if current != marker || current_kid != kid || stale {
                 match self.resign_all(now).await {
-                    Ok(()) => marker = current,
+                    Ok(()) => {
+                        marker = current;
+                        kid = current_kid;
+                    }
                     Err(e) => eprintln!("issuer: re-signing status lists failed: {e}"),
                 }
             }
@@ -204,39 +213,42 @@ async fn status_list(
         .into_response()
 }
 
-/// The trust bundle as JSON (`schemas/trust-bundle.schema.json`).
+/// The trust bundle, signed by the issuing CA (`schemas/signed-trust-bundle.schema.json`,
+/// its payload `schemas/trust-bundle.schema.json`).
 async fn trust(State(state): State<Arc<PublicState>>) -> Response {
-    let lists = match state.bureau.store().status_list_ids().await {
-        Ok(ids) => ids
-            .into_iter()
-            .map(|id| state.bureau.config().status_list_uri(id))
-            .collect(),
-        Err(_) => {
-            return (StatusCode::SERVICE_UNAVAILABLE, "registry unavailable\n").into_response();
+    let signed = state
+        .bureau
+        .signed_trust_bundle(OffsetDateTime::now_utc())
+        .await;
+    trust_document("application/json", signed)
+}
+
+/// A trust document answered for an hour's caching, or 503 (the cause logged, not told).
+fn trust_document(
+    content_type: &'static str,
+    made: Result<impl IntoResponse, BureauError>,
+) -> Response {
+    match made {
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=3600"),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            eprintln!("issuer: the trust bundle could not be made: {e}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "trust bundle unavailable\n",
+            )
+                .into_response()
         }
-    };
-    let config = state.bureau.config();
-    let bundle = TrustBundle::new(
-        &config.public_url,
-        OffsetDateTime::now_utc(),
-        &bundle_certificates(state.bureau.engine().pki()),
-        lists,
-    )
-    .with_usages(config.published_usages());
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
-            ),
-        ],
-        bundle.to_json(),
-    )
-        .into_response()
+    }
 }
 
 /// `GET /api/v1/trust`: what the verification page's script needs (the verifier answers the
@@ -245,14 +257,17 @@ async fn trust(State(state): State<Arc<PublicState>>) -> Response {
 async fn page_trust(State(state): State<Arc<PublicState>>) -> Response {
     let config = state.bureau.config();
     let now = OffsetDateTime::now_utc();
-    let certificates: Vec<Vec<u8>> = bundle_certificates(state.bureau.engine().pki())
-        .iter()
-        .map(|(_, der)| der.to_vec())
-        .collect();
+    let (certificates, windows) = match published_certificates(&state.bureau, now) {
+        Ok(published) => published,
+        Err(e) => {
+            eprintln!("issuer: the token signers could not be listed: {e}");
+            return (StatusCode::SERVICE_UNAVAILABLE, "trust unavailable\n").into_response();
+        }
+    };
     let answer = TrustAnswer {
         issuer: config.public_url.trim_end_matches('/').to_owned(),
         token_signers: state.root.as_ref().map_or_else(Vec::new, |root| {
-            ccr_pki::bundle::token_signers(root, &certificates, now)
+            ccr_pki::bundle::token_signers(root, &certificates, &windows, now)
         }),
         status_list_ttl_seconds: ccr_pki::status_list::DEFAULT_TTL_SECONDS,
         usages: config.published_usages(),
@@ -269,20 +284,15 @@ async fn page_trust(State(state): State<Arc<PublicState>>) -> Response {
 
 /// The same certificates as a PEM chain, for tools such as openssl.
 async fn trust_pem(State(state): State<Arc<PublicState>>) -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/pem-certificate-chain"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
-            ),
-        ],
-        state.bundle_pem.clone(),
-    )
-        .into_response()
+    let pem = published_certificates(&state.bureau, OffsetDateTime::now_utc()).and_then(
+        |(certificates, _)| {
+            certificates.iter().try_fold(String::new(), |mut pem, der| {
+                pem.push_str(&der_to_pem("CERTIFICATE", der)?);
+                Ok(pem)
+            })
+        },
+    );
+    trust_document("application/pem-certificate-chain", pem)
 }
 
 async fn crl(State(state): State<Arc<PublicState>>, Path(name): Path<String>) -> Response {
@@ -420,6 +430,9 @@ pub async fn application_state(
         department_sign_in: crate::identity::auth::SignInLimits::new(
             config.application.sign_in_tracked_keys,
         ),
+        second_factor: crate::bureau::people::second_factor_limiter(
+            config.application.sign_in_tracked_keys,
+        ),
         jobs,
     }))
 }
@@ -449,10 +462,19 @@ pub async fn serve(bureau: Bureau, listen: SocketAddr) -> Result<(), BureauError
             Arc::clone(&jobs),
         ));
     }
+    tokio::spawn(Arc::clone(&app).sweep_locker_forever());
     tokio::spawn(crate::issuance::jobs::dispatch_forever(
         Arc::clone(&bureau),
         sms,
     ));
+    let transfers: Arc<dyn crate::notify::transfer::Transport> =
+        Arc::new(crate::notify::transfer::Http::default());
+    for _ in 0..crate::notify::transfer::WORKERS {
+        tokio::spawn(crate::notify::transfer::delivery_worker(
+            Arc::clone(&bureau),
+            Arc::clone(&transfers),
+        ));
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| BureauError::Usage(format!("cannot listen on {listen}: {e}")))?;

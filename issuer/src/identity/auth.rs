@@ -66,12 +66,27 @@ pub struct Principal {
     pub role: Role,
     /// Applicant id, staff username or department code.
     pub id: String,
+    /// The person acting for a department (a department portal user), if any.
+    pub person: Option<String>,
 }
 
 impl Principal {
-    /// How the audit log names this caller.
+    /// A caller with no person behind the id (applicants, staff, department systems).
+    pub fn new(role: Role, id: impl Into<String>) -> Self {
+        Self {
+            role,
+            id: id.into(),
+            person: None,
+        }
+    }
+
+    /// How the audit log names this caller: `role:id`, or `department:DSAL/alice` for a
+    /// department's user.
     pub fn actor(&self) -> String {
-        format!("{}:{}", self.role.as_str(), self.id)
+        match &self.person {
+            Some(person) => format!("{}:{}/{person}", self.role.as_str(), self.id),
+            None => format!("{}:{}", self.role.as_str(), self.id),
+        }
     }
 }
 

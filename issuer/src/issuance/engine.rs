@@ -54,7 +54,9 @@ pub struct Engine {
 impl Engine {
     /// Loads the fonts once; `verify_url` is the page the QR code opens.
     pub fn new(pki: LoadedPki, verify_url: &str) -> Result<Self, EngineError> {
-        let token_kid = token::kid_for_certificate(&pki.token_signer_der);
+        let token_kid = token::kid_for_certificate(&pki.token_signer_der).ok_or_else(|| {
+            ccr_pki::Error::Certificate("the token signer certificate is unreadable".into())
+        })?;
         Ok(Self {
             pki,
             renderer: Renderer::new()?,
@@ -67,6 +69,11 @@ impl Engine {
     /// The loaded PKI.
     pub fn pki(&self) -> &LoadedPki {
         &self.pki
+    }
+
+    /// The `kid` of the token signer's key (its key id, SPEC §10).
+    pub fn token_kid(&self) -> [u8; 8] {
+        self.token_kid
     }
 
     /// Checks, before anything is allocated or written, that the page can be rendered: every
@@ -104,7 +111,7 @@ impl Engine {
         data_json: &[u8],
     ) -> Result<(Vec<u8>, String), EngineError> {
         let claims = TokenClaims::from_certificate(data, data_json);
-        let token = token::sign(&claims, &self.pki.token_signer_key, self.token_kid)?;
+        let token = token::sign(&claims, &*self.pki.token_signer_key, self.token_kid)?;
         let token_url = token::to_url(&self.verify_url, &token);
         Ok((token, token_url))
     }
@@ -125,15 +132,31 @@ impl Engine {
         let der = hierarchy::issue_crl(
             Issuer {
                 certificate: &self.pki.issuing_ca,
-                key: &self.pki.issuing_ca_key,
+                key: &*self.pki.issuing_ca_key,
             },
             now,
             now + CRL_VALIDITY,
             number,
-            &[],
+            &self.pki.key_revocations(),
         )?;
         *cached = Some((now, der.clone()));
         Ok(der)
+    }
+
+    /// Extends a signed certificate to B-LTA with a document time-stamp from the bureau's TSA
+    /// (SPEC §3: the bureau's archive copy).
+    pub fn archive_timestamp(
+        &self,
+        pdf: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Vec<u8>, EngineError> {
+        let chain = [self.pki.issuing_ca.clone()];
+        let tsa = Tsa {
+            certificate: &self.pki.tsa,
+            chain: &chain,
+            key: &*self.pki.tsa_key,
+        };
+        Ok(pades::add_document_timestamp(pdf, &tsa, now)?)
     }
 
     /// Renders, signs (B-T with the bureau's TSA) and extends (B-LT) one certificate.
@@ -159,14 +182,14 @@ impl Engine {
         let tsa = Tsa {
             certificate: &self.pki.tsa,
             chain: &chain,
-            key: &self.pki.tsa_key,
+            key: &*self.pki.tsa_key,
         };
         let signed = pades::sign_pdf(
             &unsigned,
             &PadesSigner {
                 certificate: &self.pki.document_signer,
                 chain: &chain,
-                key: &self.pki.document_signer_key,
+                key: &*self.pki.document_signer_key,
                 timestamp: &tsa,
             },
             data.issued_at,

@@ -139,22 +139,27 @@ async fn finish(bureau: &Bureau, id: &str) -> Result<(), crate::store::StoreErro
                 Language::Pt => s.pt.clone(),
                 Language::En => s.en.clone(),
             });
+        let locker = app.collection_site.as_deref() == Some(crate::rules::calendar::SMART_LOCKER);
         let event = match &site_name {
-            Some(site_name) if app.electronic == 0 => Event::ReadyForCollection {
+            // A Smart Locker item's notice (with its pickup code, valid 3 days from that
+            // notice) is sent when the printed certificates are placed in the locker
+            // (`Services::deposit_in_locker`), not now.
+            Some(_) if app.electronic == 0 && locker => None,
+            Some(site_name) if app.electronic == 0 => Some(Event::ReadyForCollection {
                 reference: &app.id,
                 site_name,
                 from: now,
-                locker_deadline: (app.collection_site.as_deref()
-                    == Some(crate::rules::calendar::SMART_LOCKER))
-                .then(|| crate::rules::calendar::locker_deadline(now)),
-            },
-            _ => Event::CertificateIssued {
+                locker_deadline: None,
+            }),
+            _ => Some(Event::CertificateIssued {
                 reference: &app.id,
                 numbers: &numbers,
                 valid_until,
-            },
+            }),
         };
-        messages.push(Outgoing::sms(mobile, language, &event, &app.id));
+        if let Some(event) = event {
+            messages.push(Outgoing::sms(mobile, language, &event, &app.id));
+        }
         if let Some(department) = &app.transfer_to {
             let name = store.department(department).await?.map_or_else(
                 || department.clone(),

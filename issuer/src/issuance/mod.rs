@@ -3,4 +3,5 @@
 
 pub mod engine;
 pub mod jobs;
+pub mod print;
 pub mod render;

@@ -106,6 +106,26 @@ pub enum Event<'a> {
         /// Smart Locker deadline, after which the certificate returns to headquarters.
         locker_deadline: Option<OffsetDateTime>,
     },
+    /// Printed paper certificates were placed in the Smart Locker: the collection notice with
+    /// the pickup code, valid until `deadline` (3 days after this notice).
+    LockerReady {
+        /// Application reference.
+        reference: &'a str,
+        /// The locker's site, in the notification language.
+        site_name: &'a str,
+        /// The 8-digit pickup code.
+        code: &'a str,
+        /// When the code stops working and the certificate returns to headquarters.
+        deadline: OffsetDateTime,
+    },
+    /// Certificates not collected from the Smart Locker in time are back at the headquarters
+    /// counter (China Plaza), to be collected there during office hours.
+    ReturnedToHeadquarters {
+        /// Application reference.
+        reference: &'a str,
+        /// The headquarters counter, in the notification language.
+        site_name: &'a str,
+    },
     /// The certificate was sent directly to a government department.
     TransferredToDepartment {
         /// Application reference.
@@ -276,6 +296,34 @@ fn zh(event: &Event<'_>) -> (&'static str, String) {
                 )
             }),
         ),
+        Event::LockerReady {
+            reference,
+            site_name,
+            code,
+            deadline,
+        } => (
+            "證明書已存放於智能櫃",
+            fit(site_name, |site| {
+                format!(
+                    "{P}閣下的刑事紀錄證明書（申請編號：{reference}）已存放於{site}，取件碼為{code}，\
+                     請於{}前領取；逾期未領取，證明書將轉回本局總部（中華廣場）櫃檯。請勿向他人透露取件碼，\
+                     獲授權人可憑此碼代為領取。",
+                    date_time(deadline)
+                )
+            }),
+        ),
+        Event::ReturnedToHeadquarters {
+            reference,
+            site_name,
+        } => (
+            "證明書已轉回總部櫃檯",
+            fit(site_name, |site| {
+                format!(
+                    "{P}閣下的刑事紀錄證明書（申請編號：{reference}）未於期限內從智能櫃領取，\
+                     現已轉回{site}，請於辦公時間內攜同身份證明文件領取，或由獲授權人代為領取。"
+                )
+            }),
+        ),
         Event::TransferredToDepartment {
             reference,
             department_name,
@@ -437,6 +485,35 @@ fn pt(event: &Event<'_>) -> (&'static str, String) {
                 format!(
                     "{P}O seu {CRC} (referência {reference}) {when} Pode ser levantado por \
                      representante autorizado."
+                )
+            }),
+        ),
+        Event::LockerReady {
+            reference,
+            site_name,
+            code,
+            deadline,
+        } => (
+            "Certificado no cacifo inteligente",
+            fit(site_name, |site| {
+                format!(
+                    "{P}O seu {CRC} (referência {reference}) está em: {site}. Código de \
+                     levantamento {code}, válido até {}; depois, no balcão da sede da DSI \
+                     (China Plaza). Só o dê a um representante autorizado.",
+                    date_time(deadline)
+                )
+            }),
+        ),
+        Event::ReturnedToHeadquarters {
+            reference,
+            site_name,
+        } => (
+            "Certificado devolvido à sede",
+            fit(site_name, |site| {
+                format!(
+                    "{P}O seu {CRC} (referência {reference}) não foi levantado do cacifo \
+                     inteligente no prazo e está agora em: {site}. Levante-o durante o horário de \
+                     expediente, com o documento de identificação, ou por representante autorizado."
                 )
             }),
         ),
@@ -604,6 +681,35 @@ fn en(event: &Event<'_>) -> (&'static str, String) {
                 format!(
                     "{P}Your {CCR} (reference {reference}) {when} An authorised representative \
                      may collect it."
+                )
+            }),
+        ),
+        Event::LockerReady {
+            reference,
+            site_name,
+            code,
+            deadline,
+        } => (
+            "Certificate in the Smart Locker",
+            fit(site_name, |site| {
+                format!(
+                    "{P}Your {CCR} (reference {reference}) is in the {site}. Pickup code \
+                     {code}, valid until {}; then at the DSI headquarters counter (China Plaza). \
+                     Give it only to an authorised representative.",
+                    date_time(deadline)
+                )
+            }),
+        ),
+        Event::ReturnedToHeadquarters {
+            reference,
+            site_name,
+        } => (
+            "Certificate returned to headquarters",
+            fit(site_name, |site| {
+                format!(
+                    "{P}Your {CCR} (reference {reference}) was not collected from the Smart Locker \
+                     in time and is now at: {site}. Collect it during office hours with your \
+                     identity document, or through an authorised representative."
                 )
             }),
         ),
@@ -791,6 +897,14 @@ mod tests {
         }
     }
 
+    fn hq(language: Language) -> &'static str {
+        match language {
+            Language::Zh => "身份證明局總部（中華廣場）櫃檯",
+            Language::Pt => "Sede da DSI (China Plaza)",
+            Language::En => "Identification Services Bureau (China Plaza)",
+        }
+    }
+
     fn department(language: Language) -> &'static str {
         match language {
             Language::Zh => "勞工事務局",
@@ -883,6 +997,22 @@ mod tests {
                     site_name: site(language),
                     from: datetime!(2026-11-20 01:30 UTC),
                     locker_deadline: None,
+                },
+                REF,
+            ),
+            (
+                Event::LockerReady {
+                    reference: REF,
+                    site_name: site(language),
+                    code: "40718263",
+                    deadline: datetime!(2026-11-27 10:00 UTC),
+                },
+                "40718263",
+            ),
+            (
+                Event::ReturnedToHeadquarters {
+                    reference: REF,
+                    site_name: hq(language),
                 },
                 REF,
             ),

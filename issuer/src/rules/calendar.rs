@@ -250,14 +250,22 @@ pub fn default_holidays() -> Vec<Holiday> {
         .collect()
 }
 
-// The bureau's published same-day collection timetable as we read it; it is configuration
-// (`[[calendar.collection]]`), these are only the defaults. Rows (application time → collection):
-//   application    DSI_HQ          CSG_AREIA_PRETA  CSG_ISLANDS           SMART_LOCKER
-//   09:00–10:15    13:30 same day  13:30 same day   17:00 same day        09:00, 2nd working day
-//   10:16–13:00    17:00 same day  17:45 same day   17:45 same day        09:00, 2nd working day
-//   13:01–14:30    17:00 same day  17:45 same day   13:30 next work. day  09:00, 2nd working day
-//   14:31–16:00    17:45 same day  17:45 same day   13:30 next work. day  09:00, 2nd working day
-//   16:01–23:59    13:30 next working day at all counters                09:00, 2nd working day
+// The bureau's published same-day collection timetable (seed 001) as we read it; it is
+// configuration (`[[calendar.collection]]`), these are only the defaults. The seed's table has
+// merged cells; flattened, its rows read `09:00~10:15 | 13:30 | 13:30 | 2 working days`,
+// `10:16~13:00 | 17:00 | 17:45`, `13:00~14:30 | 13:30 on the following working day`,
+// `14:30~16:00 | 17:45`, `After 16:00 | 13:30 on the following working day`. The only layouts
+// that fill every column give (application time → collection):
+//   application    DSI_HQ          CSG_AREIA_PRETA       CSG_ISLANDS           SMART_LOCKER
+//   09:00–10:15    13:30 same day  13:30 same day        13:30 same day        09:00, 2nd working day
+//   10:16–13:00    17:00 same day  17:45 same day        17:45 same day        09:00, 2nd working day
+//   13:01–14:30    17:00 same day  13:30 next work. day  13:30 next work. day  09:00, 2nd working day
+//   14:31–16:00    17:45 same day  13:30 next work. day  13:30 next work. day  09:00, 2nd working day
+//   16:01–23:59    13:30 next working day at all counters                      09:00, 2nd working day
+// (the first row's two "13:30" cells cover three counters, so all three are 13:30; the two
+// Government Services Centres share every cell, as the second row's "17:45" shows). One other
+// layout fits the flattened text: Areia Preta with headquarters (17:00, 17:00, 17:45 in rows
+// 2–4) instead of with the Islands; if the bureau confirms that one, change the configuration.
 // Applications before the first window open at its start; on non-working days, at the start
 // of the next working day.
 const WINDOWS: [(Time, Time); 5] = [
@@ -285,15 +293,15 @@ const DEFAULT_TIMETABLE: [(&str, [(u32, Time); 5]); 4] = [
         [
             (SAME, time!(13:30)),
             (SAME, time!(17:45)),
-            (SAME, time!(17:45)),
-            (SAME, time!(17:45)),
+            (NEXT, time!(13:30)),
+            (NEXT, time!(13:30)),
             (NEXT, time!(13:30)),
         ],
     ),
     (
         CSG_ISLANDS,
         [
-            (SAME, time!(17:00)),
+            (SAME, time!(13:30)),
             (SAME, time!(17:45)),
             (NEXT, time!(13:30)),
             (NEXT, time!(13:30)),
@@ -884,6 +892,8 @@ mod tests {
             .unwrap()
     }
 
+    /// Every row of seed 001's same-day collection table, at every site, at both ends of
+    /// each application window (and before opening and at the end of the day).
     #[test]
     fn timetable_rows_at_every_site() {
         let cal = calendar();
@@ -895,77 +905,116 @@ mod tests {
                 .assume_offset(MACAO)
         };
         let next = datetime!(2026-11-24 13:30 +8);
+        // "2 working days" at the Smart Locker, whatever the time of application.
         let locker = datetime!(2026-11-25 09:00 +8);
+        // (seed row, applied, DSI_HQ, CSG_AREIA_PRETA, CSG_ISLANDS)
         let rows = [
-            // (applied, DSI_HQ, CSG_AREIA_PRETA, CSG_ISLANDS)
             (
+                "09:00~10:15 (before opening)",
                 datetime!(2026-11-23 07:45 +8),
                 same(13, 30),
                 same(13, 30),
-                same(17, 0),
+                same(13, 30),
             ),
             (
+                "09:00~10:15",
                 datetime!(2026-11-23 09:00 +8),
                 same(13, 30),
                 same(13, 30),
-                same(17, 0),
+                same(13, 30),
             ),
             (
+                "09:00~10:15",
                 datetime!(2026-11-23 10:15:59 +8),
                 same(13, 30),
                 same(13, 30),
-                same(17, 0),
+                same(13, 30),
             ),
             (
+                "10:16~13:00",
                 datetime!(2026-11-23 10:16 +8),
                 same(17, 0),
                 same(17, 45),
                 same(17, 45),
             ),
             (
+                "10:16~13:00",
                 datetime!(2026-11-23 13:00:30 +8),
                 same(17, 0),
                 same(17, 45),
                 same(17, 45),
             ),
             (
+                "13:00~14:30",
                 datetime!(2026-11-23 13:01 +8),
                 same(17, 0),
-                same(17, 45),
+                next,
                 next,
             ),
             (
+                "13:00~14:30",
                 datetime!(2026-11-23 14:30 +8),
                 same(17, 0),
-                same(17, 45),
+                next,
                 next,
             ),
             (
+                "14:30~16:00",
                 datetime!(2026-11-23 14:31 +8),
                 same(17, 45),
-                same(17, 45),
+                next,
                 next,
             ),
             (
+                "14:30~16:00",
                 datetime!(2026-11-23 16:00:59 +8),
                 same(17, 45),
-                same(17, 45),
+                next,
                 next,
             ),
-            (datetime!(2026-11-23 16:01 +8), next, next, next),
-            (datetime!(2026-11-23 23:59:59 +8), next, next, next),
+            (
+                "After 16:00",
+                datetime!(2026-11-23 16:01 +8),
+                next,
+                next,
+                next,
+            ),
+            (
+                "After 16:00",
+                datetime!(2026-11-23 23:59:59 +8),
+                next,
+                next,
+                next,
+            ),
         ];
-        for (applied, hq, areia_preta, islands) in rows {
-            assert_eq!(collect(&cal, applied, DSI_HQ), hq, "DSI_HQ at {applied}");
-            assert_eq!(
-                collect(&cal, applied, CSG_AREIA_PRETA),
-                areia_preta,
-                "{applied}"
-            );
-            assert_eq!(collect(&cal, applied, CSG_ISLANDS), islands, "{applied}");
-            assert_eq!(collect(&cal, applied, SMART_LOCKER), locker, "{applied}");
-            assert_eq!(collect(&cal, applied, DSI_HQ).offset(), MACAO);
+        let mut seen = BTreeSet::new();
+        for (row, applied, hq, areia_preta, islands) in rows {
+            seen.insert(row.split(' ').next().unwrap_or_default());
+            for (site, expected) in [
+                (DSI_HQ, hq),
+                (CSG_AREIA_PRETA, areia_preta),
+                (CSG_ISLANDS, islands),
+                (SMART_LOCKER, locker),
+            ] {
+                let got = collect(&cal, applied, site);
+                assert_eq!(
+                    got, expected,
+                    "row {row}: {site} for an application at {applied}"
+                );
+                assert_eq!(got.offset(), MACAO);
+            }
         }
+        // Every row of the seed's table is checked.
+        assert_eq!(
+            seen,
+            BTreeSet::from([
+                "09:00~10:15",
+                "10:16~13:00",
+                "13:00~14:30",
+                "14:30~16:00",
+                "After"
+            ])
+        );
     }
 
     #[test]
@@ -991,7 +1040,7 @@ mod tests {
         );
         assert_eq!(
             collect(&cal, applied, CSG_ISLANDS),
-            datetime!(2026-11-23 17:00 +8)
+            datetime!(2026-11-23 13:30 +8)
         );
         assert_eq!(
             collect(&cal, applied, SMART_LOCKER),

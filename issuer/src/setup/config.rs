@@ -75,6 +75,23 @@ pub struct Config {
     /// Connection limits of `issuer serve`.
     #[serde(default)]
     pub server: ServerConfig,
+    /// The bureau's archive copy of each certificate.
+    #[serde(default)]
+    pub archive: ArchiveConfig,
+    /// Where each online role's key lives (`[keys.<role>]`; files when absent).
+    #[serde(default)]
+    pub keys: crate::setup::keystore::KeysConfig,
+}
+
+/// The bureau's archive copy (SPEC §3: it may be extended to B-LTA).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArchiveConfig {
+    /// Keep, beside each issued certificate, a copy extended with a document time-stamp from
+    /// the bureau's TSA (PAdES B-LTA), made in the same transaction as the issuance;
+    /// `issuer archive CERT_NO --out FILE` writes it out. The holder's copy stays B-LT. Off by
+    /// default: it costs one more time-stamp and a second PDF per certificate.
+    pub document_timestamp: bool,
 }
 
 /// Connection limits of `issuer serve` (see `ccr_web::serve`).
@@ -138,6 +155,9 @@ pub struct ApplicationConfig {
     /// How long a portal session may go unused before it ends, seconds (the pages warn two
     /// minutes before; WCAG 2.2.1).
     pub portal_idle_seconds: i64,
+    /// How long a back-office or department-portal session may go unused, seconds (shorter
+    /// than the applicants': these sessions open registry data).
+    pub back_office_idle_seconds: i64,
     /// Staff session lifetime, minutes.
     pub staff_session_minutes: i64,
     /// Department session lifetime, minutes.
@@ -200,6 +220,7 @@ impl Default for ApplicationConfig {
             sign_in_tracked_keys: crate::identity::auth::DEFAULT_TRACKED_KEYS,
             applicant_session_minutes: 30,
             portal_idle_seconds: 20 * 60,
+            back_office_idle_seconds: 10 * 60,
             staff_session_minutes: 8 * 60,
             department_session_minutes: 60,
             issuance_workers: 2,
@@ -289,6 +310,11 @@ impl Config {
         }
         if !(125..=86_400).contains(&a.portal_idle_seconds) {
             return Err("application.portal_idle_seconds must be between 125 and 86400".into());
+        }
+        if !(125..=86_400).contains(&a.back_office_idle_seconds) {
+            return Err(
+                "application.back_office_idle_seconds must be between 125 and 86400".into(),
+            );
         }
         if !(1..=3_600).contains(&a.issuance_lease_seconds) {
             return Err("application.issuance_lease_seconds must be between 1 and 3600".into());
@@ -471,6 +497,11 @@ identity = "development"
 face = "development"
 sms = "outbox"
 payment = "sandbox"
+
+# The bureau's archive copy: also keep each certificate extended to PAdES B-LTA by a document
+# time-stamp (`issuer archive CERT_NO --out FILE` writes it out). Off by default.
+# [archive]
+# document_timestamp = true
 "#
     )
 }

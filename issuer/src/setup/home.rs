@@ -11,6 +11,10 @@
 //!     document-signer.pem document-signer.key.p8
 //!     tsa.pem tsa.key.p8
 //!     token-signer.pem token-signer.key.p8
+//!     transfer-signer.key.p8  Ed25519 (SPEC §9), published raw in the trust bundle
+//!     keys.json              the key registry (SPEC §10): every key, published, active, retired
+//!     <role>-<key id>.pem    certificates of keys made by `issuer keys rotate` (and their
+//!     <role>-<key id>.key.p8 file keys, when the role keeps its keys in files)
 //!   status/status-<list>.cwt   the latest signed status lists
 //! ```
 
@@ -19,10 +23,16 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 
-use ccr_pki::hierarchy::{self, GeneratedEntity, HierarchyNames, Issuer, parse_certificate};
-use ccr_pki::signer::{FileKey, write_private_file};
+use std::sync::Arc;
+
+use ccr_pki::hierarchy::{self, HierarchyNames, Issuer, parse_certificate};
+use ccr_pki::signer::{FileKey, Signer, write_private_file};
 
 use crate::setup::config::{Config, default_toml};
+use crate::setup::keystore::{
+    BackendConfig, KeyRef, KeyStoreError, KeyStores, KeysConfig, Pkcs11Config, Role,
+};
+use crate::setup::lifecycle::{KeyEntry, KeyRegistry, LifecycleError};
 
 /// Validity of the root CRL written at init (the root is offline; its CRL is long-lived).
 const ROOT_CRL_DAYS: i64 = 365;
@@ -44,6 +54,12 @@ pub enum HomeError {
     /// A PKI operation failed.
     #[error(transparent)]
     Pki(#[from] ccr_pki::Error),
+    /// A role's key could not be made or opened (file or token).
+    #[error(transparent)]
+    Keys(#[from] KeyStoreError),
+    /// The key registry refused an operation or could not be read.
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> HomeError {
@@ -73,25 +89,32 @@ pub struct LoadedPki {
     /// Issuing CA certificate, DER.
     pub issuing_ca_der: Vec<u8>,
     /// Issuing CA key (signs the CRL).
-    pub issuing_ca_key: FileKey,
+    pub issuing_ca_key: Arc<dyn Signer>,
     /// Document signer certificate.
     pub document_signer: Certificate,
     /// Document signer certificate, DER.
     pub document_signer_der: Vec<u8>,
     /// Document signer key.
-    pub document_signer_key: FileKey,
+    pub document_signer_key: Arc<dyn Signer>,
     /// TSA certificate.
     pub tsa: Certificate,
     /// TSA certificate, DER.
     pub tsa_der: Vec<u8>,
     /// TSA key.
-    pub tsa_key: FileKey,
+    pub tsa_key: Arc<dyn Signer>,
     /// Token signer certificate.
     pub token_signer: Certificate,
     /// Token signer certificate, DER.
     pub token_signer_der: Vec<u8>,
     /// Token signer key.
-    pub token_signer_key: FileKey,
+    pub token_signer_key: Arc<dyn Signer>,
+    /// The key registry as read when these keys were loaded.
+    pub registry: KeyRegistry,
+    /// Every certificate in the trust bundle when loaded (the active keys' and the
+    /// published and retired ones'), with its role.
+    pub published: Vec<(Role, Vec<u8>)>,
+    /// When some role's signing key changes: these keys must be loaded again by then.
+    pub reload_at: Option<OffsetDateTime>,
 }
 
 #[cfg(unix)]
@@ -107,14 +130,6 @@ fn create_private_dir(path: &Path) -> Result<(), HomeError> {
 fn create_private_dir(path: &Path) -> Result<(), HomeError> {
     std::fs::create_dir(path).map_err(|e| io_err(path, e))
 }
-
-const ENTITY_FILES: [(&str, hierarchy::Purpose); 5] = [
-    ("root", hierarchy::Purpose::RootCa),
-    ("issuing-ca", hierarchy::Purpose::IssuingCa),
-    ("document-signer", hierarchy::Purpose::DocumentSigning),
-    ("tsa", hierarchy::Purpose::TimeStamping),
-    ("token-signer", hierarchy::Purpose::TokenSigning),
-];
 
 impl Home {
     /// The home at `dir`, or `$ISSUER_HOME`, or `./issuer-home`.
@@ -151,46 +166,109 @@ impl Home {
     /// Creates the home with a development PKI. Refuses to touch an existing folder; on
     /// failure removes what it created, so a failed init leaves nothing behind.
     pub fn init(&self, public_url: &str, now: OffsetDateTime) -> Result<(), HomeError> {
+        self.init_with_token(public_url, now, None)
+    }
+
+    /// Like [`Home::init`]; with `token`, every online role's key is generated in that
+    /// PKCS#11 token and certified there, and no private-key file is written for them (the
+    /// development root still signs, from this home).
+    pub fn init_with_token(
+        &self,
+        public_url: &str,
+        now: OffsetDateTime,
+        token: Option<&Pkcs11Config>,
+    ) -> Result<(), HomeError> {
         if self.dir.exists() {
             return Err(HomeError::Exists(self.dir.clone()));
         }
         create_private_dir(&self.dir)?;
-        let result = self.populate(public_url, now);
+        let result = self.populate(public_url, now, token);
         if result.is_err() {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
         result
     }
 
-    fn populate(&self, public_url: &str, now: OffsetDateTime) -> Result<(), HomeError> {
+    fn populate(
+        &self,
+        public_url: &str,
+        now: OffsetDateTime,
+        token: Option<&Pkcs11Config>,
+    ) -> Result<(), HomeError> {
         let public_url = public_url.trim_end_matches('/');
-        let config_text = default_toml(public_url);
-        Config::from_toml(&config_text).map_err(|e| io_err(&self.dir, e))?;
+        let mut config_text = default_toml(public_url);
+        if let Some(token) = token {
+            config_text.push_str(&KeysConfig::all_in_token_toml(token));
+        }
+        let config = Config::from_toml(&config_text).map_err(|e| io_err(&self.dir, e))?;
         let pki = self.dir.join("pki");
         create_private_dir(&pki)?;
         create_private_dir(&self.status_dir())?;
-        let generated =
-            hierarchy::generate_hierarchy(&HierarchyNames::development(), public_url, now)?;
+        let names = HierarchyNames::development();
+        let generated = hierarchy::generate_hierarchy(&names, public_url, now)?;
         std::fs::write(
             pki.join("DEVELOPMENT-PKI.txt"),
             "This hierarchy was generated by `issuer init` for development and tests.\n\
              Its root key sits on this disk: never trust it for real certificates.\n",
         )
         .map_err(|e| io_err(&pki, e))?;
-        let entities: [&GeneratedEntity; 5] = [
-            &generated.root,
-            &generated.issuing_ca,
-            &generated.document_signer,
-            &generated.tsa,
-            &generated.token_signer,
-        ];
-        for ((name, _), entity) in ENTITY_FILES.iter().zip(entities) {
-            write_private_file(&pki.join(format!("{name}.key.p8")), &entity.pkcs8)?;
-            let pem = hierarchy::der_to_pem("CERTIFICATE", &entity.certificate_der)?;
-            std::fs::write(pki.join(format!("{name}.pem")), pem).map_err(|e| io_err(&pki, e))?;
-        }
+        let write_cert = |name: &str, der: &[u8]| -> Result<(), HomeError> {
+            let pem = hierarchy::der_to_pem("CERTIFICATE", der)?;
+            std::fs::write(pki.join(format!("{name}.pem")), pem).map_err(|e| io_err(&pki, e))
+        };
+        write_private_file(&pki.join("root.key.p8"), &generated.root.pkcs8)?;
+        write_cert("root", &generated.root.certificate_der)?;
         let root_cert = parse_certificate(&generated.root.certificate_der)?;
         let root_key = FileKey::from_pkcs8(&generated.root.pkcs8)?;
+
+        // Each online role keeps its generated file key, or gets a key generated in its
+        // token, certified by the same parent with the same profile.
+        let keys = KeyStores::new(&pki, config.keys.clone());
+        let mut ca: Option<(x509_cert::Certificate, Arc<dyn Signer>)> = None;
+        let roles = [
+            (Role::IssuingCa, &generated.issuing_ca),
+            (Role::DocumentSigner, &generated.document_signer),
+            (Role::Tsa, &generated.tsa),
+            (Role::TokenSigner, &generated.token_signer),
+        ];
+        let mut ca_replaced = false;
+        for (role, entity) in roles {
+            let in_token = matches!(config.keys.backend(role), BackendConfig::Pkcs11(_));
+            let signer: Arc<dyn Signer> = if in_token {
+                keys.for_role(role)?.generate(role)?.0
+            } else {
+                write_private_file(&pki.join(role.legacy_key_file()), &entity.pkcs8)?;
+                Arc::new(FileKey::from_pkcs8(&entity.pkcs8)?)
+            };
+            let parent = match &ca {
+                None => Issuer {
+                    certificate: &root_cert,
+                    key: &root_key,
+                },
+                Some((certificate, key)) => Issuer {
+                    certificate,
+                    key: key.as_ref(),
+                },
+            };
+            let der = if in_token || ca_replaced {
+                hierarchy::certify(
+                    &names,
+                    entity.purpose,
+                    signer.public_key_spki_der(),
+                    Some(parent),
+                    None,
+                    public_url,
+                    now,
+                )?
+            } else {
+                entity.certificate_der.clone()
+            };
+            write_cert(role.name(), &der)?;
+            if role == Role::IssuingCa {
+                ca_replaced = in_token;
+                ca = Some((parse_certificate(&der)?, signer));
+            }
+        }
         let root_crl = hierarchy::issue_crl(
             Issuer {
                 certificate: &root_cert,
@@ -202,6 +280,8 @@ impl Home {
             &[],
         )?;
         std::fs::write(pki.join("root.crl"), root_crl).map_err(|e| io_err(&pki, e))?;
+        let transfer_key = self.transfer_signer_with(&config)?.public_key().to_vec();
+        self.adopt_keys(&transfer_key)?;
         // The registry holds personal data: create it owner-only before SQLite opens it
         // (SQLite gives its journal files the database file's mode).
         write_private_file(&self.dir.join("registry.sqlite"), b"")?;
@@ -229,6 +309,61 @@ impl Home {
             .map_err(|e| io_err(&path, format!("not a hex secret: {e}")))
     }
 
+    /// The transfer-signing key (Ed25519), created on first use so that homes made before
+    /// the transfer service get one on first start: `pki/transfer-signer.key.p8` (mode 0600)
+    /// with the file backend; with a token, a key generated there, named by
+    /// `pki/transfer-signer.key.json` (its [`KeyRef`]; it has no certificate to name it).
+    pub fn transfer_signer(&self) -> Result<ccr_pki::transfer::TransferSigner, HomeError> {
+        self.transfer_signer_with(&self.config()?)
+    }
+
+    fn transfer_signer_with(
+        &self,
+        config: &Config,
+    ) -> Result<ccr_pki::transfer::TransferSigner, HomeError> {
+        use ccr_pki::transfer::TransferSigner;
+        let role = Role::TransferSigner;
+        let pki = self.dir.join("pki");
+        let keys = KeyStores::new(&pki, config.keys.clone());
+        let signer = match config.keys.backend(role) {
+            BackendConfig::File(_) => {
+                let path = pki.join(role.legacy_key_file());
+                if !path.exists() {
+                    let (_, pkcs8) = TransferSigner::generate()?;
+                    // Another instance starting on the same home may have written it first.
+                    if let Err(e) = write_private_file(&path, &pkcs8)
+                        && !path.exists()
+                    {
+                        return Err(e.into());
+                    }
+                }
+                let pkcs8 = ccr_pki::signer::read_private_file(&path)?;
+                return Ok(TransferSigner::from_pkcs8(&pkcs8)?);
+            }
+            BackendConfig::Pkcs11(_) => {
+                let store = keys.for_role(role)?;
+                let path = pki.join("transfer-signer.key.json");
+                if path.exists() {
+                    let text = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
+                    let key: KeyRef =
+                        serde_json::from_slice(&text).map_err(|e| io_err(&path, e))?;
+                    store.open(role, &key)?
+                } else {
+                    let (signer, key) = store.generate(role)?;
+                    let json = serde_json::to_vec_pretty(&key).map_err(|e| io_err(&path, e))?;
+                    write_private_file(&path, &json)?;
+                    signer
+                }
+            }
+        };
+        Ok(TransferSigner::from_signer(signer)?)
+    }
+
+    /// Every role's key store, as `issuer.toml` configures them.
+    pub fn key_stores(&self) -> Result<KeyStores, HomeError> {
+        Ok(KeyStores::new(&self.dir.join("pki"), self.config()?.keys))
+    }
+
     /// Reads the configuration.
     pub fn config(&self) -> Result<Config, HomeError> {
         let path = self.dir.join("issuer.toml");
@@ -237,45 +372,204 @@ impl Home {
         Config::from_toml(&text).map_err(|e| io_err(&path, e))
     }
 
-    fn read_cert(&self, name: &str) -> Result<(Certificate, Vec<u8>), HomeError> {
-        let path = self.dir.join("pki").join(format!("{name}.pem"));
+    /// The key registry (`pki/keys.json`). A home made before it gets one on first use,
+    /// listing the keys it has as active since their certificates' `notBefore`.
+    pub fn key_registry(&self) -> Result<KeyRegistry, HomeError> {
+        match KeyRegistry::read(&self.dir.join("pki"))? {
+            Some(registry) => Ok(registry),
+            None => self.adopt_keys(self.transfer_signer()?.public_key()),
+        }
+    }
+
+    fn adopt_keys(&self, transfer_public_key: &[u8]) -> Result<KeyRegistry, HomeError> {
+        let mut registry = KeyRegistry::default();
+        let mut earliest = None;
+        for role in [
+            Role::IssuingCa,
+            Role::DocumentSigner,
+            Role::Tsa,
+            Role::TokenSigner,
+        ] {
+            let file = format!("{}.pem", role.name());
+            let (cert, _) = self.read_cert(&file)?;
+            let since = hierarchy::from_x509_time(&cert.tbs_certificate().validity().not_before)?;
+            earliest = Some(earliest.map_or(since, |e: OffsetDateTime| e.min(since)));
+            registry.adopt(role, &key_id_of_certificate(&cert)?, Some(&file), since);
+        }
+        let since = earliest.unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let transfer_id = ccr_pki::transfer::key_id(transfer_public_key);
+        registry.adopt(Role::TransferSigner, &transfer_id, None, since);
+        registry.sequence = 1;
+        registry.write(&self.dir.join("pki"))?;
+        Ok(registry)
+    }
+
+    /// Generates the next key of `role` in the store its configuration names, certifies it
+    /// with the active issuing CA and publishes it, signing from `now + publication`.
+    pub fn rotate(
+        &self,
+        role: Role,
+        now: OffsetDateTime,
+        publication: time::Duration,
+    ) -> Result<KeyEntry, HomeError> {
+        let purpose = match role {
+            Role::DocumentSigner => hierarchy::Purpose::DocumentSigning,
+            Role::Tsa => hierarchy::Purpose::TimeStamping,
+            Role::TokenSigner => hierarchy::Purpose::TokenSigning,
+            Role::IssuingCa | Role::TransferSigner => {
+                return Err(LifecycleError::Refused(format!(
+                    "rotating {role} is not supported yet: the issuing CA is certified by the \
+                     offline root, and the transfer signer's departments pin its key \
+                     (docs/key-compromise.md)"
+                ))
+                .into());
+            }
+        };
+        let mut registry = self.key_registry()?;
+        // Only the issuing CA is needed: the role rotated may have no active key (a compromise).
+        let ca_file = registry
+            .active(Role::IssuingCa, now)
+            .and_then(|key| key.certificate.clone())
+            .ok_or_else(|| io_err(&self.dir, format!("no active issuing CA at {now}")))?;
+        let (issuing_ca, _) = self.read_cert(&ca_file)?;
+        let keys = self.key_stores()?;
+        let issuing_ca_key = keys.open_certified(
+            Role::IssuingCa,
+            &x509_cert::der::Encode::to_der(issuing_ca.tbs_certificate().subject_public_key_info())
+                .map_err(ccr_pki::Error::from)?,
+        )?;
+        let (signer, key) = keys.for_role(role)?.generate(role)?;
+        let der = hierarchy::certify(
+            &HierarchyNames::development(),
+            purpose,
+            signer.public_key_spki_der(),
+            Some(Issuer {
+                certificate: &issuing_ca,
+                key: issuing_ca_key.as_ref(),
+            }),
+            None,
+            &self.config()?.public_url,
+            now,
+        )?;
+        let file = format!("{}-{}.pem", role.name(), key.key_id());
+        let path = self.dir.join("pki").join(&file);
+        std::fs::write(&path, hierarchy::der_to_pem("CERTIFICATE", &der)?)
+            .map_err(|e| io_err(&path, e))?;
+        registry.publish(role, key.key_id(), Some(&file), now, now + publication)?;
+        registry.write(&self.dir.join("pki"))?;
+        registry
+            .get(key.key_id())
+            .cloned()
+            .ok_or_else(|| io_err(&path, "the published key is missing from the registry"))
+    }
+
+    fn read_cert(&self, file: &str) -> Result<(Certificate, Vec<u8>), HomeError> {
+        // The name comes from our own registry, but a path in it would escape `pki/`.
+        if file.contains(['/', '\\']) || file.starts_with('.') {
+            return Err(io_err(
+                &self.dir,
+                format!("bad certificate file name {file:?}"),
+            ));
+        }
+        let path = self.dir.join("pki").join(file);
         let pem = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
         let mut ders = hierarchy::pem_chain_to_der(&pem)?;
         let der = ders.pop().ok_or_else(|| io_err(&path, "no certificate"))?;
         Ok((parse_certificate(&der)?, der))
     }
 
-    fn read_key(&self, name: &str) -> Result<FileKey, HomeError> {
-        Ok(FileKey::load(
-            &self.dir.join("pki").join(format!("{name}.key.p8")),
-        )?)
+    /// Loads the certificates and the online keys (never the root key) active now.
+    pub fn load_pki(&self) -> Result<LoadedPki, HomeError> {
+        self.load_pki_at(OffsetDateTime::now_utc())
     }
 
-    /// Loads the certificates and the online keys (never the root key).
-    pub fn load_pki(&self) -> Result<LoadedPki, HomeError> {
-        let (root, root_der) = self.read_cert("root")?;
-        let (issuing_ca, issuing_ca_der) = self.read_cert("issuing-ca")?;
-        let (document_signer, document_signer_der) = self.read_cert("document-signer")?;
-        let (tsa, tsa_der) = self.read_cert("tsa")?;
-        let (token_signer, token_signer_der) = self.read_cert("token-signer")?;
+    /// Loads the certificates and the keys active at `now` (never the root key).
+    pub fn load_pki_at(&self, now: OffsetDateTime) -> Result<LoadedPki, HomeError> {
+        let registry = self.key_registry()?;
+        let active_cert = |role: Role| -> Result<(Certificate, Vec<u8>), HomeError> {
+            let file = registry
+                .active(role, now)
+                .and_then(|key| key.certificate.as_deref())
+                .ok_or_else(|| {
+                    io_err(
+                        &self
+                            .dir
+                            .join("pki")
+                            .join(crate::setup::lifecycle::REGISTRY_FILE),
+                        format!("{role} has no active key at {now} (`issuer keys list`)"),
+                    )
+                })?;
+            self.read_cert(file)
+        };
+        let (root, root_der) = self.read_cert("root.pem")?;
+        let (issuing_ca, issuing_ca_der) = active_cert(Role::IssuingCa)?;
+        let (document_signer, document_signer_der) = active_cert(Role::DocumentSigner)?;
+        let (tsa, tsa_der) = active_cert(Role::Tsa)?;
+        let (token_signer, token_signer_der) = active_cert(Role::TokenSigner)?;
+        let published = registry
+            .published_certificates(now)
+            .into_iter()
+            .map(|(role, file)| Ok((role, self.read_cert(file)?.1)))
+            .collect::<Result<Vec<_>, HomeError>>()?;
         let crl_path = self.dir.join("pki").join("root.crl");
+        let keys = self.key_stores()?;
+        let key = |role: Role, cert: &Certificate| -> Result<Arc<dyn Signer>, HomeError> {
+            let spki =
+                x509_cert::der::Encode::to_der(cert.tbs_certificate().subject_public_key_info())
+                    .map_err(ccr_pki::Error::from)?;
+            Ok(keys.open_certified(role, &spki)?)
+        };
         let root_crl = std::fs::read(&crl_path).map_err(|e| io_err(&crl_path, e))?;
+        let issuing_ca_key = key(Role::IssuingCa, &issuing_ca)?;
+        let document_signer_key = key(Role::DocumentSigner, &document_signer)?;
+        let tsa_key = key(Role::Tsa, &tsa)?;
+        let token_signer_key = key(Role::TokenSigner, &token_signer)?;
+        let reload_at = registry.next_change(now);
         Ok(LoadedPki {
             root,
             root_der,
             root_crl,
             issuing_ca,
             issuing_ca_der,
-            issuing_ca_key: self.read_key("issuing-ca")?,
+            issuing_ca_key,
             document_signer,
             document_signer_der,
-            document_signer_key: self.read_key("document-signer")?,
+            document_signer_key,
             tsa,
             tsa_der,
-            tsa_key: self.read_key("tsa")?,
+            tsa_key,
             token_signer,
             token_signer_der,
-            token_signer_key: self.read_key("token-signer")?,
+            token_signer_key,
+            registry,
+            published,
+            reload_at,
         })
     }
+}
+
+impl LoadedPki {
+    /// The issuing CA's revocations of the bureau's own keys: each key declared compromised,
+    /// revoked as of its `compromised_since` with reason keyCompromise (SPEC §10).
+    pub fn key_revocations(&self) -> Vec<hierarchy::Revocation> {
+        self.published
+            .iter()
+            .filter_map(|(_, der)| {
+                let cert = parse_certificate(der).ok()?;
+                let key = self.registry.get(&key_id_of_certificate(&cert).ok()?)?;
+                Some(hierarchy::Revocation {
+                    serial: cert.tbs_certificate().serial_number().as_bytes().to_vec(),
+                    revoked_at: key.compromised_since?,
+                    reason: Some(x509_cert::ext::pkix::CrlReason::KeyCompromise),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The key id (hex) of a certificate's public key.
+fn key_id_of_certificate(cert: &Certificate) -> Result<String, HomeError> {
+    let spki = x509_cert::der::Encode::to_der(cert.tbs_certificate().subject_public_key_info())
+        .map_err(ccr_pki::Error::from)?;
+    Ok(hex::encode(ccr_pki::signer::key_id_of_spki(&spki)?))
 }

@@ -2,3 +2,5 @@
 
 pub mod config;
 pub mod home;
+pub mod keystore;
+pub mod lifecycle;

@@ -18,6 +18,10 @@ pub struct StaffAccount {
     pub password_hash: String,
     /// Whether the account may sign in.
     pub active: bool,
+    /// The second factor's secret (stored form of [`crate::identity::totp::Secret`]).
+    pub totp_secret: Option<String>,
+    /// The last time step whose code was accepted.
+    pub totp_last_step: Option<i64>,
 }
 
 /// A registered department.
@@ -63,6 +67,58 @@ pub struct OidcLogin {
 pub const MAX_PENDING_LOGINS: i64 = 10_000;
 
 type DepartmentRow = (String, String, String, String, i64, Option<String>);
+type StaffRow = (String, String, String, i64, Option<String>, Option<i64>);
+type DepartmentUserRow = (String, String, String, String, Option<i64>, i64);
+
+fn staff_account(row: StaffRow) -> StaffAccount {
+    let (username, role, password_hash, active, totp_secret, totp_last_step) = row;
+    StaffAccount {
+        username,
+        role,
+        password_hash,
+        active: active != 0,
+        totp_secret,
+        totp_last_step,
+    }
+}
+
+fn department_user(row: DepartmentUserRow) -> DepartmentUser {
+    let (username, department, password_hash, totp_secret, totp_last_step, active) = row;
+    DepartmentUser {
+        username,
+        department,
+        password_hash,
+        totp_secret,
+        totp_last_step,
+        active: active != 0,
+    }
+}
+
+/// A person of a registered department who uses the department portal.
+#[derive(Clone, Debug)]
+pub struct DepartmentUser {
+    /// Sign-in name.
+    pub username: String,
+    /// The department's code.
+    pub department: String,
+    /// PHC string of the password hash.
+    pub password_hash: String,
+    /// The second factor's secret (stored form).
+    pub totp_secret: String,
+    /// The last time step whose code was accepted.
+    pub totp_last_step: Option<i64>,
+    /// Whether the user may sign in.
+    pub active: bool,
+}
+
+/// The tables of people who sign in with a password and a second factor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserTable {
+    /// Bureau staff.
+    Staff,
+    /// Department users.
+    DepartmentUsers,
+}
 
 fn department(row: DepartmentRow) -> Department {
     let (code, name_zh, name_pt, name_en, active, secret) = row;
@@ -123,25 +179,27 @@ impl Store {
         Ok(found.flatten())
     }
 
-    /// Creates a staff account (refuses an existing name).
+    /// Creates a staff account with its second factor's secret (refuses an existing name).
     pub async fn add_staff(
         &self,
         username: &str,
         role: &str,
         password_hash: &str,
+        totp_secret: &str,
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         let inserted = on_tx!(&mut tx, |t| {
             sqlx::query(
-                "INSERT INTO staff (username, role, password_hash, active, created_at) VALUES ($1, $2, $3, 1, $4) \
+                "INSERT INTO staff (username, role, password_hash, active, created_at, totp_secret) VALUES ($1, $2, $3, 1, $4, $5) \
                  ON CONFLICT (username) DO NOTHING",
             )
             .bind(username)
             .bind(role)
             .bind(password_hash)
             .bind(rfc3339(now))
+            .bind(totp_secret)
             .execute(&mut **t)
             .await?
             .rows_affected()
@@ -158,22 +216,175 @@ impl Store {
 
     /// The staff account named `username`.
     pub async fn staff(&self, username: &str) -> Result<Option<StaffAccount>, StoreError> {
-        let row: Option<(String, String, String, i64)> = on_pool!(&self.pool, |p| {
+        let row: Option<StaffRow> = on_pool!(&self.pool, |p| {
             sqlx::query_as(
-                "SELECT username, role, password_hash, active FROM staff WHERE username = $1",
+                "SELECT username, role, password_hash, active, totp_secret, totp_last_step FROM staff WHERE username = $1",
             )
             .bind(username)
             .fetch_optional(p)
             .await?
         });
-        Ok(
-            row.map(|(username, role, password_hash, active)| StaffAccount {
-                username,
-                role,
-                password_hash,
-                active: active != 0,
-            }),
+        Ok(row.map(staff_account))
+    }
+
+    /// Every staff account, by name.
+    pub async fn staff_accounts(&self) -> Result<Vec<StaffAccount>, StoreError> {
+        let rows: Vec<StaffRow> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT username, role, password_hash, active, totp_secret, totp_last_step FROM staff ORDER BY username",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows.into_iter().map(staff_account).collect())
+    }
+
+    /// Lets a staff account sign in, or stops it (its sessions end at once).
+    pub async fn set_staff_active(
+        &self,
+        username: &str,
+        active: bool,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let changed = on_tx!(&mut tx, |t| {
+            let n = sqlx::query("UPDATE staff SET active = $1 WHERE username = $2")
+                .bind(i64::from(active))
+                .bind(username)
+                .execute(&mut **t)
+                .await?
+                .rows_affected();
+            if !active {
+                sqlx::query("DELETE FROM sessions WHERE role <> 'applicant' AND role <> 'department' AND principal = $1")
+                    .bind(username)
+                    .execute(&mut **t)
+                    .await?;
+                sqlx::query("DELETE FROM web_sessions WHERE kind = 'staff' AND (principal LIKE $1 OR pending LIKE $1)")
+                    .bind(format!("%:{username}"))
+                    .execute(&mut **t)
+                    .await?;
+            }
+            n
+        });
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("no staff account {username}")));
+        }
+        let action = if active {
+            "staff.activated"
+        } else {
+            "staff.deactivated"
+        };
+        append_audit(&mut tx, actor, action, username, "{}", now).await?;
+        super::commit(tx).await
+    }
+
+    /// Accepts time step `step` of an account's second factor if it is later than the last
+    /// one accepted (atomically: of two sign-ins with the same code, one wins). `table` is
+    /// `staff` or `department_users`.
+    pub async fn accept_totp_step(
+        &self,
+        table: UserTable,
+        username: &str,
+        step: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = match table {
+            UserTable::Staff => {
+                "UPDATE staff SET totp_last_step = $1 WHERE username = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)"
+            }
+            UserTable::DepartmentUsers => {
+                "UPDATE department_users SET totp_last_step = $1 WHERE username = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)"
+            }
+        };
+        let n = on_pool!(&self.pool, |p| {
+            sqlx::query(sql)
+                .bind(step)
+                .bind(username)
+                .execute(p)
+                .await?
+                .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Creates a department user (refuses an existing name or an unknown department).
+    pub async fn add_department_user(
+        &self,
+        user: &DepartmentUser,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        if self.department(&user.department).await?.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "no department {}",
+                user.department
+            )));
+        }
+        let mut tx = self.begin().await?;
+        let inserted = on_tx!(&mut tx, |t| {
+            sqlx::query(
+                "INSERT INTO department_users (username, department_code, password_hash, totp_secret, active, created_at) \
+                 VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (username) DO NOTHING",
+            )
+            .bind(&user.username)
+            .bind(&user.department)
+            .bind(&user.password_hash)
+            .bind(&user.totp_secret)
+            .bind(rfc3339(now))
+            .execute(&mut **t)
+            .await?
+            .rows_affected()
+        });
+        if inserted == 0 {
+            return Err(StoreError::Conflict(format!(
+                "a department user named {} exists",
+                user.username
+            )));
+        }
+        let detail = serde_json::json!({ "department": user.department }).to_string();
+        append_audit(
+            &mut tx,
+            actor,
+            "department_user.created",
+            &user.username,
+            &detail,
+            now,
         )
+        .await?;
+        super::commit(tx).await
+    }
+
+    /// The department user named `username`.
+    pub async fn department_user(
+        &self,
+        username: &str,
+    ) -> Result<Option<DepartmentUser>, StoreError> {
+        let row: Option<DepartmentUserRow> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT username, department_code, password_hash, totp_secret, totp_last_step, active FROM department_users WHERE username = $1",
+            )
+            .bind(username)
+            .fetch_optional(p)
+            .await?
+        });
+        Ok(row.map(department_user))
+    }
+
+    /// The users of every department (or of one), by department and name.
+    pub async fn department_users(
+        &self,
+        department: Option<&str>,
+    ) -> Result<Vec<DepartmentUser>, StoreError> {
+        let rows: Vec<DepartmentUserRow> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT username, department_code, password_hash, totp_secret, totp_last_step, active FROM department_users \
+                 WHERE CAST($1 AS TEXT) IS NULL OR department_code = $1 ORDER BY department_code, username",
+            )
+            .bind(department)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows.into_iter().map(department_user).collect())
     }
 
     /// Adds the configured departments that the registry does not know yet.

@@ -374,6 +374,29 @@ impl Store {
         }))
     }
 
+    /// The numbers of the certificates still VALID and unexpired at `now` that were issued
+    /// in `[from, until)`, oldest first: what a compromised key signed (SPEC §10).
+    pub async fn current_certificates_issued_between(
+        &self,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT number FROM certificates WHERE status = $1 AND issued_at >= $2 \
+                 AND issued_at < $3 AND valid_until > $4 ORDER BY issued_at, number",
+            )
+            .bind(i64::from(ccr_pki::status_list::Status::Valid.code()))
+            .bind(super::stored_instant(from))
+            .bind(super::stored_instant(until))
+            .bind(super::stored_instant(now))
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(number,)| number).collect())
+    }
+
     /// The certificates transferred to a department, newest first.
     pub async fn transfers_to(
         &self,
@@ -448,16 +471,61 @@ impl Store {
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<Vec<u8>, StoreError> {
+        self.taken_copy(number, StoredCopy::Holders, actor, now)
+            .await?
+            .ok_or_else(|| StoreError::UnknownCertificate(number.to_owned()))
+    }
+
+    /// The bureau's B-LTA archive copy of a certificate (`None` when it was issued with the
+    /// archive switch off), with an audit entry naming who took it.
+    pub async fn archive_pdf(
+        &self,
+        number: &str,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.taken_copy(number, StoredCopy::Archive, actor, now)
+            .await
+    }
+
+    async fn taken_copy(
+        &self,
+        number: &str,
+        copy: StoredCopy,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let (query, action) = match copy {
+            StoredCopy::Holders => (
+                "SELECT pdf FROM certificates WHERE number = $1",
+                "certificate.downloaded",
+            ),
+            StoredCopy::Archive => (
+                "SELECT archive_pdf FROM certificates WHERE number = $1",
+                "certificate.archive_copy_taken",
+            ),
+        };
         let mut tx = self.begin().await?;
-        let pdf: Option<Vec<u8>> = on_tx!(&mut tx, |t| {
-            sqlx::query_scalar("SELECT pdf FROM certificates WHERE number = $1")
+        let pdf: Option<Option<Vec<u8>>> = on_tx!(&mut tx, |t| {
+            sqlx::query_scalar(query)
                 .bind(number)
                 .fetch_optional(&mut **t)
                 .await?
         });
         let pdf = pdf.ok_or_else(|| StoreError::UnknownCertificate(number.to_owned()))?;
-        append_audit(&mut tx, actor, "certificate.downloaded", number, "{}", now).await?;
-        commit(tx).await?;
+        if pdf.is_some() {
+            append_audit(&mut tx, actor, action, number, "{}", now).await?;
+            commit(tx).await?;
+        }
         Ok(pdf)
     }
+}
+
+/// Which stored PDF of a certificate.
+#[derive(Clone, Copy)]
+enum StoredCopy {
+    /// The holder's copy (B-LT), as delivered.
+    Holders,
+    /// The bureau's archive copy (B-LTA).
+    Archive,
 }

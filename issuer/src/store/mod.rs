@@ -104,6 +104,9 @@ macro_rules! on_tx {
 
 pub mod accounts;
 pub mod applications;
+pub mod back_office;
+pub mod collection;
+pub mod deliveries;
 pub mod jobs;
 pub mod outbox;
 pub mod records;
@@ -312,6 +315,39 @@ impl Store {
         Ok(counts)
     }
 
+    /// Appends one entry to the audit log on its own (a sign-in, a read of record data).
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &serde_json::Value,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        append_audit(&mut tx, actor, action, subject, &detail.to_string(), now).await?;
+        commit(tx).await
+    }
+
+    /// Audit entries about `subject` (an application, a certificate), newest last, at most
+    /// `limit`.
+    pub async fn audit_of(
+        &self,
+        subject: &str,
+        limit: i64,
+    ) -> Result<Vec<crate::rules::audit::AuditEntry>, StoreError> {
+        let rows: Vec<AuditRow> = on_pool!(&self.pool, |p| {
+            sqlx::query_as("SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit_log WHERE subject = $1 ORDER BY id DESC LIMIT $2")
+                .bind(subject)
+                .bind(limit)
+                .fetch_all(p)
+                .await?
+        });
+        let mut entries: Vec<_> = rows.into_iter().map(audit_entry).collect();
+        entries.reverse();
+        Ok(entries)
+    }
+
     /// Audit entries after `after`, at most `limit`, in order.
     pub async fn audit_page(
         &self,
@@ -506,6 +542,9 @@ async fn change_status_in(tx: &mut Tx, change: &StatusChange<'_>) -> Result<i64,
     let detail = serde_json::json!({ "from": current.name(), "to": change.wanted.name(), "reason": change.reason }).to_string();
     let action = format!("certificate.{}", change.wanted.name().to_ascii_lowercase());
     append_audit(tx, change.actor, &action, number, &detail, change.now).await?;
+    // The department holding a transfer copy learns of the change in the same transaction.
+    deliveries::queue_status_change_in(tx, number, change.wanted, change.reason, change.now)
+        .await?;
     Ok(list_id)
 }
 
@@ -583,6 +622,8 @@ pub struct IssuedRecord<'a> {
     pub token: &'a [u8],
     /// The PDF.
     pub pdf: &'a [u8],
+    /// The bureau's B-LTA archive copy, when the archive switch is on.
+    pub archive_pdf: Option<&'a [u8]>,
     /// The holder's identity document key (`TYPE:NUMBER`), for first-time checks.
     pub doc_key: &'a str,
     /// The receiving department of a transfer copy.
@@ -649,13 +690,14 @@ async fn insert_certificate(
         "index": reservation.index,
         "pdf_sha256": digest,
         "application": copy.map(|c| c.application_id),
+        "archive_sha256": record.archive_pdf.map(sha256_hex),
     })
     .to_string();
     on_tx!(&mut *tx, |t| {
         sqlx::query(
             "INSERT INTO certificates (number, list_id, list_index, status, issued_at, valid_until, data_json, token, pdf, pdf_sha256, \
-             doc_key, transfer_to, application_id, copy_no) \
-             VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             doc_key, transfer_to, application_id, copy_no, archive_pdf) \
+             VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&reservation.number)
         .bind(reservation.list_id)
@@ -670,6 +712,7 @@ async fn insert_certificate(
         .bind(record.transfer_to)
         .bind(copy.map(|c| c.application_id))
         .bind(copy.map(|c| c.copy_no))
+        .bind(record.archive_pdf)
         .execute(&mut **t)
         .await?;
     });
@@ -681,7 +724,18 @@ async fn insert_certificate(
         &detail,
         record.issued_at,
     )
-    .await
+    .await?;
+    if let Some(department) = record.transfer_to {
+        deliveries::queue_certificate_in(
+            tx,
+            &reservation.number,
+            department,
+            record.pdf,
+            record.issued_at,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn commit(tx: Tx) -> Result<(), StoreError> {

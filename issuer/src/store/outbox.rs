@@ -65,6 +65,17 @@ impl Store {
         super::commit(tx).await
     }
 
+    /// The latest messages of every channel, newest first (the development outbox page).
+    pub async fn recent_messages(&self, limit: i64) -> Result<Vec<OutboxEntry>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM outbox ORDER BY id DESC LIMIT $1");
+        Ok(on_pool!(&self.pool, |p| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(limit)
+                .fetch_all(p)
+                .await?
+        }))
+    }
+
     /// Undelivered messages of one channel, oldest first.
     pub async fn undelivered(
         &self,

@@ -11,8 +11,15 @@ use crate::store::Store;
 pub struct WebSessionRow {
     /// SHA-256 (hex) of the cookie's id.
     pub id_hash: String,
-    /// The signed-in applicant, if any.
+    /// The signed-in applicant, if any (portal sessions).
     pub applicant_id: Option<String>,
+    /// `portal`, `staff` or `department`: a session opens only the area it was made for.
+    pub kind: String,
+    /// A staff or department user (`role:name`) who gave the password but not yet the second
+    /// factor: such a session reaches only the second-factor page.
+    pub pending: Option<String>,
+    /// The staff or department user (`role:name`) signed in with both factors.
+    pub principal: Option<String>,
     /// The token every form of this session carries.
     pub csrf_token: String,
     /// When it ends if not used.
@@ -22,37 +29,39 @@ pub struct WebSessionRow {
 }
 
 impl Store {
-    /// Starts a session (anonymous, or signed in as `applicant_id`).
+    /// Starts a session (`row`'s deadlines are recomputed from `now`).
     pub async fn create_web_session(
         &self,
-        id_hash: &str,
-        applicant_id: Option<&str>,
-        csrf_token: &str,
+        row: &WebSessionRow,
         now: OffsetDateTime,
         idle: Duration,
         lifetime: Duration,
     ) -> Result<(), StoreError> {
         on_pool!(&self.pool, |p| {
             sqlx::query(
-                "INSERT INTO web_sessions (id_hash, applicant_id, csrf_token, created_at, last_seen_at, idle_until, expires_at) \
-                 VALUES ($1, $2, $3, $4, $4, $5, $6)",
+                "INSERT INTO web_sessions (id_hash, applicant_id, csrf_token, created_at, last_seen_at, idle_until, expires_at, kind, pending, principal) \
+                 VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9)",
             )
-            .bind(id_hash)
-            .bind(applicant_id)
-            .bind(csrf_token)
+            .bind(&row.id_hash)
+            .bind(&row.applicant_id)
+            .bind(&row.csrf_token)
             .bind(rfc3339(now))
             .bind(rfc3339(now + idle))
             .bind(rfc3339(now + lifetime))
+            .bind(&row.kind)
+            .bind(&row.pending)
+            .bind(&row.principal)
             .execute(p)
             .await?;
         });
         Ok(())
     }
 
-    /// The session if it is still live, its idle deadline moved on by `idle`.
+    /// The session of `kind` if it is still live, its idle deadline moved on by `idle`.
     pub async fn touch_web_session(
         &self,
         id_hash: &str,
+        kind: &str,
         now: OffsetDateTime,
         idle: Duration,
     ) -> Result<Option<WebSessionRow>, StoreError> {
@@ -60,12 +69,13 @@ impl Store {
         let row: Option<WebSessionRow> = on_pool!(&self.pool, |p| {
             sqlx::query_as(
                 "UPDATE web_sessions SET last_seen_at = $2, idle_until = $3 \
-                 WHERE id_hash = $1 AND idle_until > $2 AND expires_at > $2 \
-                 RETURNING id_hash, applicant_id, csrf_token, idle_until, expires_at",
+                 WHERE id_hash = $1 AND idle_until > $2 AND expires_at > $2 AND kind = $4 \
+                 RETURNING id_hash, applicant_id, kind, pending, principal, csrf_token, idle_until, expires_at",
             )
             .bind(id_hash)
             .bind(&at)
             .bind(rfc3339(now + idle))
+            .bind(kind)
             .fetch_optional(p)
             .await?
         });

@@ -4,11 +4,14 @@
 mod dss;
 mod inspect;
 mod sign;
+mod timestamp;
 mod update;
+mod xmp;
 
 pub use dss::add_dss;
-pub use inspect::{InspectError, SignedDocument, inspect};
+pub use inspect::{DocumentTimestamp, InspectError, SignedDocument, inspect};
 pub use sign::{DEFAULT_CONTENTS_RESERVE, EmbeddedData, PadesSigner, sign_pdf};
+pub use timestamp::{TIMESTAMP_CONTENTS_RESERVE, add_document_timestamp};
 
 use time::OffsetDateTime;
 

@@ -103,23 +103,70 @@ pub fn sign_pdf(
     // they are PDF/A themselves.
     update.write_stream(data_id, "", data.certificate_json);
 
-    // The signature dictionary, with placeholders patched below.
-    let byte_range_placeholder = format!("[0 {0} {0} {0}]", "0".repeat(BYTE_RANGE_DIGITS));
-    let sig_start = update.position();
-    let mut sig = String::with_capacity(contents_reserve * 2 + 256);
-    let _ = write!(
-        sig,
-        "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M ({when}) \
-         /ByteRange {byte_range_placeholder} /Contents <"
+    let placeholder = write_signature_placeholder(
+        &mut update,
+        sig_id,
+        &format!("/Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M ({when})"),
+        contents_reserve,
     );
-    sig.push_str(&"0".repeat(contents_reserve * 2));
-    sig.push_str("> >>");
-    update.write_object(sig_id, sig.as_bytes());
-
     let new_id = ring::digest::digest(&ring::digest::SHA256, when.as_bytes());
     let trailer = carried_trailer_entries(&file, &new_id.as_ref()[..16])?;
-    let mut out = update.finish(&file, &trailer);
+    let out = update.finish(&file, &trailer);
+    seal(out, &placeholder, |digest| {
+        cades::sign(&SignedDataRequest {
+            content_type: oids::ID_DATA,
+            content_digest: digest,
+            encapsulated: None,
+            signer_certificate: signer.certificate,
+            extra_certificates: signer.chain,
+            signer: signer.key,
+            timestamp: Some(signer.timestamp),
+        })
+    })
+}
 
+/// Where a signature dictionary's placeholders were written.
+pub(super) struct Placeholder {
+    sig_start: usize,
+    byte_range: String,
+    contents_reserve: usize,
+}
+
+/// Writes signature dictionary `id` (`entries` then a fixed-width `/ByteRange` and a
+/// zero-filled `/Contents` of `contents_reserve` bytes) for [`seal`] to patch.
+pub(super) fn write_signature_placeholder(
+    update: &mut IncrementalUpdate<'_>,
+    id: crate::pdf::ObjectId,
+    entries: &str,
+    contents_reserve: usize,
+) -> Placeholder {
+    let byte_range = format!("[0 {0} {0} {0}]", "0".repeat(BYTE_RANGE_DIGITS));
+    let sig_start = update.position();
+    let mut sig = String::with_capacity(contents_reserve * 2 + 256);
+    let _ = write!(sig, "<< {entries} /ByteRange {byte_range} /Contents <");
+    sig.push_str(&"0".repeat(contents_reserve * 2));
+    sig.push_str("> >>");
+    update.write_object(id, sig.as_bytes());
+    Placeholder {
+        sig_start,
+        byte_range,
+        contents_reserve,
+    }
+}
+
+/// Patches the `/ByteRange` to cover all of `out` but the `/Contents` string, then fills
+/// `/Contents` with what `contents` makes from the SHA-256 of the covered bytes.
+pub(super) fn seal(
+    mut out: Vec<u8>,
+    placeholder: &Placeholder,
+    contents: impl FnOnce(&[u8]) -> Result<Vec<u8>, Error>,
+) -> Result<Vec<u8>, Error> {
+    let Placeholder {
+        sig_start,
+        ref byte_range,
+        contents_reserve,
+    } = *placeholder;
+    let byte_range_placeholder = byte_range;
     // Locate the placeholders in our own signature object (searching from its start, so a
     // look-alike string elsewhere in the document cannot be picked).
     let sig_region = out
@@ -149,15 +196,7 @@ pub fn sign_pdf(
     ctx.update(&out[..contents_start]);
     ctx.update(&out[contents_end..]);
     let digest = ctx.finish();
-    let cms = cades::sign(&SignedDataRequest {
-        content_type: oids::ID_DATA,
-        content_digest: digest.as_ref(),
-        encapsulated: None,
-        signer_certificate: signer.certificate,
-        extra_certificates: signer.chain,
-        signer: signer.key,
-        timestamp: Some(signer.timestamp),
-    })?;
+    let cms = contents(digest.as_ref())?;
     if cms.len() > contents_reserve {
         return Err(Error::Pdf(format!(
             "the signature ({} bytes) does not fit the reserved {contents_reserve} bytes",

@@ -15,9 +15,9 @@ use super::extract::{
     Authorized, Body, Caller, ClientAddress, Path, Query, SecurityOfficers, bearer,
 };
 use super::{ApiError, AppState, json};
+use crate::bureau::people::Desk;
 use crate::bureau::signing_in::{Callback, ProviderAnswer};
 use crate::identity::auth::{self, Admission, Role, SignInLimits};
-use crate::store::accounts::Department;
 
 impl AppState {
     /// Opens a session and answers with its token.
@@ -136,46 +136,37 @@ pub async fn oidc_callback(
     app.session(Role::Applicant, &id, minutes).await
 }
 
-/// Staff sign-in.
+/// Staff sign-in: the password and the second factor's current code.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaffSignIn {
     username: String,
     password: String,
+    /// The authenticator app's 6-digit code.
+    code: String,
 }
 
-/// `POST /api/v1/auth/staff/sign-in`: under the staff's own [`SignInLimits`] (per name and
-/// address, per address, short back-off per name); an unknown name costs the same time as
-/// a wrong password.
+/// `POST /api/v1/auth/staff/sign-in`: the password under the staff's own [`SignInLimits`]
+/// (per name and address, per address, short back-off per name; an unknown name costs the
+/// same time as a wrong password), then the second factor, each code good once.
 pub async fn staff_sign_in(
     State(state): State<Arc<AppState>>,
     ClientAddress(address): ClientAddress,
     Body(body): Body<StaffSignIn>,
 ) -> Result<Response, ApiError> {
-    if body.username.len() > 64 || body.password.len() > 1_024 {
-        return Err(ApiError::invalid("username or password too long"));
-    }
-    let limits = &state.staff_sign_in;
-    admit(limits, &body.username, address).await?;
-    let account = state.store().staff(&body.username).await?;
-    let hash = account.as_ref().map_or_else(
-        || auth::dummy_password_hash().to_owned(),
-        |a| a.password_hash.clone(),
-    );
-    let password = body.password;
-    let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let Some(account) = account.filter(|a| matches && a.active) else {
-        limits.failed(&body.username);
-        return Err(ApiError::unauthenticated("wrong username or password"));
-    };
-    let role = Role::parse(&account.role)
-        .filter(|r| r.is_staff())
-        .ok_or_else(|| ApiError::internal(&"stored staff role"))?;
-    limits.succeeded(&body.username, address);
+    let username = state
+        .check_password(Desk::Staff, &body.username, &body.password, address)
+        .await?;
+    let staff = state
+        .check_second_factor(
+            Desk::Staff,
+            &username,
+            &body.code,
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
     let minutes = state.bureau.config().application.staff_session_minutes;
-    state.session(role, &account.username, minutes).await
+    state.session(staff.role, &staff.id, minutes).await
 }
 
 /// Department client credentials.
@@ -272,42 +263,15 @@ pub async fn put_department(
     Body(body): Body<DepartmentBody>,
 ) -> Result<Response, ApiError> {
     let officer = caller.principal();
-    let code_ok = (2..=16).contains(&code.len())
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-    if !code_ok {
-        return Err(ApiError::invalid("code: 2 to 16 of A-Z, 0-9 and _"));
-    }
-    for (field, name) in [
-        ("name_zh", &body.name_zh),
-        ("name_pt", &body.name_pt),
-        ("name_en", &body.name_en),
-    ] {
-        let n = name.trim();
-        if n.is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control) {
-            return Err(ApiError::invalid(format!(
-                "{field}: 1 to 200 printable characters"
-            )));
-        }
-    }
-    let department = Department {
-        code: code.clone(),
-        name_zh: body.name_zh.trim().into(),
-        name_pt: body.name_pt.trim().into(),
-        name_en: body.name_en.trim().into(),
-        active: body.active,
-        has_credentials: false,
+    let names = crate::bureau::departments::Names {
+        zh: Some(body.name_zh),
+        pt: Some(body.name_pt),
+        en: Some(body.name_en),
     };
-    state
-        .store()
-        .put_department(&department, &officer.actor(), OffsetDateTime::now_utc())
-        .await?;
     let stored = state
-        .store()
-        .department(&code)
-        .await?
-        .ok_or_else(|| ApiError::internal(&"department vanished"))?;
+        .bureau
+        .put_department(&code, &names, body.active, &officer.actor())
+        .await?;
     Ok(json(StatusCode::OK, &stored))
 }
 
@@ -319,11 +283,7 @@ pub async fn department_credentials(
     Path(code): Path<String>,
 ) -> Result<Response, ApiError> {
     let officer = caller.require(&[Role::SecurityOfficer])?;
-    let (secret, hash) = auth::new_token();
-    state
-        .store()
-        .set_department_secret(&code, &hash, &officer.actor(), OffsetDateTime::now_utc())
-        .await?;
+    let secret = state.issue_department_credentials(officer, &code).await?;
     Ok(json(
         StatusCode::CREATED,
         &serde_json::json!({ "client_id": code, "client_secret": secret }),

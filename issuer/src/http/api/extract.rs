@@ -122,10 +122,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .ok_or_else(|| ApiError::unauthenticated("the session is unknown or has expired"))?;
         let role = Role::parse(&session.role)
             .ok_or_else(|| ApiError::internal(&format!("stored role {:?}", session.role)))?;
-        Ok(Self(Some(Principal {
-            role,
-            id: session.principal,
-        })))
+        Ok(Self(Some(Principal::new(role, session.principal))))
     }
 }
 

@@ -18,6 +18,7 @@ mod applicant;
 pub mod error;
 mod extract;
 mod staff;
+mod transfers;
 
 pub use error::ApiError;
 
@@ -101,6 +102,13 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(staff::collected),
         )
         .route(
+            "/api/v1/applications/{id}/locker",
+            post(staff::deposit_in_locker),
+        )
+        .route("/api/v1/paper/print-queue", get(staff::print_queue))
+        .route("/api/v1/paper/print-batch", post(staff::print_batch))
+        .route("/api/v1/paper/printed", post(staff::mark_printed))
+        .route(
             "/api/v1/applications/{id}/records",
             get(staff::application_records),
         )
@@ -130,6 +138,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/api/v1/departments/{code}/credentials",
             post(accounts::department_credentials),
+        )
+        .route(
+            "/api/v1/departments/{code}/endpoint",
+            put(transfers::put_endpoint),
+        )
+        .route(
+            "/api/v1/departments/{code}/deliveries",
+            get(transfers::department_deliveries),
+        )
+        .route("/api/v1/transfers/envelopes", get(transfers::envelopes))
+        .route(
+            "/api/v1/applications/{id}/transfers",
+            get(transfers::ledger),
         )
         .route("/api/v1/transfers", get(accounts::transfers))
         .route(

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::extract::{Authorized, Body, Caller, Clerks, Officers, Path, Query, SecurityOfficers};
 use super::{ApiError, AppState, json};
+use crate::bureau::collecting::CounterCollection;
 use crate::bureau::reviewing::{Decision, NewRecord, Review};
 use crate::identity::auth::Role;
 
@@ -50,15 +51,97 @@ pub async fn decide(
     Ok(json(StatusCode::OK, &state.view(&app)))
 }
 
-/// `POST /api/v1/applications/{id}/collected` (clerk): a paper certificate was handed over.
+/// `POST /api/v1/applications/{id}/collected` (clerk): printed paper certificates were
+/// handed over at the clerk's counter, to the holder or an authorised representative.
 pub async fn collected(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
+    Body(body): Body<CounterCollection>,
 ) -> Result<Response, ApiError> {
     let clerk = caller.require(&[Role::Clerk])?;
-    let app = state.collected(clerk, &id).await?;
+    let app = state
+        .collect_at_counter(clerk, &id, &body, time::OffsetDateTime::now_utc())
+        .await?;
     Ok(json(StatusCode::OK, &state.view(&app)))
+}
+
+/// A chosen set of applications (a print batch, or those just printed).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaperBatch {
+    /// Application references, at most `collecting::MAX_PRINT_BATCH`.
+    pub applications: Vec<String>,
+}
+
+/// `GET /api/v1/paper/print-queue` (clerk): issued paper certificates not yet printed.
+pub async fn print_queue(
+    State(state): State<Arc<AppState>>,
+    caller: Authorized<Clerks>,
+) -> Result<Response, ApiError> {
+    Ok(json(
+        StatusCode::OK,
+        &state.print_queue(caller.principal()).await?,
+    ))
+}
+
+/// `POST /api/v1/paper/print-batch` (clerk): one print-ready PDF of the chosen applications'
+/// certificates (for paper only: not signed).
+pub async fn print_batch(
+    State(state): State<Arc<AppState>>,
+    caller: Authorized<Clerks>,
+    Body(body): Body<PaperBatch>,
+) -> Result<Response, ApiError> {
+    let batch = state
+        .print_batch_pdf(
+            caller.principal(),
+            &body.applications,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/pdf"),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                axum::http::HeaderValue::from_static("attachment; filename=\"print-batch.pdf\""),
+            ),
+        ],
+        batch.pdf,
+    )
+        .into_response())
+}
+
+/// `POST /api/v1/paper/printed` (clerk): the chosen applications were printed (all or none).
+pub async fn mark_printed(
+    State(state): State<Arc<AppState>>,
+    caller: Authorized<Clerks>,
+    Body(body): Body<PaperBatch>,
+) -> Result<Response, ApiError> {
+    let items = state
+        .mark_printed(
+            caller.principal(),
+            &body.applications,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await?;
+    Ok(json(StatusCode::OK, &items))
+}
+
+/// `POST /api/v1/applications/{id}/locker` (clerk): printed Smart Locker certificates were
+/// placed in the locker; the pickup code is sent to the applicant and answered once here.
+pub async fn deposit_in_locker(
+    State(state): State<Arc<AppState>>,
+    caller: Authorized<Clerks>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let pickup = state
+        .deposit_in_locker(caller.principal(), &id, time::OffsetDateTime::now_utc())
+        .await?;
+    Ok(json(StatusCode::OK, &pickup))
 }
 
 /// `GET /api/v1/applications/{id}/records` (clerk, officer): the record lookup for the

@@ -6,6 +6,7 @@
 
 use axum::http::HeaderMap;
 
+pub mod office;
 pub mod steps;
 
 pub use steps::{Steps, fill};
@@ -67,6 +68,15 @@ impl Lang {
             Self::Zh => &steps::ZH,
             Self::Pt => &steps::PT,
             Self::En => &steps::EN,
+        }
+    }
+
+    /// The strings of the back office and the department portal in this language.
+    pub fn office(self) -> &'static office::Office {
+        match self {
+            Self::Zh => &office::ZH,
+            Self::Pt => &office::PT,
+            Self::En => &office::EN,
         }
     }
 

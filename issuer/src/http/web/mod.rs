@@ -8,12 +8,15 @@
 mod account;
 mod apply;
 pub mod assets;
+mod department;
+pub mod desk;
 pub mod i18n;
 mod identity;
 mod payment;
 mod progress;
 pub mod session;
 mod signed_in;
+mod staff;
 mod start;
 mod upload;
 pub mod verify;
@@ -55,6 +58,31 @@ pub struct Frame {
     /// On a page whose form must keep what was typed when the language changes: the form's
     /// id; the switch then submits the form (buttons), instead of following links.
     pub form_id: Option<&'static str>,
+    /// Where the header's service name leads: the area's start.
+    pub home: &'static str,
+    /// The area's name after the service's (back office, department portal).
+    pub area_name: Option<&'static str>,
+    /// The back office's or department portal's menu and who is signed in.
+    pub desk: Option<DeskBar>,
+}
+
+/// The menu of a signed-in back-office or department page.
+#[derive(Debug)]
+pub struct DeskBar {
+    /// The menu's label.
+    pub label: &'static str,
+    /// Its links: (href with language, text, current page).
+    pub links: Vec<(String, &'static str, bool)>,
+    /// "Signed in as".
+    pub signed_in_as: &'static str,
+    /// The person's name and role.
+    pub who: String,
+    /// Where the sign-out form posts.
+    pub sign_out_action: &'static str,
+    /// "Sign out".
+    pub sign_out: &'static str,
+    /// The sign-out form's token.
+    pub csrf: String,
 }
 
 /// One entry of the language switch (a link on pages without a form).
@@ -96,6 +124,9 @@ impl Frame {
             idle_seconds: state.bureau.config().application.portal_idle_seconds,
             timeout_script: assets::timeout_script(),
             form_id: None,
+            home: "/",
+            area_name: None,
+            desk: None,
         }
     }
 
@@ -141,6 +172,8 @@ pub enum PageError {
     Forbidden(Lang),
     /// The session has ended.
     TimedOut(Lang),
+    /// A form that our own pages never send (an unknown choice).
+    BadRequest(Lang),
     /// Something failed inside.
     Internal(String),
 }
@@ -159,10 +192,14 @@ struct ErrorPage {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, lang, reference) = match self {
-            Self::NotFound(lang) | Self::Forbidden(lang) | Self::TimedOut(lang) => {
+            Self::NotFound(lang)
+            | Self::Forbidden(lang)
+            | Self::TimedOut(lang)
+            | Self::BadRequest(lang) => {
                 let status = match self {
                     Self::NotFound(_) => StatusCode::NOT_FOUND,
                     Self::Forbidden(_) => StatusCode::FORBIDDEN,
+                    Self::BadRequest(_) => StatusCode::BAD_REQUEST,
                     _ => StatusCode::UNAUTHORIZED,
                 };
                 (status, lang, None)
@@ -177,6 +214,7 @@ impl IntoResponse for PageError {
         let (heading, body, link) = match status {
             StatusCode::INTERNAL_SERVER_ERROR => (t.problem_title, t.problem_body, None),
             StatusCode::FORBIDDEN => (t.forbidden_title, t.forbidden_body, None),
+            StatusCode::BAD_REQUEST => (t.problem_title, t.forbidden_body, None),
             StatusCode::UNAUTHORIZED => (
                 t.timed_out_title,
                 t.timed_out_body,
@@ -197,6 +235,9 @@ impl IntoResponse for PageError {
                 idle_seconds: 0,
                 timeout_script: assets::timeout_script(),
                 form_id: None,
+                home: "/",
+                area_name: None,
+                desk: None,
             },
             heading,
             body,
@@ -301,6 +342,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/session/timed-out", get(session::timed_out))
         .route("/assets/{name}", get(assets::serve))
+        .merge(staff::router())
+        .merge(department::router())
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(upload_limit))
         .with_state(state)
@@ -494,6 +537,14 @@ pub struct Problem {
     pub message: String,
 }
 
+/// The message of the error of `field` among `errors`, if any.
+pub fn error_of<'a>(errors: &'a [Problem], field: &str) -> Option<&'a str> {
+    errors
+        .iter()
+        .find(|e| e.field == field)
+        .map(|e| e.message.as_str())
+}
+
 impl PageError {
     /// A use case's refusal that is not about a form field: not found stays not found (a
     /// reference of someone else's is as unknown as a wrong one); anything else is internal.
@@ -503,6 +554,23 @@ impl PageError {
             other => Self::Internal(other.to_string()),
         }
     }
+}
+
+/// A QR code of `text` as an `<img>` source (an SVG data URI: the pages' policy allows
+/// `data:` images and nothing inline that runs).
+pub fn qr_image(text: &str) -> Result<String, PageError> {
+    use base64::Engine as _;
+    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M)
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .quiet_zone(true)
+        .min_dimensions(220, 220)
+        .build();
+    Ok(format!(
+        "data:image/svg+xml;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(svg)
+    ))
 }
 
 /// A 303 to `path` (after a form post: the browser GETs it, and "back" does not re-post).

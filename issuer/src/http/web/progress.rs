@@ -29,6 +29,9 @@ struct CertificateLine {
     number: String,
     valid_until: String,
     transfer: Option<String>,
+    /// The transfer copy's delivery to its department (SPEC §9): delivered at, waiting (and
+    /// why), or refused with the department's reason.
+    transfer_state: Option<String>,
     download: Option<(String, String)>,
 }
 
@@ -40,6 +43,8 @@ struct ApplicationPage {
     heading: String,
     progress: Vec<SummaryRow>,
     details: Vec<SummaryRow>,
+    locker: Option<LockerCode>,
+    o: &'static super::i18n::office::Office,
     resume: Option<String>,
     note: Option<String>,
     answer: Option<AnswerForm>,
@@ -76,6 +81,10 @@ async fn application_page(
     if let Some(due) = &app.due_date {
         progress.push(row(t.col_due, due.clone()));
     }
+    // Seed 001's same-day collection, when the application qualifies.
+    if let Some(at) = state.same_day(app) {
+        progress.push(row(lang.office().same_day, macao_minute(at)));
+    }
     let mut details = selection_rows(state, app, lang).await?;
     details.extend(holder_rows(app, lang, false));
     let unfinished = matches!(
@@ -105,6 +114,31 @@ async fn application_page(
             },
         }
     });
+    let ledger = state
+        .bureau
+        .ledger(&app.id)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let transfer_state = |number: &str| {
+        let copy = ledger
+            .transfers
+            .iter()
+            .find(|t| t.kind == "certificate" && t.certificate_number == number)?;
+        Some(match copy.state.as_str() {
+            "delivered" => fill(
+                s.transfer_delivered,
+                &[&copy.delivered_at.clone().unwrap_or_default()],
+            ),
+            "rejected" => fill(
+                s.transfer_rejected,
+                &[&copy.rejected_reason.clone().unwrap_or_default()],
+            ),
+            _ => match &copy.waiting_because {
+                Some(why) => format!("{} ({why})", s.transfer_queued),
+                None => s.transfer_queued.to_owned(),
+            },
+        })
+    };
     let certificates = state
         .store()
         .certificates_of(&app.id)
@@ -112,6 +146,7 @@ async fn application_page(
         .map_err(|e| PageError::Internal(e.to_string()))?
         .into_iter()
         .map(|c| CertificateLine {
+            transfer_state: transfer_state(&c.number),
             download: (app.electronic != 0).then(|| {
                 (
                     format!("/download/{}", c.number),
@@ -123,6 +158,23 @@ async fn application_page(
             number: c.number,
         })
         .collect();
+    // A paper certificate in the Smart Locker: the pickup code as text and as a QR code.
+    let owner = crate::identity::auth::Principal::new(
+        crate::identity::auth::Role::Applicant,
+        app.applicant_id.clone(),
+    );
+    let locker = match state
+        .locker_pickup(&owner, &app.id, time::OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| PageError::from_case(e, lang))?
+    {
+        Some(pickup) => Some(LockerCode {
+            qr: super::qr_image(&pickup.qr_payload)?,
+            deadline: macao_minute(pickup.deadline),
+            code: pickup.code,
+        }),
+        None => None,
+    };
     let heading = fill(s.application_title, &[&app.id]);
     let mut frame =
         Frame::new(state, lang, &format!("/applications/{}", app.id), &heading).signed_in(csrf);
@@ -142,7 +194,32 @@ async fn application_page(
         answer,
         errors,
         certificates,
+        locker,
+        o: lang.office(),
     })
+}
+
+/// The Smart Locker pickup code as the applicant sees it.
+#[derive(Debug)]
+pub struct LockerCode {
+    code: String,
+    deadline: String,
+    qr: String,
+}
+
+/// An instant as Macao's clock shows it, to the minute.
+pub fn macao_minute(at: time::OffsetDateTime) -> String {
+    at.to_offset(crate::rules::calendar::MACAO)
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]"
+        ))
+        .unwrap_or_default()
+}
+
+/// A stored instant (RFC 3339) as Macao's clock shows it, to the minute; the text itself if
+/// it is not one.
+pub fn macao_time(stored: &str) -> String {
+    crate::store::parse_time(stored).map_or_else(|_| stored.to_owned(), macao_minute)
 }
 
 /// `GET /applications/{id}`: an application's progress.

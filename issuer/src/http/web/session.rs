@@ -27,23 +27,72 @@ use crate::store::web_sessions::WebSessionRow;
 
 /// Longest form body accepted, in bytes.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
-/// How long a portal session lives unused (the pages warn two minutes before).
-pub fn idle(state: &AppState) -> Duration {
-    Duration::seconds(state.bureau.config().application.portal_idle_seconds)
-}
 /// How long a portal session lives at most.
 pub const LIFETIME: Duration = Duration::hours(8);
 
-/// The session cookie's name and attributes for this public URL.
-fn cookie_spec(public_url: &str) -> (&'static str, &'static str) {
+/// The three areas of the site. Each has its own sessions (a session opens only the area
+/// it was made for) and its own cookie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Area {
+    /// The applicants' portal.
+    Portal,
+    /// The bureau's back office (`/staff`).
+    Staff,
+    /// The departments' portal (`/department`).
+    Department,
+}
+
+impl Area {
+    /// The sessions' `kind` in the registry.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Portal => "portal",
+            Self::Staff => "staff",
+            Self::Department => "department",
+        }
+    }
+
+    /// How long a session of this area lives unused.
+    pub fn idle(self, state: &AppState) -> Duration {
+        let a = &state.bureau.config().application;
+        Duration::seconds(match self {
+            Self::Portal => a.portal_idle_seconds,
+            Self::Staff | Self::Department => a.back_office_idle_seconds,
+        })
+    }
+
+    fn cookie_base(self) -> &'static str {
+        match self {
+            Self::Portal => "ccr_session",
+            Self::Staff => "ccr_staff",
+            Self::Department => "ccr_department",
+        }
+    }
+}
+
+/// An area known at compile time, for extractors.
+pub trait InArea {
+    /// The area.
+    const AREA: Area;
+}
+
+/// The applicants' portal, as a type.
+#[derive(Debug)]
+pub struct PortalArea;
+impl InArea for PortalArea {
+    const AREA: Area = Area::Portal;
+}
+
+/// An area's cookie name and attributes for this public URL.
+fn area_cookie(area: Area, public_url: &str) -> (String, &'static str) {
     let loopback_http = public_url.strip_prefix("http://").is_some_and(|rest| {
         let host = rest.split(['/', ':']).next().unwrap_or_default();
         matches!(host, "127.0.0.1" | "localhost") || rest.starts_with("[::1]")
     });
     if loopback_http {
-        ("ccr_session", "")
+        (area.cookie_base().to_owned(), "")
     } else {
-        ("__Host-ccr_session", "; Secure")
+        (format!("__Host-{}", area.cookie_base()), "; Secure")
     }
 }
 
@@ -87,8 +136,15 @@ impl FromRequestParts<Arc<AppState>> for Visitor {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let (name, _) = cookie_spec(&state.bureau.config().public_url);
-        let Some(id) = cookie_value(&parts.headers, name) else {
+        Self::of(parts, state, Area::Portal).await
+    }
+}
+
+impl Visitor {
+    /// The visitor of `area` (its cookie, its sessions).
+    pub async fn of(parts: &Parts, state: &AppState, area: Area) -> Result<Self, Response> {
+        let (name, _) = area_cookie(area, &state.bureau.config().public_url);
+        let Some(id) = cookie_value(&parts.headers, &name) else {
             return Ok(Self {
                 session: None,
                 timed_out: false,
@@ -98,7 +154,7 @@ impl FromRequestParts<Arc<AppState>> for Visitor {
         let now = OffsetDateTime::now_utc();
         let store = state.bureau.store();
         let session = store
-            .touch_web_session(&hash, now, idle(state))
+            .touch_web_session(&hash, area.kind(), now, area.idle(state))
             .await
             .map_err(|e| super::PageError::Internal(e.to_string()).into_response())?;
         let timed_out = session.is_none()
@@ -110,44 +166,77 @@ impl FromRequestParts<Arc<AppState>> for Visitor {
     }
 }
 
-/// Starts a session (anonymous, or for `applicant_id` at sign-in) and returns it with the
-/// `Set-Cookie` value that hands it to the browser.
+/// Who a new session is for.
+#[derive(Debug, Default)]
+pub struct SessionFor<'a> {
+    /// A portal applicant.
+    pub applicant: Option<&'a str>,
+    /// A staff or department user who has given only the password (`role:name`).
+    pub pending: Option<&'a str>,
+    /// A staff or department user signed in with both factors (`role:name`).
+    pub principal: Option<&'a str>,
+}
+
+/// Starts a portal session (anonymous, or for `applicant_id` at sign-in) and returns it with
+/// the `Set-Cookie` value that hands it to the browser.
 pub async fn start(
     state: &AppState,
     applicant_id: Option<&str>,
 ) -> Result<(WebSessionRow, HeaderValue), super::PageError> {
+    start_in(
+        state,
+        Area::Portal,
+        SessionFor {
+            applicant: applicant_id,
+            ..SessionFor::default()
+        },
+    )
+    .await
+}
+
+/// Starts a session of `area` with a fresh id (never one the browser brought: no fixation).
+pub async fn start_in(
+    state: &AppState,
+    area: Area,
+    who: SessionFor<'_>,
+) -> Result<(WebSessionRow, HeaderValue), super::PageError> {
     let id = random_token();
-    let hash = crate::store::sha256_hex(id.as_bytes());
-    let csrf = random_token();
     let now = OffsetDateTime::now_utc();
+    let idle = area.idle(state);
+    let row = WebSessionRow {
+        id_hash: crate::store::sha256_hex(id.as_bytes()),
+        applicant_id: who.applicant.map(str::to_owned),
+        kind: area.kind().to_owned(),
+        pending: who.pending.map(str::to_owned),
+        principal: who.principal.map(str::to_owned),
+        csrf_token: random_token(),
+        idle_until: crate::store::stored_instant(now + idle),
+        expires_at: crate::store::stored_instant(now + LIFETIME),
+    };
     state
         .bureau
         .store()
-        .create_web_session(&hash, applicant_id, &csrf, now, idle(state), LIFETIME)
+        .create_web_session(&row, now, idle, LIFETIME)
         .await
         .map_err(|e| super::PageError::Internal(e.to_string()))?;
-    let (name, secure) = cookie_spec(&state.bureau.config().public_url);
+    let (name, secure) = area_cookie(area, &state.bureau.config().public_url);
     let cookie = format!(
         "{name}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
         LIFETIME.whole_seconds()
     );
     let header =
         HeaderValue::from_str(&cookie).map_err(|e| super::PageError::Internal(e.to_string()))?;
-    Ok((
-        WebSessionRow {
-            id_hash: hash,
-            applicant_id: applicant_id.map(str::to_owned),
-            csrf_token: csrf,
-            idle_until: crate::store::stored_instant(now + idle(state)),
-            expires_at: crate::store::stored_instant(now + LIFETIME),
-        },
-        header,
-    ))
+    Ok((row, header))
 }
 
-/// The `Set-Cookie` value that removes the session cookie.
+/// The `Set-Cookie` value that removes the portal's session cookie.
 pub fn clear_cookie(state: &AppState) -> HeaderValue {
-    let (name, secure) = cookie_spec(&state.bureau.config().public_url);
+    clear_area_cookie(state, Area::Portal)
+}
+
+/// The `Set-Cookie` value that removes an area's session cookie.
+pub fn clear_area_cookie(state: &AppState, area: Area) -> HeaderValue {
+    let (name, secure) = area_cookie(area, &state.bureau.config().public_url);
     HeaderValue::from_str(&format!(
         "{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
     ))
@@ -198,13 +287,15 @@ fn same_token(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// A posted form that passed the site and token checks, with its session and its fields.
+/// A posted form of area `A` (the portal unless named) that passed the site and token
+/// checks, with its session and its fields.
 #[derive(Debug)]
-pub struct CheckedForm<T> {
+pub struct CheckedForm<T, A = PortalArea> {
     /// The session the form belongs to.
     pub session: WebSessionRow,
     /// The fields.
     pub fields: T,
+    area: std::marker::PhantomData<A>,
 }
 
 #[derive(serde::Deserialize)]
@@ -229,11 +320,20 @@ pub async fn posting_session(
     parts: &mut Parts,
     state: &Arc<AppState>,
 ) -> Result<WebSessionRow, Response> {
+    posting_session_in(parts, state, Area::Portal).await
+}
+
+/// [`posting_session`] of `area`.
+pub async fn posting_session_in(
+    parts: &Parts,
+    state: &AppState,
+    area: Area,
+) -> Result<WebSessionRow, Response> {
     let lang = form_lang(parts);
     if !same_site(&parts.headers, &state.bureau.config().public_url) {
         return Err(Forbidden("cross-site request", lang).into_response());
     }
-    let visitor = Visitor::from_request_parts(parts, state).await?;
+    let visitor = Visitor::of(parts, state, area).await?;
     visitor
         .session
         .ok_or_else(|| super::PageError::TimedOut(lang).into_response())
@@ -246,8 +346,8 @@ const OIDC_COOKIE: &str = "ccr_oidc";
 
 /// `Set-Cookie` for a pending sign-in (`value` is `state.next`, both base64url).
 pub fn oidc_cookie(state: &AppState, value: &str) -> Result<HeaderValue, super::PageError> {
-    let (session_name, secure) = cookie_spec(&state.bureau.config().public_url);
-    let name = oidc_cookie_name(session_name);
+    let (session_name, secure) = area_cookie(Area::Portal, &state.bureau.config().public_url);
+    let name = oidc_cookie_name(&session_name);
     HeaderValue::from_str(&format!(
         "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=600{secure}"
     ))
@@ -256,8 +356,8 @@ pub fn oidc_cookie(state: &AppState, value: &str) -> Result<HeaderValue, super::
 
 /// `Set-Cookie` removing the pending sign-in's cookie.
 pub fn clear_oidc_cookie(state: &AppState) -> HeaderValue {
-    let (session_name, secure) = cookie_spec(&state.bureau.config().public_url);
-    let name = oidc_cookie_name(session_name);
+    let (session_name, secure) = area_cookie(Area::Portal, &state.bureau.config().public_url);
+    let name = oidc_cookie_name(&session_name);
     HeaderValue::from_str(&format!(
         "{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
     ))
@@ -266,8 +366,8 @@ pub fn clear_oidc_cookie(state: &AppState) -> HeaderValue {
 
 /// The pending sign-in cookie's value, if the browser sent one.
 pub fn oidc_cookie_value<'a>(state: &AppState, headers: &'a HeaderMap) -> Option<&'a str> {
-    let (session_name, _) = cookie_spec(&state.bureau.config().public_url);
-    cookie_value(headers, &oidc_cookie_name(session_name))
+    let (session_name, _) = area_cookie(Area::Portal, &state.bureau.config().public_url);
+    cookie_value(headers, &oidc_cookie_name(&session_name))
 }
 
 /// `__Host-ccr_oidc` beside `__Host-ccr_session`, `ccr_oidc` beside `ccr_session`.
@@ -290,12 +390,12 @@ pub fn refuse(reason: &'static str, lang: Lang) -> Response {
     Forbidden(reason, lang).into_response()
 }
 
-impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for CheckedForm<T> {
+impl<T: DeserializeOwned, A: InArea> FromRequest<Arc<AppState>> for CheckedForm<T, A> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let session = posting_session(&mut parts, state).await?;
+        let (parts, body) = req.into_parts();
+        let session = posting_session_in(&parts, state, A::AREA).await?;
         let lang = form_lang(&parts);
         let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
             .await
@@ -307,36 +407,51 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for CheckedForm<T> {
         }
         let fields = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| StatusCode::BAD_REQUEST.into_response())?;
-        Ok(Self { session, fields })
+        Ok(Self {
+            session,
+            fields,
+            area: std::marker::PhantomData,
+        })
     }
 }
 
-/// `POST /session/keep-alive`: the timeout warning's "stay signed in" (the session was
-/// renewed by being looked up). The form token comes in `x-csrf-token`.
+/// `POST /session/keep-alive`: the timeout warning's "stay signed in" (the session, of
+/// whichever area carries the sent form token, was renewed by being looked up). The form
+/// token comes in `x-csrf-token`.
 pub async fn keep_alive(
     axum::extract::State(state): axum::extract::State<Arc<AppState>>,
-    headers: HeaderMap,
-    visitor: Visitor,
+    request: Request,
 ) -> Response {
-    if !same_site(&headers, &state.bureau.config().public_url) {
-        return Forbidden("cross-site keep-alive", Lang::of_request(None, &headers))
-            .into_response();
+    let (parts, _) = request.into_parts();
+    let headers = &parts.headers;
+    if !same_site(headers, &state.bureau.config().public_url) {
+        return Forbidden("cross-site keep-alive", Lang::of_request(None, headers)).into_response();
     }
-    let Some(session) = visitor.session else {
-        return StatusCode::UNAUTHORIZED.into_response();
-    };
     let sent = headers
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if !same_token(sent, &session.csrf_token) {
-        return Forbidden(
-            "keep-alive without the form token",
-            Lang::of_request(None, &headers),
-        )
-        .into_response();
+    let mut any = false;
+    for area in [Area::Portal, Area::Staff, Area::Department] {
+        let visitor = match Visitor::of(&parts, &state, area).await {
+            Ok(v) => v,
+            Err(response) => return response,
+        };
+        if let Some(session) = visitor.session {
+            any = true;
+            if same_token(sent, &session.csrf_token) {
+                return StatusCode::NO_CONTENT.into_response();
+            }
+        }
     }
-    StatusCode::NO_CONTENT.into_response()
+    if !any {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    Forbidden(
+        "keep-alive without the form token",
+        Lang::of_request(None, headers),
+    )
+    .into_response()
 }
 
 /// `GET /session/timed-out`: where the timeout warning sends a browser whose session ended.
@@ -356,19 +471,24 @@ mod tests {
 
     #[test]
     fn the_cookie_is_secure_except_on_loopback_http() {
-        assert_eq!(cookie_spec("http://127.0.0.1:8080"), ("ccr_session", ""));
-        assert_eq!(cookie_spec("http://localhost:8080/"), ("ccr_session", ""));
+        let spec = |url| area_cookie(Area::Portal, url);
+        assert_eq!(spec("http://127.0.0.1:8080"), ("ccr_session".into(), ""));
+        assert_eq!(spec("http://localhost:8080/"), ("ccr_session".into(), ""));
         assert_eq!(
-            cookie_spec("https://ccr.dsi.gov.mo"),
-            ("__Host-ccr_session", "; Secure")
+            spec("https://ccr.dsi.gov.mo"),
+            ("__Host-ccr_session".into(), "; Secure")
         );
         assert_eq!(
-            cookie_spec("http://ccr.dsi.gov.mo"),
-            ("__Host-ccr_session", "; Secure")
+            spec("http://ccr.dsi.gov.mo"),
+            ("__Host-ccr_session".into(), "; Secure")
         );
         assert_eq!(
-            cookie_spec("http://127.0.0.1.evil.example"),
-            ("__Host-ccr_session", "; Secure")
+            spec("http://127.0.0.1.evil.example"),
+            ("__Host-ccr_session".into(), "; Secure")
+        );
+        assert_eq!(
+            area_cookie(Area::Staff, "https://ccr.dsi.gov.mo"),
+            ("__Host-ccr_staff".into(), "; Secure")
         );
     }
 

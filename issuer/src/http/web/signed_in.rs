@@ -52,10 +52,7 @@ impl FromRequestParts<Arc<AppState>> for SignedIn {
                 lang,
                 chosen,
                 session,
-                who: Principal {
-                    role: Role::Applicant,
-                    id,
-                },
+                who: Principal::new(Role::Applicant, id),
             }),
             _ => {
                 let here = if parts.method == Method::GET {

@@ -25,16 +25,39 @@ const LABEL_W: f32 = 168.0;
 const VALUE_X: f32 = LEFT + 178.0;
 const VALUE_W: f32 = RIGHT - VALUE_X;
 const ROW_GAP: f32 = 5.5;
+/// A name is shrunk down to this size before it takes a second line (values are 11–12 pt).
+const NAME_ONE_LINE_MIN: f32 = 10.0;
+/// The smallest size of a name on two lines: reached only by names far beyond realistic
+/// (120 characters, the request limit, of 10-letter words); a 72-character name stays above
+/// 8 pt.
+const NAME_MIN: f32 = 6.0;
 /// Ascent and descent of the font, as a fraction of the size (Noto Sans CJK: 0.88 / 0.12).
 const ASCENT: f32 = 0.88;
 const DESCENT: f32 = 0.2;
 const LEADING: f32 = 1.28;
 /// Width kept free when measuring, for kerning the measurement ignores.
 const SLACK: f32 = 0.97;
-/// The largest QR symbol, quiet zone included: 40 mm.
-const QR_MAX: f32 = 113.39;
+/// The largest QR symbol, quiet zone included: a version-14 symbol (73 modules and the quiet
+/// zone, 81) at [`QR_MODULE`], 41.1 mm. The longest realistic token URL (SPEC §4, version 14)
+/// then still has 2-pixel modules at 100 dpi, which zbarimg needs; larger versions shrink.
+const QR_MAX: f32 = 81.0 * QR_MODULE;
 /// The preferred module size: 3 pixels at 150 dpi.
 const QR_MODULE: f32 = 1.44;
+/// The smallest module SPEC §4 allows: 0.4 mm.
+#[cfg(test)]
+pub(crate) const QR_MIN_MODULE: f32 = 0.4 * 72.0 / 25.4;
+
+/// The printed module size, in points, of a symbol `total_modules` wide (quiet zone
+/// included): [`QR_MODULE`], shrunk only as far as needed to stay within [`QR_MAX`].
+pub(crate) fn qr_module_size(total_modules: usize) -> f32 {
+    let total = total_modules as f32;
+    if total * QR_MODULE <= QR_MAX {
+        QR_MODULE
+    } else {
+        QR_MAX / total
+    }
+}
+
 /// One pixel at 150 dpi, to align the symbol with a 150 dpi raster.
 const PX_150: f32 = 72.0 / 150.0;
 /// More pages than this is not a certificate any more; derived from the request limits.
@@ -218,6 +241,30 @@ impl Builder<'_> {
         self.wrap(text, s, max_w)
     }
 
+    /// A holder's name (SPEC §3): one line at `size` if it fits, else one line shrunk as far as
+    /// [`NAME_ONE_LINE_MIN`], else two lines at the largest size from `size` down to `min`, broken only at
+    /// spaces (never inside a word or at a hyphen, so `pdftotext` gives the name back exactly).
+    /// A name that needs more than two lines at `min` gets them, still broken only at spaces.
+    fn fit_name(&self, name: &str, size: f32, min: f32, max_w: f32) -> Vec<Line> {
+        let lines_at = |s: f32| -> Vec<Line> {
+            wrap_at_spaces(self.m, name, s, max_w * SLACK)
+                .into_iter()
+                .map(|t| Line::new(t, s))
+                .collect()
+        };
+        // Sizes from `size` down to `floor` in half points.
+        let sizes = |floor: f32| {
+            std::iter::successors(Some(size), move |&s| {
+                (s > floor).then(|| (s - 0.5).max(floor))
+            })
+        };
+        sizes(NAME_ONE_LINE_MIN.min(size))
+            .map(|s| (1, lines_at(s)))
+            .chain(sizes(min).map(|s| (2, lines_at(s))))
+            .find(|(limit, lines)| lines.len() <= *limit)
+            .map_or_else(|| lines_at(min), |(_, lines)| lines)
+    }
+
     /// `text` wrapped to `max_w` at `size`: at spaces, around CJK characters, after `/` and
     /// `-`, and inside a word only when the word alone is too wide.
     fn wrap(&self, text: &str, size: f32, max_w: f32) -> Vec<Line> {
@@ -335,14 +382,14 @@ impl Builder<'_> {
             lines.into_iter().map(Line::bold).collect(),
         );
 
-        let lines = self.fit(&data.holder.name_latin, 12.5, 7.0, VALUE_W);
+        let lines = self.fit_name(&data.holder.name_latin, 12.5, NAME_MIN, VALUE_W);
         self.row(
             self.label(text::NAME_LATIN),
             lines.into_iter().map(Line::bold).collect(),
         );
 
         if let Some(name) = &data.holder.name_chinese {
-            let lines = self.fit(name, 14.0, 8.0, VALUE_W);
+            let lines = self.fit_name(name, 14.0, NAME_MIN, VALUE_W);
             self.row(
                 self.label(text::NAME_CHINESE),
                 lines.into_iter().map(Line::bold).collect(),
@@ -455,11 +502,7 @@ impl Builder<'_> {
     /// page.
     fn tail(&mut self, data: &CertificateData, extras: &PageExtras<'_>, qr: QrModules) {
         let total = qr.total_width() as f32;
-        let module = if total * QR_MODULE <= QR_MAX {
-            QR_MODULE
-        } else {
-            QR_MAX / total
-        };
+        let module = qr_module_size(qr.total_width());
         let qr_size = total * module;
 
         let col_x = LEFT + qr_size + 8.0;
@@ -627,6 +670,41 @@ fn break_allowed(chars: &[char], p: usize) -> bool {
             .is_some_and(|&c| c != '/');
     let opportunity = slash || matches!(before, ' ' | '-') || is_cjk(before) || is_cjk(after);
     opportunity && !no_break_after(before) && !no_break_before(after)
+}
+
+/// Greedy line breaking of a name at `size` into lines at most `max_w` wide, only at spaces.
+/// Only a word wider than a whole line (a Chinese name, which has no spaces, or a degenerate
+/// one) is broken inside, by [`wrap`]'s rules.
+pub(crate) fn wrap_at_spaces(m: &FontMetrics, text: &str, size: f32, max_w: f32) -> Vec<String> {
+    let space = m.advance(' ') * size;
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let mut width = 0.0;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let w: f32 = word.chars().map(|c| m.advance(c) * size).sum();
+        if !line.is_empty() && width + space + w > max_w {
+            lines.push(std::mem::take(&mut line));
+            width = 0.0;
+        }
+        if w > max_w {
+            let mut pieces = wrap(m, word, size, max_w);
+            let last = pieces.pop().unwrap_or_default();
+            lines.extend(pieces);
+            width = m.width(&last, size);
+            line = last;
+            continue;
+        }
+        if !line.is_empty() {
+            line.push(' ');
+            width += space;
+        }
+        line.push_str(word);
+        width += w;
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// Greedy line breaking of `text` at `size` into lines at most `max_w` wide (a word wider

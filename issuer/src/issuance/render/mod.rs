@@ -14,6 +14,7 @@ mod layout;
 mod qr;
 #[doc(hidden)]
 pub mod sample;
+mod shape;
 mod text;
 
 use ccr_pki::document::{CertificateData, RecordEntry};
@@ -22,21 +23,25 @@ use krilla::Document;
 use krilla::SerializeSettings;
 use krilla::color::rgb;
 use krilla::configure::{Archival, ConfigurationBuilder};
-use krilla::geom::{PathBuilder, Point, Rect, Transform};
+use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
+use krilla::image::Image;
 use krilla::metadata::{DateTime, Metadata};
 use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, FillRule, Stroke};
 use krilla::surface::Surface;
-use krilla::text::TextDirection;
 
 use self::fonts::LoadedFont;
 use self::layout::{Op, Rgb};
+use self::shape::Shaper;
 
 /// The `Creator` written into the document information and XMP metadata.
 pub const CREATOR: &str = "DSI Certificate of Criminal Record issuer";
 /// The document's main language (BCP 47); Portuguese and English follow on the page.
 pub const LANGUAGE: &str = "zh-Hant-MO";
+
+/// Renders after which an unused memoized font subset is dropped.
+const COMEMO_MAX_AGE: usize = 64;
 
 /// What the page shows besides the certificate data.
 #[derive(Debug, Clone, Copy)]
@@ -88,13 +93,15 @@ pub enum RenderError {
 #[derive(Debug, Clone)]
 pub struct Renderer {
     font: LoadedFont,
+    shaper: &'static Shaper,
 }
 
 impl Renderer {
     /// Loads the shipped font (parsed on first use in the process, then shared).
     pub fn new() -> Result<Self, RenderError> {
         let font = fonts::load().map_err(RenderError::Font)?;
-        Ok(Self { font })
+        let shaper = shape::shaper().map_err(RenderError::Font)?;
+        Ok(Self { font, shaper })
     }
 
     /// Checks that every string the page prints from `data` is covered by the font.
@@ -201,17 +208,21 @@ impl Renderer {
             let mut pdf_page = document.start_page_with(page_settings.clone());
             let mut surface = pdf_page.surface();
             for op in ops {
-                self.draw(&mut surface, op);
+                self.draw(&mut surface, op)?;
             }
             surface.finish();
             pdf_page.finish();
         }
-        document
+        let pdf = document
             .finish()
-            .map_err(|e| RenderError::Pdf(e.to_string()))
+            .map_err(|e| RenderError::Pdf(e.to_string()));
+        // krilla memoizes font subsets (and their deflated streams) per distinct glyph set:
+        // keep what the last renders used, drop the rest, so memory stays bounded.
+        comemo::evict(COMEMO_MAX_AGE);
+        pdf
     }
 
-    fn draw(&self, surface: &mut Surface<'_>, op: &Op) {
+    fn draw(&self, surface: &mut Surface<'_>, op: &Op) -> Result<(), RenderError> {
         match op {
             Op::Text {
                 x,
@@ -227,13 +238,14 @@ impl Renderer {
                     width: size * 0.028,
                     ..Stroke::default()
                 }));
-                surface.draw_text(
+                let glyphs = self.shaper.glyphs(text);
+                surface.draw_glyphs(
                     Point::from_xy(*x, *y),
+                    &glyphs,
                     self.font.font.clone(),
-                    *size,
                     text,
+                    *size,
                     false,
-                    TextDirection::LeftToRight,
                 );
                 surface.set_stroke(None);
             }
@@ -245,34 +257,19 @@ impl Renderer {
                 }
             }
             Op::Qr { x, y, module, qr } => {
+                // The symbol and its quiet zone as one image drawn without interpolation:
+                // viewers and printers scale it with hard module edges (see `QrModules::image`).
                 let side = qr.total_width() as f32 * module;
-                surface.set_stroke(None);
-                if let Some(path) = rect_path(std::iter::once((*x, *y, side, side))) {
-                    surface.set_fill(Some(fill(Rgb(255, 255, 255))));
-                    surface.draw_path(&path);
-                }
-                // Modules in module units under a scaling transform: small integer
-                // coordinates keep the content stream short and compressible.
-                let origin = qr::QUIET_ZONE as f32 * module;
-                let runs = qr
-                    .rects
-                    .iter()
-                    .map(|r| (r.col as f32, r.row as f32, r.width as f32, r.height as f32));
-                if let Some(path) = rect_path(runs) {
-                    surface.push_transform(&Transform::from_row(
-                        *module,
-                        0.0,
-                        0.0,
-                        *module,
-                        x + origin,
-                        y + origin,
-                    ));
-                    surface.set_fill(Some(fill(Rgb(0, 0, 0))));
-                    surface.draw_path(&path);
-                    surface.pop();
-                }
+                let image = Image::from_custom(qr.image(), false)
+                    .map_err(|e| RenderError::Pdf(format!("QR image: {e}")))?;
+                let size = Size::from_wh(side, side)
+                    .ok_or_else(|| RenderError::Pdf(format!("QR side {side}")))?;
+                surface.push_transform(&Transform::from_translate(*x, *y));
+                surface.draw_image(image, size);
+                surface.pop();
             }
         }
+        Ok(())
     }
 }
 

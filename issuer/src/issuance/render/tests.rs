@@ -9,16 +9,16 @@ use ccr_pki::document::Trilingual;
 
 const MAX_PDF_BYTES: usize = 64 * 1024;
 
-/// A realistic token URL: the verifier base URL and 260 base64url characters.
+/// A realistic token URL: the verifier base URL and a typical 251-byte token in decimal.
 fn token_url() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut state: u32 = 0x1234_5678;
-    let mut url = "http://127.0.0.1:8080/verify#".to_owned();
-    for _ in 0..260 {
-        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        url.push(char::from(ALPHABET[(state >> 26) as usize]));
-    }
-    url
+    let token: Vec<u8> = (0..251)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 24) as u8
+        })
+        .collect();
+    ccr_pki::token::to_url("http://127.0.0.1:8080/verify", &token)
 }
 
 fn extras(token_url: &str) -> PageExtras<'_> {
@@ -234,11 +234,7 @@ fn qr_code_scans_at_150_dpi() {
         return;
     }
     let url = token_url();
-    assert!(
-        (285..=295).contains(&url.len()),
-        "token URL is {} characters",
-        url.len()
-    );
+    assert_eq!(url.len(), 639, "token URL length");
     let dir = tempfile::tempdir().unwrap();
     let pdf = renderer()
         .render(&sample::sample_certificate(), &extras(&url))
@@ -270,30 +266,42 @@ fn qr_code_scans_at_150_dpi() {
 fn qr_uses_level_m_and_the_smallest_version() {
     let url = token_url();
     let qr = qr::encode(&url).unwrap();
-    // 289 bytes: version 12-M holds 287 bytes, 13-M 331.
-    assert_eq!(url.len(), 289);
-    assert_eq!(qr.version, 13);
-    assert_eq!(qr.width, 69);
-    // The rectangles cover each dark module exactly once.
-    let mut grid = vec![0u8; qr.width * qr.width];
-    for r in &qr.rects {
-        for y in r.row..r.row + r.height {
-            for x in r.col..r.col + r.width {
-                grid[y * qr.width + x] += 1;
-            }
-        }
-    }
-    assert!(grid.iter().all(|&n| n <= 1), "overlapping rectangles");
+    // 29 prefix bytes in byte mode (252 bits) and 610 digits in numeric mode (2,050 bits):
+    // 2,302 of the 2,320 data bits of version 12-M (SPEC §4).
+    assert_eq!(url.len(), 639);
+    assert_eq!(qr.version, 12);
+    assert_eq!(qr.width, 65);
+    assert_eq!(qr.dark.len(), qr.width * qr.width);
+    let dark_at = |row: usize, col: usize| qr.dark[row * qr.width + col];
     // Finder pattern in the top-left corner: a dark 7×7 ring around a dark 3×3 centre.
     for i in 0..7 {
-        assert_eq!(grid[i], 1);
-        assert_eq!(grid[6 * qr.width + i], 1);
-        assert_eq!(grid[i * qr.width], 1);
+        assert!(dark_at(0, i) && dark_at(6, i) && dark_at(i, 0) && dark_at(i, 6));
     }
-    assert_eq!(grid[qr.width + 1], 0);
-    assert_eq!(grid[3 * qr.width + 3], 1);
-    let dark = grid.iter().filter(|&&n| n == 1).count();
-    assert!(dark * 100 / grid.len() > 35 && dark * 100 / grid.len() < 65);
+    assert!(!dark_at(1, 1));
+    assert!(dark_at(3, 3));
+    let dark = qr.dark.iter().filter(|&&d| d).count();
+    assert!(dark * 100 / qr.dark.len() > 35 && dark * 100 / qr.dark.len() < 65);
+    // The image: 4 pixels a module side, a light quiet zone of 4 modules, dark modules black.
+    let image = qr.image();
+    let k = qr::PIXELS_PER_MODULE;
+    let side = qr.total_width() * k;
+    assert_eq!(
+        krilla::image::CustomImage::size(&image),
+        (side as u32, side as u32)
+    );
+    let pixels = krilla::image::CustomImage::color_channel(&image);
+    assert_eq!(pixels.len(), side * side);
+    for (y, x) in (0..side).flat_map(|y| (0..side).map(move |x| (y, x))) {
+        let (row, col) = (y / k, x / k);
+        let inside = (qr::QUIET_ZONE..qr::QUIET_ZONE + qr.width).contains(&row)
+            && (qr::QUIET_ZONE..qr::QUIET_ZONE + qr.width).contains(&col);
+        let expected = if inside && dark_at(row - qr::QUIET_ZONE, col - qr::QUIET_ZONE) {
+            0
+        } else {
+            255
+        };
+        assert_eq!(pixels[y * side + x], expected, "pixel ({y}, {x})");
+    }
     let small = qr::encode("http://127.0.0.1:8080/verify#abc").unwrap();
     assert!(small.version <= 3);
 }
@@ -534,5 +542,111 @@ fn dump_samples() {
     for (name, data) in cases {
         let pdf = r.render(&data, &extras(&url)).unwrap();
         std::fs::write(Path::new(&dir).join(format!("{name}.pdf")), pdf).unwrap();
+    }
+}
+
+/// SPEC §4: modules of at least 0.4 mm and a 4-module quiet zone, up to the version-14 budget
+/// of the longest realistic certificate (and a little beyond).
+#[test]
+fn qr_modules_are_at_least_0_4_mm_with_a_4_module_quiet_zone() {
+    assert_eq!(qr::QUIET_ZONE, 4);
+    for version in 1..=16 {
+        let total = 17 + 4 * version + 2 * qr::QUIET_ZONE;
+        let module = layout::qr_module_size(total);
+        assert!(
+            module >= layout::QR_MIN_MODULE,
+            "version {version}: module {:.3} mm",
+            module * 25.4 / 72.0
+        );
+    }
+}
+
+/// The 72-character name the hidden-name run found broken at its hyphen (issue 12).
+const LONG_NAME_72: &str =
+    "AHMED BIN MOHAMED ABDULLAH IBRAHIM KHALIL OSMAN YOUSSEF HASSAN AL-FARUQI";
+/// The longest realistic name of SPEC §4 (60 characters, hyphen, apostrophe, diacritics).
+const LONG_NAME_60: &str = "MARIA DA CONCEIÇÃO D'ALMEIDA-FERREIRA DOS SANTOS SOUSA LEITE";
+
+/// The text drawn for the holder's Latin name on page 1: the bold lines right after the
+/// certificate number, which are pieces of `name`.
+fn name_lines(data: &CertificateData) -> Vec<(String, f32)> {
+    let url = token_url();
+    let qr = qr::encode(&url).unwrap();
+    let pages = layout::layout(renderer().font.metrics, data, &extras(&url), qr).unwrap();
+    pages[0]
+        .iter()
+        .filter_map(|op| match op {
+            layout::Op::Text {
+                text, size, bold, ..
+            } if *bold && text != &data.number => Some((text.clone(), *size)),
+            _ => None,
+        })
+        .skip_while(|(text, _)| !data.holder.name_latin.starts_with(text.as_str()))
+        .take_while(|(text, _)| data.holder.name_latin.contains(text.as_str()))
+        .collect()
+}
+
+/// SPEC §3: a long name shrinks to at most two lines and breaks only at spaces, even at the
+/// request limit of 120 characters; a short one stays on one line at the full size; realistic
+/// long names stay at 8 pt or more.
+#[test]
+fn names_take_at_most_two_lines_broken_only_at_spaces() {
+    let longest = "ABCDEFGHIJ ".repeat(11);
+    let longest = longest.trim_end();
+    assert_eq!(longest.chars().count(), 120, "the request limit");
+    for (name, max_lines) in [
+        (LATIN_NAME_CHAN, 1),
+        (PORTUGUESE_NAME, 1),
+        (LONG_NAME_60, 2),
+        (LONG_NAME_72, 2),
+        (longest, 2),
+    ] {
+        let data = sample::sample_certificate_named(name, Some("歐陽嘉慧美玲"));
+        let lines = name_lines(&data);
+        let texts: Vec<&str> = lines.iter().map(|(t, _)| t.as_str()).collect();
+        assert!(
+            !lines.is_empty() && lines.len() <= max_lines,
+            "{name:?}: {texts:?}"
+        );
+        assert_eq!(texts.join(" "), name, "broken only at spaces: {texts:?}");
+        eprintln!("{name:?}: {lines:?}");
+        let min_size = if name.len() <= 80 { 8.0 } else { 6.0 };
+        for (text, size) in &lines {
+            assert!(*size >= min_size, "{name:?}: {text:?} at {size} pt");
+            assert!(!text.ends_with('-'), "{name:?}: a line ends at a hyphen");
+        }
+        if name == LATIN_NAME_CHAN {
+            assert_eq!(lines[0].1, 12.5, "a short name keeps the full size");
+        }
+    }
+}
+
+/// `pdftotext` gives long names back exactly, hyphen and apostrophe included (a name on two
+/// lines comes back with a line break where the space was).
+#[test]
+fn pdftotext_gives_long_names_back_exactly() {
+    if !tool("pdftotext") {
+        println!("skipped: pdftotext not on PATH (Debian poppler-utils)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let r = renderer();
+    let url = token_url();
+    for (i, name) in [LONG_NAME_60, LONG_NAME_72].iter().enumerate() {
+        let data = sample::sample_certificate_named(name, Some("歐陽嘉慧美玲"));
+        let pdf = r.render(&data, &extras(&url)).unwrap();
+        assert!(pdf.len() <= MAX_PDF_BYTES, "{name:?}: {} bytes", pdf.len());
+        let text = pdftotext(&write_temp(dir.path(), &format!("long{i}.pdf"), &pdf));
+        let lines = name_lines(&data);
+        let expected = lines
+            .iter()
+            .map(|(t, _)| t.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            text.contains(&expected),
+            "{name:?} (as {expected:?}) not in the text layer:\n{text}"
+        );
+        assert!(text.contains("歐陽嘉慧美玲"), "the Chinese name:\n{text}");
     }
 }

@@ -285,6 +285,12 @@ pub struct Steps {
     pub valid_until: &'static str,
     /// Transferred to.
     pub transferred_to: &'static str,
+    /// A transfer's state: delivered, with when (`{0}`).
+    pub transfer_delivered: &'static str,
+    /// A transfer's state: not delivered yet (`{0}` the reason, when known, in English).
+    pub transfer_queued: &'static str,
+    /// A transfer's state: the department refused it (`{0}` its reason code).
+    pub transfer_rejected: &'static str,
     /// No certificates yet.
     pub no_certificates: &'static str,
     /// The action is not possible in the application's state.
@@ -441,6 +447,9 @@ pub const ZH: Steps = Steps {
     download: "下載證明書 {0}（PDF）",
     valid_until: "有效期至",
     transferred_to: "已轉交",
+    transfer_delivered: "已送達（{0}）",
+    transfer_queued: "等候送達",
+    transfer_rejected: "部門拒收（{0}）",
     no_certificates: "證明書尚未發出。",
     err_state: "申請目前的狀態不能進行此操作。",
 };
@@ -586,6 +595,9 @@ pub const PT: Steps = Steps {
     download: "Descarregar o certificado {0} (PDF)",
     valid_until: "Válido até",
     transferred_to: "Enviado a",
+    transfer_delivered: "entregue em {0}",
+    transfer_queued: "a aguardar entrega",
+    transfer_rejected: "recusado pelo serviço ({0})",
     no_certificates: "O certificado ainda não foi emitido.",
     err_state: "Não é possível fazer isto na situação actual do pedido.",
 };
@@ -731,6 +743,9 @@ pub const EN: Steps = Steps {
     download: "Download certificate {0} (PDF)",
     valid_until: "Valid until",
     transferred_to: "Sent to",
+    transfer_delivered: "delivered at {0}",
+    transfer_queued: "waiting to be delivered",
+    transfer_rejected: "refused by the department ({0})",
     no_certificates: "The certificate has not been issued yet.",
     err_state: "This cannot be done at the application's current stage.",
 };
