@@ -14,7 +14,8 @@ Usage: qr_decoders.py PAGE150.png PAGE100.png PAGE300.png PHOTO_OUT.jpg
 
 Prints one JSON object on stdout: {"zxing_150": [texts], "zxing_100": [...], "opencv_300": [...],
 "photo": PHOTO_OUT, "photo_size": [w, h], "zxing_photo": [...], "opencv_photo": [...],
-"opencv_detectors": {"opencv_300": name, "opencv_photo": name}}. Each list holds the texts of
+"opencv_detectors": {"opencv_300": name, "opencv_photo": name}, "grey_150": n, "grey_100": n}
+(pixels of the symbol neither black nor white in each render; null when zxing finds none). Each list holds the texts of
 the QR codes the decoder found (empty when it found none). Exits 2 on usage or I/O errors.
 """
 import io
@@ -34,6 +35,20 @@ JPEG_QUALITY = 40
 
 def zxing(image):
     return [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
+
+
+def grey_modules(image):
+    """Pixels of the QR symbol (as zxing-cpp locates it) that are neither black nor white: 0
+    when every module edge falls on a pixel edge, as the issuer places the symbol for 100 and
+    150 dpi renders."""
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    if not found:
+        return None
+    pos = found[0].position
+    xs = [pos.top_left.x, pos.top_right.x, pos.bottom_left.x, pos.bottom_right.x]
+    ys = [pos.top_left.y, pos.top_right.y, pos.bottom_left.y, pos.bottom_right.y]
+    region = image.convert("L").crop((min(xs), min(ys), max(xs) + 1, max(ys) + 1))
+    return sum(1 for v in region.get_flattened_data() if v not in (0, 255))
 
 
 def opencv(image):
@@ -97,6 +112,8 @@ def main(argv):
         print(f"cannot read a render: {e}", file=sys.stderr)
         return 2
     result = {"zxing_150": zxing(page150), "zxing_100": zxing(page100)}
+    result["grey_150"] = grey_modules(page150)
+    result["grey_100"] = grey_modules(page100)
     result["opencv_300"], d300 = opencv(page300)
     jpeg = photo(page300)
     with open(argv[4], "wb") as f:

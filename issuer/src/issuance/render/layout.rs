@@ -58,8 +58,11 @@ pub(crate) fn qr_module_size(total_modules: usize) -> f32 {
     }
 }
 
-/// One pixel at 150 dpi, to align the symbol with a 150 dpi raster.
-const PX_150: f32 = 72.0 / 150.0;
+/// One pixel at 50 dpi (= [`QR_MODULE`]): a whole number of pixels at 100, 150, 200 and
+/// 300 dpi. The symbol's corner on this grid puts every module edge on a pixel edge in those
+/// renders; on the 150 dpi grid alone, a 100 dpi render had modules straddling pixels, grey
+/// edges all round, and zbarimg sometimes read nothing (seen in CI, depending on the token).
+const GRID_50_DPI: f32 = 72.0 / 50.0;
 /// More pages than this is not a certificate any more; derived from the request limits.
 pub(crate) const MAX_PAGES: usize = crate::rules::request::MAX_CERTIFICATE_PAGES;
 
@@ -569,8 +572,8 @@ impl Builder<'_> {
             self.new_page();
         }
         let top = BOTTOM - tail_h;
-        let qr_x = (LEFT / PX_150).round() * PX_150 - 4.0 * module;
-        let qr_y = ((top + 4.0) / PX_150).round() * PX_150;
+        let qr_x = (LEFT / GRID_50_DPI).round() * GRID_50_DPI - 4.0 * module;
+        let qr_y = ((top + 4.0) / GRID_50_DPI).round() * GRID_50_DPI;
         self.ops().push(Op::Qr {
             x: qr_x,
             y: qr_y,

@@ -40,6 +40,10 @@ pub const CREATOR: &str = "DSI Certificate of Criminal Record issuer";
 /// The document's main language (BCP 47); Portuguese and English follow on the page.
 pub const LANGUAGE: &str = "zh-Hant-MO";
 
+/// How far the QR image is drawn inside its place on every side, in points (0.007 px at
+/// 100 dpi, 0.02 px at 300 dpi); see the drawing of `Op::Qr`.
+const QR_INSET: f32 = 0.005;
+
 /// Renders after which an unused memoized font subset is dropped.
 const COMEMO_MAX_AGE: usize = 64;
 
@@ -259,12 +263,19 @@ impl Renderer {
             Op::Qr { x, y, module, qr } => {
                 // The symbol and its quiet zone as one image drawn without interpolation:
                 // viewers and printers scale it with hard module edges (see `QrModules::image`).
-                let side = qr.total_width() as f32 * module;
+                //
+                // The image is inset by QR_INSET on every side: poppler fills the pixels from
+                // floor(left) to floor(right) + 1, so an image whose edges fall exactly on pixel
+                // edges gets one pixel more than its size, every module is resampled and a
+                // 100 dpi render turns grey at the module edges (zbarimg then failed on some
+                // tokens). Inset, the edges fall just inside the pixels and the symbol keeps
+                // exactly 2, 3 or 6 pixels a module at 100, 150 or 300 dpi.
+                let side = qr.total_width() as f32 * module - 2.0 * QR_INSET;
                 let image = Image::from_custom(qr.image(), false)
                     .map_err(|e| RenderError::Pdf(format!("QR image: {e}")))?;
                 let size = Size::from_wh(side, side)
                     .ok_or_else(|| RenderError::Pdf(format!("QR side {side}")))?;
-                surface.push_transform(&Transform::from_translate(*x, *y));
+                surface.push_transform(&Transform::from_translate(*x + QR_INSET, *y + QR_INSET));
                 surface.draw_image(image, size);
                 surface.pop();
             }
