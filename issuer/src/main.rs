@@ -59,6 +59,39 @@ enum Command {
         /// File (mode 0600) holding the token's user PIN.
         #[arg(long, requires = "pkcs11_module")]
         pin_file: Option<PathBuf>,
+        /// The root is offline (SPEC §10): make no root here; write the issuing CA's
+        /// certification request (pki/issuing-ca.csr.pem) for `issuer root sign-ca`, then
+        /// complete the home with `issuer install-ca`.
+        #[arg(long)]
+        offline_root: bool,
+    },
+    /// Complete a home made with `init --offline-root` with its issuing CA's certificate,
+    /// signed by the offline root, the root's certificate and its CRL.
+    InstallCa {
+        /// The issuing CA's certificate (PEM or DER) from `issuer root sign-ca`.
+        #[arg(long)]
+        certificate: PathBuf,
+        /// The root's certificate (root.pem of the root's folder).
+        #[arg(long)]
+        root: PathBuf,
+        /// The root's current CRL (root.crl of the root's folder).
+        #[arg(long)]
+        crl: PathBuf,
+        #[command(flatten)]
+        home: HomeArg,
+    },
+    /// Install a newer CRL of the offline root (refused unless signed by the home's root and
+    /// numbered above the installed one); served at /crl/root.crl.
+    InstallRootCrl {
+        /// The CRL (root.crl of the root's folder).
+        crl: PathBuf,
+        #[command(flatten)]
+        home: HomeArg,
+    },
+    /// The offline root's own commands, run on the root's machine against its folder.
+    Root {
+        #[command(subcommand)]
+        command: RootCommand,
     },
     /// Issue one certificate from a certificate request.
     Issue {
@@ -160,6 +193,132 @@ enum Command {
         #[command(flatten)]
         home: HomeArg,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct RootHomeArg {
+    /// The offline root's folder (made by `issuer root init`).
+    #[arg(long)]
+    root_home: PathBuf,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum RootCommand {
+    /// Create the root's folder: a root key (mode 0600), its self-signed certificate and a
+    /// first CRL.
+    Init {
+        #[command(flatten)]
+        root_home: RootHomeArg,
+        /// The issuer's public URL (where the root's CRL is published).
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        public_url: String,
+    },
+    /// Certify the issuing CA key of a certification request (from `issuer init
+    /// --offline-root`) after checking the key signed it.
+    SignCa {
+        #[command(flatten)]
+        root_home: RootHomeArg,
+        /// The request (PEM or DER).
+        #[arg(long)]
+        request: PathBuf,
+        /// Where to write the certificate (PEM).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Revoke an issuing CA the root certified, and sign a new CRL (root.crl).
+    Revoke {
+        #[command(flatten)]
+        root_home: RootHomeArg,
+        /// The issuing CA's serial number (hex, as `issuer root list` shows it).
+        serial: String,
+        /// From when it is no longer trusted (RFC 3339).
+        #[arg(long)]
+        since: String,
+        /// Why.
+        #[arg(long, value_enum)]
+        reason: ccr_issuer::setup::root::CaRevocationReason,
+    },
+    /// Sign a new CRL (root.crl) before the current one's next update.
+    Crl {
+        #[command(flatten)]
+        root_home: RootHomeArg,
+    },
+    /// The issuing CAs the root certified, and their revocations (JSON).
+    List {
+        #[command(flatten)]
+        root_home: RootHomeArg,
+    },
+}
+
+/// `issuer root …`: the offline root's folder, on the root's machine.
+fn root(command: RootCommand) -> Result<(), BureauError> {
+    use ccr_issuer::setup::root::RootHome;
+    let now = OffsetDateTime::now_utc();
+    match command {
+        RootCommand::Init {
+            root_home,
+            public_url,
+        } => {
+            let root = RootHome::at(root_home.root_home);
+            root.create(&public_url, now)?;
+            println!(
+                "created the root in {} (its key is root.key.p8: keep this folder offline)",
+                root.dir().display()
+            );
+            println!("{}", root.root_pem().display());
+        }
+        RootCommand::SignCa {
+            root_home,
+            request,
+            out,
+        } => {
+            let root = RootHome::at(root_home.root_home);
+            let bytes = std::fs::read(&request)
+                .map_err(|e| BureauError::Usage(format!("{}: {e}", request.display())))?;
+            let (der, issued) = root.sign_issuing_ca(&bytes, now)?;
+            let pem = ccr_pki::hierarchy::der_to_pem("CERTIFICATE", &der)
+                .map_err(|e| BureauError::Usage(e.to_string()))?;
+            std::fs::write(&out, pem)
+                .map_err(|e| BureauError::Usage(format!("{}: {e}", out.display())))?;
+            println!(
+                "certified issuing CA key {} (serial {})",
+                issued.key_id, issued.serial
+            );
+            println!("{}", out.display());
+        }
+        RootCommand::Revoke {
+            root_home,
+            serial,
+            since,
+            reason,
+        } => {
+            let since = parse_instant("--since", &since)?;
+            let root = RootHome::at(root_home.root_home);
+            root.revoke(&serial, since, reason, now)?;
+            println!("{}", root.crl_path().display());
+        }
+        RootCommand::Crl { root_home } => {
+            let root = RootHome::at(root_home.root_home);
+            root.crl(now)?;
+            println!("{}", root.crl_path().display());
+        }
+        RootCommand::List { root_home } => {
+            let issued = RootHome::at(root_home.root_home).issued()?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&issued)
+                    .map_err(|e| BureauError::Usage(e.to_string()))?
+            );
+        }
+    }
+    Ok(())
+}
+
+/// An RFC 3339 instant given on the command line as `flag`, within the range instants may take.
+fn parse_instant(flag: &str, text: &str) -> Result<OffsetDateTime, BureauError> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|e| BureauError::Usage(format!("{flag} {text:?} is not RFC 3339: {e}")))
+        .and_then(|at| ccr_pki::validity::check_instant(flag, at).map_err(BureauError::Usage))
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -383,6 +542,7 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
             pkcs11_module,
             token_label,
             pin_file,
+            offline_root,
         } => {
             let home = Home::locate(home.home);
             let token = match (pkcs11_module, token_label, pin_file) {
@@ -395,6 +555,25 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
                 }
                 _ => None,
             };
+            if offline_root {
+                let request = home.init_for_offline_root(
+                    &public_url,
+                    OffsetDateTime::now_utc(),
+                    token.as_ref(),
+                )?;
+                println!(
+                    "initialised {} for an OFFLINE ROOT: no root key here; it issues nothing yet",
+                    home.dir().display()
+                );
+                println!(
+                    "next: on the root's machine `issuer root sign-ca --root-home ROOT --request \
+                     {} --out issuing-ca.pem`, then here `issuer install-ca --certificate \
+                     issuing-ca.pem --root ROOT/root.pem --crl ROOT/root.crl`",
+                    request.display()
+                );
+                println!("{}", request.display());
+                return Ok(());
+            }
             home.init_with_token(&public_url, OffsetDateTime::now_utc(), token.as_ref())?;
             // Create the registry's tables and department registry now, so that the first
             // issuance changes nothing but what it records.
@@ -542,6 +721,37 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
             println!("wrote {} ({len} bytes)", out.display());
         }
         Command::Keys { command } => keys(command).await?,
+        Command::Root { command } => root(command)?,
+        Command::InstallCa {
+            certificate,
+            root,
+            crl,
+            home,
+        } => {
+            let read = |path: &PathBuf| {
+                std::fs::read(path)
+                    .map_err(|e| BureauError::Usage(format!("{}: {e}", path.display())))
+            };
+            let home = Home::locate(home.home);
+            home.install_issuing_ca(
+                &read(&root)?,
+                &read(&certificate)?,
+                &read(&crl)?,
+                OffsetDateTime::now_utc(),
+            )?;
+            // Create the registry's tables now, as `issuer init` does.
+            Bureau::open(home.clone(), None).await?;
+            println!(
+                "installed the issuing CA; {} issues under the offline root",
+                home.dir().display()
+            );
+        }
+        Command::InstallRootCrl { crl, home } => {
+            let bytes = std::fs::read(&crl)
+                .map_err(|e| BureauError::Usage(format!("{}: {e}", crl.display())))?;
+            let number = Home::locate(home.home).install_root_crl(&bytes)?;
+            println!("installed root CRL number {number}");
+        }
         Command::ExportTrust { out, home } => {
             let bureau = Bureau::open(Home::locate(home.home), None).await?;
             for path in bureau.export_trust(&out).await? {

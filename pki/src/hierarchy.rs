@@ -374,6 +374,119 @@ pub fn issue_crl(
     Ok(der)
 }
 
+/// Checks that `cert` names `issuer` as its issuer and carries an ecdsa-with-SHA256
+/// signature by `issuer`'s key (nothing else: paths are validated by `chain`).
+pub fn verify_issued_by(cert: &Certificate, issuer: &Certificate) -> Result<(), Error> {
+    let refused = |why: &str| Error::Certificate(format!("certificate: {why}"));
+    if cert.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
+        return Err(refused("its issuer is not the given issuer's subject"));
+    }
+    if cert.signature_algorithm().oid != oids::ECDSA_WITH_SHA256 {
+        return Err(refused("not signed with ecdsa-with-SHA256"));
+    }
+    let point = crate::x509::spki_ec_point(
+        &issuer
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()?,
+    )?;
+    let signature = cert
+        .signature()
+        .as_bytes()
+        .ok_or_else(|| refused("the signature has unused bits"))?;
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_ASN1, point)
+        .verify(&cert.tbs_certificate().to_der()?, signature)
+        .map_err(|_| refused("the signature does not verify with the issuer's key"))
+}
+
+/// What a CRL verified by [`verify_crl`] says.
+#[derive(Clone, Debug)]
+pub struct VerifiedCrl {
+    /// Its CRL number (RFC 5280 §5.2.3).
+    pub number: u64,
+    /// `thisUpdate`.
+    pub this_update: OffsetDateTime,
+    /// `nextUpdate`.
+    pub next_update: Option<OffsetDateTime>,
+    /// The serial numbers it lists (big-endian, as in the certificates).
+    pub revoked_serials: Vec<Vec<u8>>,
+}
+
+/// Checks that `crl_der` is a v2 CRL issued by `issuer` (its name, and its ecdsa-with-SHA256
+/// signature under `issuer`'s key) with a CRL number, and says what it lists.
+pub fn verify_crl(crl_der: &[u8], issuer: &Certificate) -> Result<VerifiedCrl, Error> {
+    let refused = |why: String| Error::Certificate(format!("CRL: {why}"));
+    let crl = CertificateList::<x509_cert::certificate::Rfc5280>::from_der(crl_der)
+        .map_err(|e| refused(format!("not a DER CRL: {e}")))?;
+    let tbs = &crl.tbs_cert_list;
+    if tbs.issuer != *issuer.tbs_certificate().subject() {
+        return Err(refused(format!(
+            "issued by {}, not by {}",
+            tbs.issuer,
+            issuer.tbs_certificate().subject()
+        )));
+    }
+    if crl.signature_algorithm.oid != oids::ECDSA_WITH_SHA256 {
+        return Err(refused("not signed with ecdsa-with-SHA256".into()));
+    }
+    let point = crate::x509::spki_ec_point(
+        &issuer
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()?,
+    )?;
+    let signature = crl
+        .signature
+        .as_bytes()
+        .ok_or_else(|| refused("the signature has unused bits".into()))?;
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_ASN1, point)
+        .verify(&tbs.to_der()?, signature)
+        .map_err(|_| refused("the signature does not verify with the issuer's key".into()))?;
+    let number = tbs
+        .crl_extensions
+        .iter()
+        .flatten()
+        .find(|e| e.extn_id == oids::EXT_CRL_NUMBER)
+        .ok_or_else(|| refused("no CRL number".into()))
+        .and_then(|e| {
+            let number = CrlNumber::from_der(e.extn_value.as_bytes())?;
+            let bytes = number.0.as_bytes();
+            if bytes.len() > 8 {
+                return Err(refused("a CRL number wider than 64 bits".into()));
+            }
+            let mut wide = [0u8; 8];
+            wide[8 - bytes.len()..].copy_from_slice(bytes);
+            Ok(u64::from_be_bytes(wide))
+        })?;
+    Ok(VerifiedCrl {
+        number,
+        this_update: from_x509_time(&tbs.this_update)?,
+        next_update: tbs.next_update.as_ref().map(from_x509_time).transpose()?,
+        revoked_serials: tbs
+            .revoked_certificates
+            .iter()
+            .flatten()
+            .map(|r| r.serial_number.as_bytes().to_vec())
+            .collect(),
+    })
+}
+
+/// The DER of `bytes`, given either as DER or as one PEM block labelled `label` (e.g.
+/// `X509 CRL`, `CERTIFICATE REQUEST`), as operators carry them between machines.
+pub fn der_from_pem_or_der(bytes: &[u8], label: &str) -> Result<Vec<u8>, Error> {
+    if !bytes.starts_with(b"-----BEGIN") {
+        return Ok(bytes.to_vec());
+    }
+    let (found, der) = der::pem::decode_vec(bytes)
+        .map_err(|e| Error::Certificate(format!("not a {label} PEM block: {e}")))?;
+    if found != label {
+        return Err(Error::Certificate(format!(
+            "expected a {label} PEM block, found {found}"
+        )));
+    }
+    Ok(der)
+}
+
 /// Parses a DER certificate.
 pub fn parse_certificate(der: &[u8]) -> Result<Certificate, Error> {
     Certificate::from_der(der)
@@ -444,7 +557,8 @@ impl HierarchyNames {
         }
     }
 
-    fn subject(&self, cn: &str) -> String {
+    /// The subject (RFC 4514) of the entity with common name `cn`.
+    pub fn subject(&self, cn: &str) -> String {
         format!("CN={cn},{}", self.suffix)
     }
 }

@@ -6,6 +6,7 @@
 pub mod bundle;
 pub mod cades;
 pub mod chain;
+pub mod csr;
 pub mod document;
 pub mod document_number;
 pub mod ess;

@@ -99,11 +99,11 @@ pub struct Bureau {
     transfer_signer: std::sync::Arc<ccr_pki::transfer::TransferSigner>,
 }
 
-/// An engine and the version of the key registry file it was loaded from.
+/// An engine and the versions of the key registry and the root CRL it was loaded from.
 #[derive(Debug)]
 struct LoadedEngine {
     engine: std::sync::Arc<Engine>,
-    registry_modified: Option<std::time::SystemTime>,
+    pki_modified: [Option<std::time::SystemTime>; 2],
 }
 
 /// What one issuance produced.
@@ -184,7 +184,7 @@ impl Bureau {
             .seed_departments(&config.departments, OffsetDateTime::now_utc())
             .await?;
         let engine = std::sync::RwLock::new(LoadedEngine {
-            registry_modified: registry_modified(&home),
+            pki_modified: pki_modified(&home),
             engine: std::sync::Arc::new(Engine::new(pki, &config.verify_url)?),
         });
         let transfer_signer = std::sync::Arc::new(home.transfer_signer()?);
@@ -220,14 +220,14 @@ impl Bureau {
         &self,
         now: OffsetDateTime,
     ) -> Result<std::sync::Arc<Engine>, BureauError> {
-        let modified = registry_modified(&self.home);
+        let modified = pki_modified(&self.home);
         {
             let loaded = self
                 .engine
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let expired = loaded.engine.pki().reload_at.is_some_and(|at| now >= at);
-            if !expired && loaded.registry_modified == modified {
+            if !expired && loaded.pki_modified == modified {
                 return Ok(std::sync::Arc::clone(&loaded.engine));
             }
         }
@@ -241,7 +241,7 @@ impl Bureau {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *loaded = LoadedEngine {
             engine: std::sync::Arc::clone(&engine),
-            registry_modified: modified,
+            pki_modified: modified,
         };
         Ok(engine)
     }
@@ -694,12 +694,13 @@ fn write_temp(path: &Path, bytes: &[u8]) -> Result<PathBuf, BureauError> {
     Ok(temp)
 }
 
-/// When the home's key registry file was last changed (`None` if it cannot be read: the next
-/// look tries again).
-fn registry_modified(home: &Home) -> Option<std::time::SystemTime> {
-    let path = home
-        .dir()
-        .join("pki")
-        .join(crate::setup::lifecycle::REGISTRY_FILE);
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// When the home's key registry and the root's CRL (`issuer install-root-crl`) were last
+/// changed (`None` if a file cannot be read: the next look tries again).
+fn pki_modified(home: &Home) -> [Option<std::time::SystemTime>; 2] {
+    let pki = home.dir().join("pki");
+    [crate::setup::lifecycle::REGISTRY_FILE, "root.crl"].map(|file| {
+        std::fs::metadata(pki.join(file))
+            .and_then(|m| m.modified())
+            .ok()
+    })
 }

@@ -4,3 +4,4 @@ pub mod config;
 pub mod home;
 pub mod keystore;
 pub mod lifecycle;
+pub mod root;

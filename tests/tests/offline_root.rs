@@ -1,0 +1,268 @@
+//! Issue 14: the offline root (SPEC §10). The root lives in its own folder (`issuer root
+//! init`); the online home is made without it (`issuer init --offline-root`), asks for its
+//! issuing CA's certificate with a PKCS #10 request, and issues only once the certificate
+//! the root signed is installed (`issuer install-ca`). The root's later CRLs reach the home
+//! with `issuer install-root-crl`, never older than the installed one.
+//!
+//! openssl is the independent oracle for the request, the chain and the CRL; skipped (with a
+//! printed reason) without it, unless `CCR_REQUIRE_ORACLES=1`.
+
+use std::path::{Path, PathBuf};
+
+use ccr_tests::{Out, Workspace, bin_command, check, fixture, oracle, run};
+use serde_json::Value;
+
+/// `issuer root <subcommand> --root-home <root> <args>`.
+fn root_command(root: &Path, subcommand: &str, args: &[&str]) -> Out {
+    run(bin_command("issuer")
+        .arg("root")
+        .arg(subcommand)
+        .arg("--root-home")
+        .arg(root)
+        .args(args))
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read_dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// openssl with `args`, which must succeed; `None` when openssl is missing.
+fn openssl(args: &[&str]) -> Option<Out> {
+    let exe = oracle("openssl")?;
+    let out = run(std::process::Command::new(exe).args(args));
+    out.assert_success();
+    Some(out)
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn an_online_home_issues_under_an_offline_root_whose_key_never_reaches_it() {
+    let ws = Workspace::uninitialised();
+    let root = ws.file("root");
+    root_command(&root, "init", &[]).assert_success();
+    let root_pem = root.join("root.pem");
+    let root_key = std::fs::read(root.join("root.key.p8")).expect("root key");
+
+    // The online home: an issuing CA key and its request, no root key, nothing issued yet.
+    let init = ws.init(&["--offline-root"]);
+    init.assert_success();
+    let request = PathBuf::from(init.last_stdout_line().expect("request path"));
+    assert!(
+        request.is_file(),
+        "no request at {}:\n{init}",
+        request.display()
+    );
+    for file in files_under(&ws.home) {
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        assert!(
+            !name.starts_with("root.key"),
+            "{} in the online home",
+            file.display()
+        );
+        let bytes = std::fs::read(&file).expect("read");
+        assert!(
+            !bytes
+                .windows(root_key.len())
+                .any(|w| w == root_key.as_slice()),
+            "{} holds the root key",
+            file.display()
+        );
+    }
+    let early = ws.try_issue(&fixture("chan-tai-man.json"), &ws.file("early.pdf"), &[]);
+    assert!(
+        !early.success(),
+        "issued before its CA was installed:\n{early}"
+    );
+    assert!(
+        early.all_output().contains("install-ca"),
+        "the refusal does not say what to do:\n{early}"
+    );
+    assert!(!ws.file("early.pdf").exists());
+    if let Some(out) = openssl(&["req", "-in", path(&request), "-verify", "-noout"]) {
+        assert!(out.all_output().contains("verify OK"), "{out}");
+    }
+
+    // The root refuses a request whose signature does not verify with the key it names.
+    let pem = std::fs::read_to_string(&request).expect("request");
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let mut der = base64_decode(&body);
+    let last = der.len() - 1;
+    der[last] ^= 0x01;
+    let broken = ws.file("broken.csr.der");
+    std::fs::write(&broken, &der).expect("write");
+    let refused = root_command(
+        &root,
+        "sign-ca",
+        &["--request", path(&broken), "--out", path(&ws.file("x.pem"))],
+    );
+    assert!(
+        !refused.success(),
+        "a broken request was certified:\n{refused}"
+    );
+    assert!(
+        refused.all_output().contains("does not verify"),
+        "{refused}"
+    );
+
+    let ca = ws.file("issuing-ca.pem");
+    root_command(
+        &root,
+        "sign-ca",
+        &["--request", path(&request), "--out", path(&ca)],
+    )
+    .assert_success();
+    openssl(&["verify", "-CAfile", path(&root_pem), path(&ca)]);
+
+    // A certificate the root made for another home's key is refused; the home still waits.
+    let other = Workspace::uninitialised();
+    let other_init = other.init(&["--offline-root"]);
+    other_init.assert_success();
+    let other_ca = ws.file("other-ca.pem");
+    root_command(
+        &root,
+        "sign-ca",
+        &[
+            "--request",
+            other_init.last_stdout_line().expect("request"),
+            "--out",
+            path(&other_ca),
+        ],
+    )
+    .assert_success();
+    let crl = root.join("root.crl");
+    let install = |certificate: &Path| {
+        ws.issuer(
+            "install-ca",
+            [
+                "--certificate",
+                path(certificate),
+                "--root",
+                path(&root_pem),
+                "--crl",
+                path(&crl),
+            ],
+        )
+    };
+    let wrong = install(&other_ca);
+    assert!(
+        !wrong.success(),
+        "another key's certificate was installed:\n{wrong}"
+    );
+    assert!(wrong.all_output().contains("another key"), "{wrong}");
+    assert!(
+        !ws.try_issue(&fixture("chan-tai-man.json"), &ws.file("early.pdf"), &[])
+            .success()
+    );
+
+    install(&ca).assert_success();
+    let issued = ws.issue(&fixture("chan-tai-man.json"));
+    let trust = ws.export_trust();
+    assert_eq!(
+        std::fs::read(&trust.root).expect("exported root"),
+        std::fs::read(&root_pem).expect("root"),
+        "the home exports the offline root as its trust anchor"
+    );
+    check(&issued.pdf, &root_pem, Some(trust.status_list()), None).assert_verdict("VALID");
+    openssl(&[
+        "verify",
+        "-CAfile",
+        path(&root_pem),
+        "-untrusted",
+        path(&ca),
+        path(&ws.home.join("pki/document-signer.pem")),
+    ]);
+
+    // The root revokes the issuing CA: a newer CRL is installed, an older one never again.
+    let first_crl = std::fs::read(&crl).expect("crl");
+    let list = root_command(&root, "list", &[]);
+    list.assert_success();
+    let listed: Value = serde_json::from_str(&list.stdout).expect("root list JSON");
+    let serial = listed[0]["serial"].as_str().expect("serial").to_owned();
+    root_command(
+        &root,
+        "revoke",
+        &[
+            &serial,
+            "--since",
+            "2026-01-01T00:00:00Z",
+            "--reason",
+            "keyCompromise",
+        ],
+    )
+    .assert_success();
+    if let Some(out) = openssl(&[
+        "crl",
+        "-in",
+        path(&crl),
+        "-inform",
+        "DER",
+        "-CAfile",
+        path(&root_pem),
+        "-noout",
+        "-text",
+    ]) {
+        let text = out.all_output();
+        assert!(text.contains("verify OK"), "{out}");
+        assert!(text.contains("Key Compromise"), "{out}");
+        assert!(
+            text.to_uppercase().contains(&serial.to_uppercase()),
+            "{out}"
+        );
+    }
+    ws.issuer("install-root-crl", [path(&crl)]).assert_success();
+    let old = ws.file("old.crl");
+    std::fs::write(&old, &first_crl).expect("write");
+    let stale = ws.issuer("install-root-crl", [path(&old)]);
+    assert!(
+        !stale.success(),
+        "an older root CRL replaced a newer one:\n{stale}"
+    );
+    assert!(stale.all_output().contains("not newer"), "{stale}");
+    // Nor one from another root, however new.
+    let stranger = ws.file("stranger-root");
+    root_command(&stranger, "init", &[]).assert_success();
+    for _ in 0..3 {
+        root_command(&stranger, "crl", &[]).assert_success();
+    }
+    let foreign = ws.issuer("install-root-crl", [path(&stranger.join("root.crl"))]);
+    assert!(
+        !foreign.success(),
+        "another root's CRL was installed:\n{foreign}"
+    );
+
+    // What the home signs now carries the root's CRL listing its own CA: not VALID.
+    let after = ws.issue(&fixture("chan-tai-man.json"));
+    let report = check(
+        &after.pdf,
+        &root_pem,
+        Some(ws.export_trust().status_list()),
+        None,
+    );
+    eprintln!(
+        "after the root revoked the issuing CA: {}",
+        report.verdict()
+    );
+    assert_ne!(report.verdict(), "VALID", "{report}");
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64")
+}
