@@ -317,11 +317,21 @@ impl IssuerService {
         let extra_toml = extra_toml.as_str();
         let ws = Workspace::with_init_args(&["--public-url", &format!("http://127.0.0.1:{port}")]);
         if !extra_toml.is_empty() {
-            let path = ws.home.join("issuer.toml");
-            let mut text = std::fs::read_to_string(&path).expect("config");
-            text = merge_toml(&text, extra_toml);
-            std::fs::write(&path, text).expect("write config");
+            append_toml(&ws.home, extra_toml);
         }
+        Self::start_on(ws, port, database, env)
+    }
+
+    /// Starts the service on the home already made in `ws`, whose public URL is
+    /// `http://127.0.0.1:<port>`: creates the three staff accounts and starts it. `env` is
+    /// given to every issuer command this harness runs (e.g. `SOFTHSM2_CONF`).
+    #[track_caller]
+    pub fn start_on(
+        ws: Workspace,
+        port: u16,
+        database: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut service = Self {
             ws,
             port,
@@ -364,6 +374,9 @@ impl IssuerService {
         cmd.args(args).arg("--home").arg(&self.ws.home);
         if let Some(url) = &self.database {
             cmd.args(["--database", url]);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
         }
         cmd.stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -551,6 +564,14 @@ fn six_digit_run(text: &str) -> Option<String> {
 /// Appends `extra` to a TOML document, merging into an existing `[section]` of the same name
 /// by inserting the lines right after its header; a `key = value` line replaces the section's
 /// own line for that key (TOML forbids a key twice).
+/// Appends `extra` to the configuration of the home at `home` (settings it names replace the
+/// home's own).
+pub fn append_toml(home: &std::path::Path, extra: &str) {
+    let path = home.join("issuer.toml");
+    let text = std::fs::read_to_string(&path).expect("config");
+    std::fs::write(&path, merge_toml(&text, extra)).expect("write config");
+}
+
 fn merge_toml(text: &str, extra: &str) -> String {
     let mut result = text.to_owned();
     let mut current: Option<String> = None;

@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ccr_tests::tools::{self, bundle_certificate_pem, python_verify_cose, read_qr, write_temp};
+use std::time::{Duration, Instant};
+
+use ccr_tests::api::{IssuerService, SECURITY, append_toml, holder_with_bir};
 use ccr_tests::{Out, Workspace, bin_command, fixture, missing_oracle, oracle, run};
+use serde_json::json;
 
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const LABEL: &str = "ccr-online";
@@ -78,15 +82,15 @@ impl Hsm {
 
     /// An HSM-backed home: every online role's key generated in the token.
     fn init(&self, ws: &Workspace) {
+        self.init_at(ws, "https://ccr-test.example.mo");
+    }
+
+    /// Like [`Hsm::init`], with the issuer's public URL.
+    fn init_at(&self, ws: &Workspace, public_url: &str) {
         let mut cmd = bin_command("issuer");
         cmd.env("SOFTHSM2_CONF", &self.conf)
             .current_dir(ws.dir())
-            .args([
-                "init",
-                "--public-url",
-                "https://ccr-test.example.mo",
-                "--home",
-            ])
+            .args(["init", "--public-url", public_url, "--home"])
             .arg(&ws.home)
             .args([
                 "--pkcs11-module",
@@ -341,4 +345,195 @@ fn token_faults_are_clear_errors_that_issue_nothing() {
         "key not found",
         &format!("holds no private key with id {key_id}"),
     );
+}
+
+/// Runs `sql` on the home's SQLite registry with the sqlite3 command.
+fn registry(home: &Path, sql: &str) -> Option<String> {
+    let sqlite3 = oracle("sqlite3")?;
+    let out = run(Command::new(sqlite3)
+        .arg(home.join("registry.sqlite"))
+        .arg(sql));
+    out.assert_success();
+    Some(out.stdout.trim().to_owned())
+}
+
+#[track_caller]
+fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Must-show 4's last fault: the token goes away while `issuer serve` works through a batch.
+/// The jobs it cannot sign fail with the token named and wait (transient, retried with
+/// backoff, the reserved number kept); no certificate is half issued and no file key
+/// appears. SoftHSM2 does not come back inside a process that saw its token go, so once the
+/// token folder is back the service is restarted, as an operator would after an HSM outage:
+/// every job then completes, numbers without gaps, every PDF VALID and signed in the token.
+#[test]
+fn the_token_vanishing_mid_batch_issues_nothing_half_and_every_job_completes_after() {
+    let ws = Workspace::uninitialised();
+    let Some(hsm) = Hsm::new(&ws) else { return };
+    let Some(_) = oracle("sqlite3") else { return };
+    let port = ccr_tests::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    hsm.init_at(&ws, &base);
+    append_toml(
+        &ws.home,
+        "[application]\nissuance_workers = 1\nissuance_backoff_seconds = 1\n\
+         issuance_max_attempts = 100\nissuance_lease_seconds = 5\n",
+    );
+    let home = ws.home.clone();
+    let tokens = ws.file("tokens");
+    let conf = hsm.conf.to_str().expect("utf-8").to_owned();
+    let signer_before = std::fs::read(home.join("pki/document-signer.pem")).expect("cert");
+    // Each job holds its reservation 1.5 s before signing, so the token can go mid-batch.
+    let mut svc = IssuerService::start_on(
+        ws,
+        port,
+        None,
+        &[
+            ("SOFTHSM2_CONF", conf.as_str()),
+            (ccr_issuer::issuance::jobs::FAULT_PAUSE_ENV, "1500"),
+        ],
+    );
+    let security = svc.staff_token(SECURITY);
+    let subject = "7777777";
+    let applicant = svc.applicant_token(subject);
+    let created = svc.api.post(
+        "/api/v1/applications",
+        Some(&applicant),
+        &json!({ "usage": "EMPLOYMENT", "format": "electronic", "quantity": 6, "express": false }),
+    );
+    created.expect(201);
+    let id = created.json()["id"].as_str().expect("id").to_owned();
+    svc.confirm(
+        &applicant,
+        &id,
+        &holder_with_bir("CHAN TAI MAN", &format!("{subject}(8)")),
+        "6123 4567",
+    )
+    .expect(200);
+    svc.pass_otp(&security, &applicant, &id, "+85361234567")
+        .expect(200);
+    svc.pass_face(&applicant, &id).expect(200);
+    svc.pay_in_sandbox(&applicant, &id);
+    svc.forward(&id);
+    svc.decide(&id, &json!({ "approve": true })).expect(200);
+
+    let count = |sql: &str| -> i64 {
+        registry(&home, sql)
+            .expect("sqlite3")
+            .parse()
+            .expect("a count")
+    };
+    wait_until("two certificates", Duration::from_secs(60), || {
+        count("SELECT COUNT(*) FROM certificates") >= 2
+    });
+    // The only private keys on disk: the development root's (and the payment sandbox's
+    // callback secret); every online role's key is in the token.
+    let key_files = private_key_files(&home);
+    assert_eq!(
+        key_files
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "p8"))
+            .collect::<Vec<_>>(),
+        vec![&home.join("pki/root.key.p8")]
+    );
+    let away = ws_sibling(&tokens, "tokens.away");
+    std::fs::rename(&tokens, &away).expect("the token goes");
+    wait_until(
+        "a job failing on the missing token",
+        Duration::from_secs(30),
+        || {
+            count("SELECT COUNT(*) FROM issuance_jobs WHERE state = 'queued' AND attempts >= 2")
+                >= 1
+        },
+    );
+    let issued_while_away = count("SELECT COUNT(*) FROM certificates");
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        count("SELECT COUNT(*) FROM certificates"),
+        issued_while_away,
+        "a certificate was issued without the token"
+    );
+    assert!(
+        issued_while_away < 6,
+        "the whole batch finished before the token went"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM issuance_jobs WHERE state = 'failed'"),
+        0,
+        "a job was given up while the token was away"
+    );
+    let errors = registry(
+        &home,
+        "SELECT last_error FROM issuance_jobs WHERE state = 'queued' AND last_error IS NOT NULL",
+    )
+    .expect("sqlite3");
+    assert!(
+        errors.contains(LABEL),
+        "the jobs' errors do not name the token:\n{errors}"
+    );
+    assert!(svc.log().contains("will retry"), "{}", svc.log());
+    assert_eq!(private_key_files(&home), key_files, "a key file appeared");
+    // No half-issued certificate: the numbers held by waiting jobs are reserved, not issued,
+    // and each recorded certificate is a whole signed PDF.
+    assert_eq!(
+        count("SELECT COUNT(*) FROM certificates WHERE substr(pdf, 1, 5) <> CAST('%PDF-' AS BLOB)"),
+        0
+    );
+
+    std::fs::rename(&away, &tokens).expect("the token returns");
+    svc.env
+        .retain(|(k, _)| k != ccr_issuer::issuance::jobs::FAULT_PAUSE_ENV);
+    svc.restart();
+    let pdf = svc.issued_pdf(&applicant, &id);
+    assert!(pdf.starts_with(b"%PDF-"));
+    let numbers =
+        registry(&home, "SELECT number FROM certificates ORDER BY number").expect("sqlite3");
+    let numbers: Vec<&str> = numbers.lines().collect();
+    let year = &numbers[0][3..7];
+    let expected: Vec<String> = (1..=6).map(|n| format!("CR-{year}-{n:06}")).collect();
+    assert_eq!(numbers, expected, "no number skipped or issued twice");
+    assert_eq!(
+        std::fs::read(home.join("pki/document-signer.pem")).expect("cert"),
+        signer_before,
+        "the document signer changed"
+    );
+    let list = svc.api.get(
+        &format!("/api/v1/applications/{id}/certificates"),
+        Some(&applicant),
+    );
+    list.expect(200);
+    let trust_dir = svc.ws.file("trust");
+    run(bin_command("issuer")
+        .env("SOFTHSM2_CONF", &conf)
+        .args(["export-trust", "--home"])
+        .arg(&home)
+        .arg("--out")
+        .arg(&trust_dir))
+    .assert_success();
+    let status = std::fs::read_dir(&trust_dir)
+        .expect("trust dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "cwt"))
+        .expect("a status list");
+    for certificate in list.json().as_array().expect("certificates") {
+        let download = certificate["download"].as_str().expect("download");
+        let bytes = svc.api.get(download, Some(&applicant));
+        bytes.expect(200);
+        let file = svc.ws.file(format!("{}.pdf", ccr_tests::unique()));
+        std::fs::write(&file, &bytes.body).expect("write");
+        ccr_tests::check(&file, &trust_dir.join("root.pem"), Some(&status), None)
+            .assert_verdict("VALID");
+    }
+    assert_eq!(private_key_files(&home), key_files, "a key file appeared");
+}
+
+fn ws_sibling(path: &Path, name: &str) -> PathBuf {
+    path.parent().expect("parent").join(name)
 }

@@ -71,12 +71,28 @@ impl BureauError {
     /// Whether retrying the same operation would fail the same way: the data cannot be
     /// validated, rendered or signed (permanent), as opposed to the registry or the file
     /// system being unavailable for a while (transient). Every variant is classified here.
+    /// A key in a token that went away is transient too: the job waits for the token.
     pub fn is_permanent(&self) -> bool {
+        if self.is_key_unavailable() {
+            return false;
+        }
         match self {
             Self::Request(_) | Self::Engine(_) | Self::Pki(_) | Self::Usage(_) => true,
             Self::Store(e) => e.is_permanent(),
             Self::Home(_) | Self::Io { .. } => false,
         }
+    }
+}
+
+impl BureauError {
+    /// Whether a signing key could not be used because its PKCS#11 token failed or went
+    /// away (never a file key: those do not fail this way).
+    pub fn is_key_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Self::Engine(EngineError::Pki(ccr_pki::Error::Pkcs11(_)))
+                | Self::Pki(ccr_pki::Error::Pkcs11(_))
+        )
     }
 }
 
@@ -104,6 +120,8 @@ pub struct Bureau {
 struct LoadedEngine {
     engine: std::sync::Arc<Engine>,
     pki_modified: [Option<std::time::SystemTime>; 2],
+    /// A signing key became unavailable (a token went away): load the keys again.
+    stale: bool,
 }
 
 /// What one issuance produced.
@@ -185,6 +203,7 @@ impl Bureau {
             .await?;
         let engine = std::sync::RwLock::new(LoadedEngine {
             pki_modified: pki_modified(&home),
+            stale: false,
             engine: std::sync::Arc::new(Engine::new(pki, &config.verify_url)?),
         });
         let transfer_signer = std::sync::Arc::new(home.transfer_signer()?);
@@ -227,7 +246,7 @@ impl Bureau {
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let expired = loaded.engine.pki().reload_at.is_some_and(|at| now >= at);
-            if !expired && loaded.pki_modified == modified {
+            if !expired && !loaded.stale && loaded.pki_modified == modified {
                 return Ok(std::sync::Arc::clone(&loaded.engine));
             }
         }
@@ -242,8 +261,19 @@ impl Bureau {
         *loaded = LoadedEngine {
             engine: std::sync::Arc::clone(&engine),
             pki_modified: modified,
+            stale: false,
         };
         Ok(engine)
+    }
+
+    /// Notes that a signing key could not be used (its token went away): the next
+    /// [`Bureau::current_engine`] opens the keys again (a new session and login), and keeps
+    /// trying on later calls until it can.
+    fn keys_unavailable(&self) {
+        self.engine
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .stale = true;
     }
 
     /// The transfer-signing key (SPEC §9).
@@ -345,7 +375,13 @@ impl Bureau {
         let (signed, archive_pdf) =
             tokio::task::spawn_blocking(move || produce(&engine, &data, now, archive))
                 .await
-                .map_err(|e| BureauError::Usage(format!("rendering task failed: {e}")))??;
+                .map_err(|e| BureauError::Usage(format!("rendering task failed: {e}")))?
+                .map_err(BureauError::from)
+                .inspect_err(|e| {
+                    if e.is_key_unavailable() {
+                        self.keys_unavailable();
+                    }
+                })?;
         self.store
             .complete_job(
                 job,
