@@ -381,22 +381,38 @@ pub fn verify_issued_by(cert: &Certificate, issuer: &Certificate) -> Result<(), 
     if cert.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
         return Err(refused("its issuer is not the given issuer's subject"));
     }
-    if cert.signature_algorithm().oid != oids::ECDSA_WITH_SHA256 {
-        return Err(refused("not signed with ecdsa-with-SHA256"));
+    signed_by(
+        &cert.tbs_certificate().to_der()?,
+        &cert.signature_algorithm().oid,
+        cert.signature(),
+        issuer,
+    )
+    .map_err(refused)
+}
+
+/// Checks an ecdsa-with-SHA256 signature over `tbs_der` by `issuer`'s P-256 key; says why not.
+fn signed_by(
+    tbs_der: &[u8],
+    algorithm: &const_oid::ObjectIdentifier,
+    signature: &BitString,
+    issuer: &Certificate,
+) -> Result<(), &'static str> {
+    if *algorithm != oids::ECDSA_WITH_SHA256 {
+        return Err("not signed with ecdsa-with-SHA256");
     }
-    let point = crate::x509::spki_ec_point(
-        &issuer
-            .tbs_certificate()
-            .subject_public_key_info()
-            .to_der()?,
-    )?;
-    let signature = cert
-        .signature()
+    let spki = issuer
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .map_err(|_| "the issuer's key cannot be encoded")?;
+    let point =
+        crate::x509::spki_ec_point(&spki).map_err(|_| "the issuer's key is not a P-256 key")?;
+    let signature = signature
         .as_bytes()
-        .ok_or_else(|| refused("the signature has unused bits"))?;
+        .ok_or("the signature has unused bits")?;
     ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_ASN1, point)
-        .verify(&cert.tbs_certificate().to_der()?, signature)
-        .map_err(|_| refused("the signature does not verify with the issuer's key"))
+        .verify(tbs_der, signature)
+        .map_err(|_| "the signature does not verify with the issuer's key")
 }
 
 /// What a CRL verified by [`verify_crl`] says.
@@ -426,22 +442,13 @@ pub fn verify_crl(crl_der: &[u8], issuer: &Certificate) -> Result<VerifiedCrl, E
             issuer.tbs_certificate().subject()
         )));
     }
-    if crl.signature_algorithm.oid != oids::ECDSA_WITH_SHA256 {
-        return Err(refused("not signed with ecdsa-with-SHA256".into()));
-    }
-    let point = crate::x509::spki_ec_point(
-        &issuer
-            .tbs_certificate()
-            .subject_public_key_info()
-            .to_der()?,
-    )?;
-    let signature = crl
-        .signature
-        .as_bytes()
-        .ok_or_else(|| refused("the signature has unused bits".into()))?;
-    ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_ASN1, point)
-        .verify(&tbs.to_der()?, signature)
-        .map_err(|_| refused("the signature does not verify with the issuer's key".into()))?;
+    signed_by(
+        &tbs.to_der()?,
+        &crl.signature_algorithm.oid,
+        &crl.signature,
+        issuer,
+    )
+    .map_err(|why| refused(why.into()))?;
     let number = tbs
         .crl_extensions
         .iter()
@@ -616,6 +623,26 @@ pub fn certify(
     )
 }
 
+/// A fresh root: its P-256 key, the key's PKCS#8 (to be stored with mode 0600) and its
+/// self-signed certificate (DER), valid from `now` minus a small clock allowance.
+pub fn generate_root(
+    names: &HierarchyNames,
+    public_url: &str,
+    now: OffsetDateTime,
+) -> Result<(crate::signer::FileKey, Vec<u8>, Vec<u8>), Error> {
+    let (key, pkcs8) = crate::signer::FileKey::generate()?;
+    let der = certify(
+        names,
+        Purpose::RootCa,
+        key.public_key_spki_der(),
+        None,
+        Some(&key),
+        public_url,
+        now,
+    )?;
+    Ok((key, pkcs8, der))
+}
+
 /// Generates a complete hierarchy (fresh P-256 keys) valid from `now` minus a small clock
 /// allowance. `public_url` is where the CRLs are published (`<url>/crl/root.crl`, …).
 pub fn generate_hierarchy(
@@ -624,16 +651,7 @@ pub fn generate_hierarchy(
     now: OffsetDateTime,
 ) -> Result<GeneratedHierarchy, Error> {
     use crate::signer::FileKey;
-    let (root_key, root_pkcs8) = FileKey::generate()?;
-    let root_der = certify(
-        names,
-        Purpose::RootCa,
-        root_key.public_key_spki_der(),
-        None,
-        Some(&root_key),
-        public_url,
-        now,
-    )?;
+    let (root_key, root_pkcs8, root_der) = generate_root(names, public_url, now)?;
     let root_cert = parse_certificate(&root_der)?;
 
     let (ca_key, ca_pkcs8) = FileKey::generate()?;

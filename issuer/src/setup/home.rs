@@ -278,17 +278,9 @@ impl Home {
                      then `issuer init --offline-root` here (README, docs/key-compromise.md).\n",
                 )
                 .map_err(|e| io_err(&pki, e))?;
-                let (root_key, root_pkcs8) = FileKey::generate()?;
+                let (root_key, root_pkcs8, root_der) =
+                    hierarchy::generate_root(&names, public_url, now)?;
                 write_private_file(&pki.join("root.key.p8"), &root_pkcs8)?;
-                let root_der = hierarchy::certify(
-                    &names,
-                    hierarchy::Purpose::RootCa,
-                    root_key.public_key_spki_der(),
-                    None,
-                    Some(&root_key),
-                    public_url,
-                    now,
-                )?;
                 let root_cert = parse_certificate(&root_der)?;
                 let root_issuer = || Issuer {
                     certificate: &root_cert,

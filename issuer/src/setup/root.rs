@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 use x509_cert::ext::pkix::CrlReason;
 
 use ccr_pki::hierarchy::{self, HierarchyNames, Issuer, Purpose, Revocation, parse_certificate};
-use ccr_pki::signer::{FileKey, Signer, read_private_file, write_private_file};
+use ccr_pki::signer::{FileKey, read_private_file, write_private_file};
 
 use crate::setup::home::{HomeError, create_private_dir, io_err};
 
@@ -131,17 +131,9 @@ impl RootHome {
     }
 
     fn populate(&self, public_url: &str, now: OffsetDateTime) -> Result<(), HomeError> {
-        let (key, pkcs8) = FileKey::generate()?;
+        let (_, pkcs8, der) =
+            hierarchy::generate_root(&HierarchyNames::development(), public_url, now)?;
         write_private_file(&self.dir.join("root.key.p8"), &pkcs8)?;
-        let der = hierarchy::certify(
-            &HierarchyNames::development(),
-            Purpose::RootCa,
-            key.public_key_spki_der(),
-            None,
-            Some(&key),
-            public_url,
-            now,
-        )?;
         let path = self.root_pem();
         std::fs::write(&path, hierarchy::der_to_pem("CERTIFICATE", &der)?)
             .map_err(|e| io_err(&path, e))?;
