@@ -122,6 +122,12 @@ async function main() {
     }
     try {
       const page = context.pages()[0] || (await context.newPage());
+      // File choosers are intercepted from the start: a listener added only when Space is
+      // pressed can miss a chooser the page opens before the interception is in place
+      // (seen in CI under load: "waiting for event filechooser" for 30 s).
+      const choosers = [];
+      page.on('filechooser', (chooser) => choosers.push(chooser));
+      await page.waitForTimeout(0);
       for (const step of run.steps || []) {
         if (step.open) {
           await page.goto(step.open.startsWith('http') ? step.open : base + step.open);
@@ -171,8 +177,13 @@ async function main() {
             failures.push(`run ${index}: expected "${step.expect_text}" on ${page.url()}: ${text.slice(0, 600)}`);
           }
         } else if (step.choose_file_by_keyboard) {
-          const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
-          await chooser.setFiles(step.choose_file_by_keyboard);
+          choosers.length = 0;
+          await page.keyboard.press('Space');
+          for (let waited = 0; choosers.length === 0; waited += 50) {
+            if (waited >= 30000) throw new Error(`Space on ${await page.evaluate(() => document.activeElement && document.activeElement.outerHTML.slice(0, 120))} opened no file chooser on ${page.url()}`);
+            await page.waitForTimeout(50);
+          }
+          await choosers.shift().setFiles(step.choose_file_by_keyboard);
         } else if (step.expect_value) {
           const value = await page.inputValue(step.expect_value);
           if (value !== step.value) {
