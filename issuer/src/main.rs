@@ -331,7 +331,7 @@ enum KeysCommand {
         #[command(flatten)]
         home: HomeArg,
     },
-    /// Generate the next key of ROLE (document-signer, tsa or token-signer) in the store the
+    /// Generate the next key of ROLE (document-signer, tsa, token-signer or transfer-signer) in the store the
     /// configuration names, certify it and publish it; it signs after the publication period.
     Rotate {
         /// The role.

@@ -60,7 +60,19 @@ struct Receiver {
 }
 
 fn start_receiver(svc: &IssuerService, code: &str, key: &DepartmentKey) -> Receiver {
-    let (root, bundle) = save_trust(svc);
+    let (_, bundle) = save_trust(svc);
+    start_receiver_with(svc, code, key, bundle.as_os_str())
+}
+
+/// Like [`start_receiver`], with the bundle given as `bundle` (a file, or the issuer's
+/// `/trust` URL, fetched again when a delivery is signed by a key it does not list).
+fn start_receiver_with(
+    svc: &IssuerService,
+    code: &str,
+    key: &DepartmentKey,
+    bundle: &std::ffi::OsStr,
+) -> Receiver {
+    let root = svc.home().join("pki/root.pem");
     let key_path = svc.ws.file(format!("{code}-receipt.key.pem"));
     std::fs::write(&key_path, &key.private_pem).expect("key");
     let out = svc.ws.file(format!("{code}-inbox"));
@@ -71,7 +83,7 @@ fn start_receiver(svc: &IssuerService, code: &str, key: &DepartmentKey) -> Recei
         .arg("--trust")
         .arg(&root)
         .arg("--bundle")
-        .arg(&bundle)
+        .arg(bundle)
         .arg("--key")
         .arg(&key_path)
         .arg("--department")
@@ -1126,4 +1138,81 @@ fn a_receiver_down_for_days_gets_everything_once_in_order_on_the_backoff_schedul
             );
         }
     });
+}
+
+/// Issue 14: the transfer-signing key rotates while a receiver is running. The new key is
+/// published in the bundle first; after the hand-over the bureau signs with it, and a
+/// `verifier receive` that started with the old bundle (only the old key) fetches the bundle
+/// again on the first unknown signature and accepts the delivery. The old key is retired,
+/// not removed, and both stay in the bundle.
+#[test]
+fn rotating_the_transfer_key_keeps_deliveries_flowing() {
+    let svc = IssuerService::start(None, "", &[]);
+    let key = department_key();
+    let trust_url = format!("{}/trust", svc.api.base);
+    let receiver = start_receiver_with(&svc, "DSAL", &key, trust_url.as_ref());
+    register(&svc, "DSAL", &receiver.endpoint(), &key.public_pem);
+    let keys = |svc: &IssuerService| -> Vec<Value> {
+        let out = svc.ws.keys(["list", "--json"]);
+        out.assert_success();
+        let all: Value = serde_json::from_str(&out.stdout).expect("keys JSON");
+        all["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .filter(|k| k["role"] == "transfer-signer")
+            .cloned()
+            .collect()
+    };
+    let before = keys(&svc);
+    assert_eq!(before.len(), 1, "{before:?}");
+    let old_id = before[0]["key_id"].as_str().expect("key id").to_owned();
+
+    issue_transfer(&svc, "rotation-1", "DSAL");
+    wait_for(Duration::from_secs(60), "the first PDF", || {
+        receiver.files(".receipt").len() == 1
+    });
+
+    let rotated = svc
+        .ws
+        .keys(["rotate", "transfer-signer", "--publish-for", "2"]);
+    rotated.assert_success();
+    std::thread::sleep(Duration::from_secs(3));
+    let after = keys(&svc);
+    let state_of = |id: &str| {
+        after
+            .iter()
+            .find(|k| k["key_id"] == id)
+            .map(|k| k["state"].as_str().unwrap_or("").to_owned())
+    };
+    let new_id = after
+        .iter()
+        .find(|k| k["key_id"] != old_id.as_str())
+        .and_then(|k| k["key_id"].as_str())
+        .expect("a new transfer key")
+        .to_owned();
+    assert_eq!(state_of(&new_id).as_deref(), Some("active"), "{after:?}");
+    assert_eq!(state_of(&old_id).as_deref(), Some("retired"), "{after:?}");
+    let bundle = svc.api.get("/trust", None);
+    bundle.expect(200);
+    let text = String::from_utf8_lossy(&bundle.body);
+    let payload = ccr_pki::bundle::signed::payload_unverified(&bundle.body).expect("payload");
+    let listed: Value = serde_json::from_slice(&payload).expect("bundle JSON");
+    let transfer_ids: Vec<&str> = listed["transfer_keys"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no transfer_keys in {text}"))
+        .iter()
+        .filter_map(|k| k["key_id"].as_str())
+        .collect();
+    assert!(
+        transfer_ids.contains(&old_id.as_str()) && transfer_ids.contains(&new_id.as_str()),
+        "both transfer keys are in the bundle: {transfer_ids:?}"
+    );
+
+    // Signed with the new key only: the receiver learns it from the bundle it fetches again.
+    issue_transfer(&svc, "rotation-2", "DSAL");
+    wait_for(Duration::from_secs(60), "the second PDF", || {
+        receiver.files(".receipt").len() == 2
+    });
+    assert_eq!(receiver.files(".pdf").len(), 2);
 }

@@ -92,7 +92,9 @@ fn start(args: &ReceiveArgs) -> Result<(), String> {
     } else {
         read_small(Path::new(&args.bundle), "bundle")?
     };
-    let transfer_keys = transfer_keys_from_bundle(&bundle, &root)?;
+    let (transfer_keys, bundle_sequence) = transfer_keys_from_bundle(&bundle, &root)?;
+    let bundle_url = (args.bundle.starts_with("http://") || args.bundle.starts_with("https://"))
+        .then(|| args.bundle.clone());
     let signer = ReceiptSigner::from_pem(&read_small(&args.key, "key")?)
         .map_err(|e| format!("{}: {e}", args.key.display()))?;
     let code_ok = (1..=128).contains(&args.department.len())
@@ -109,6 +111,8 @@ fn start(args: &ReceiveArgs) -> Result<(), String> {
     let config = ReceiveConfig {
         root,
         transfer_keys,
+        bundle_sequence,
+        bundle_url,
         signer,
         department: args.department.clone(),
         out: args.out.clone(),
@@ -130,6 +134,11 @@ pub struct ReceiveConfig {
     pub root: TrustRoot,
     /// The bureau's transfer-signing public keys (raw Ed25519).
     pub transfer_keys: Vec<Vec<u8>>,
+    /// The `sequence` of the bundle they came from.
+    pub bundle_sequence: u64,
+    /// Where the bundle is fetched again when a delivery is signed by a key it does not
+    /// list (a rotation of the bureau's transfer key); `None` for a bundle file.
+    pub bundle_url: Option<String>,
     /// This department's receipt-signing key.
     pub signer: ReceiptSigner,
     /// This department's code.
@@ -141,8 +150,12 @@ pub struct ReceiveConfig {
 }
 
 /// Reads the transfer keys of the bureau's signed trust bundle, opened with `root`: the
-/// issuing CA's signature is what vouches for these raw keys.
-pub fn transfer_keys_from_bundle(bytes: &[u8], root: &TrustRoot) -> Result<Vec<Vec<u8>>, String> {
+/// issuing CA's signature is what vouches for these raw keys. Returns them with the bundle's
+/// `sequence`.
+pub fn transfer_keys_from_bundle(
+    bytes: &[u8],
+    root: &TrustRoot,
+) -> Result<(Vec<Vec<u8>>, u64), String> {
     if !ccr_pki::bundle::signed::is_signed(bytes) {
         return Err(
             "the trust bundle is not signed: fetch it from the bureau's /trust (or \
@@ -156,21 +169,99 @@ pub fn transfer_keys_from_bundle(bytes: &[u8], root: &TrustRoot) -> Result<Vec<V
     if keys.is_empty() {
         return Err("the bundle publishes no transfer-signing key".into());
     }
-    Ok(keys)
+    Ok((keys, bundle.sequence))
+}
+
+/// Fetches the bundle again at most this often, however many unknown signatures arrive.
+const BUNDLE_REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The transfer keys in use, and when the bundle was last fetched again.
+#[derive(Debug)]
+struct TransferTrust {
+    keys: Vec<Vec<u8>>,
+    sequence: u64,
+    refreshed: Option<std::time::Instant>,
 }
 
 struct ReceiveState {
     config: ReceiveConfig,
+    transfer: std::sync::RwLock<TransferTrust>,
     slots: tokio::sync::Semaphore,
     /// One delivery is stored at a time, so a repeated id never races its first copy.
     store_lock: tokio::sync::Mutex<()>,
 }
 
+impl ReceiveState {
+    fn transfer_keys(&self) -> Vec<Vec<u8>> {
+        self.transfer
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys
+            .clone()
+    }
+
+    /// Fetches the bundle from its URL again (at most every [`BUNDLE_REFRESH_EVERY`]) and
+    /// takes its transfer keys if it opens with the root and is not older than the one in
+    /// use. Whether the keys changed.
+    async fn refresh_transfer_keys(&self) -> bool {
+        let Some(url) = self.config.bundle_url.clone() else {
+            return false;
+        };
+        {
+            let mut trust = self
+                .transfer
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if trust
+                .refreshed
+                .is_some_and(|at| at.elapsed() < BUNDLE_REFRESH_EVERY)
+            {
+                return false;
+            }
+            trust.refreshed = Some(std::time::Instant::now());
+        }
+        let fetched = tokio::task::spawn_blocking(move || crate::fetch::get(&url)).await;
+        let opened = match fetched {
+            Ok(Ok(bytes)) => transfer_keys_from_bundle(&bytes, &self.config.root),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(format!("fetch task failed: {e}")),
+        };
+        let (keys, sequence) = match opened {
+            Ok(found) => found,
+            Err(e) => {
+                eprintln!("verifier: the trust bundle could not be fetched again: {e}");
+                return false;
+            }
+        };
+        let mut trust = self
+            .transfer
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if sequence < trust.sequence {
+            eprintln!(
+                "verifier: refused a trust bundle older ({sequence}) than the one in use ({})",
+                trust.sequence
+            );
+            return false;
+        }
+        let changed = keys != trust.keys;
+        trust.keys = keys;
+        trust.sequence = sequence;
+        changed
+    }
+}
+
 /// The receiver's routes.
 pub fn router(config: ReceiveConfig) -> Router {
     let slots = tokio::sync::Semaphore::new(config.max_concurrent.max(1));
+    let transfer = std::sync::RwLock::new(TransferTrust {
+        keys: config.transfer_keys.clone(),
+        sequence: config.bundle_sequence,
+        refreshed: None,
+    });
     let state = Arc::new(ReceiveState {
         config,
+        transfer,
         slots,
         store_lock: tokio::sync::Mutex::new(()),
     });
@@ -217,7 +308,7 @@ async fn inbox(
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let now = OffsetDateTime::now_utc();
     let config = &state.config;
-    let authentic = config.transfer_keys.iter().any(|key| {
+    let check = |key: &[u8]| {
         verify_webhook(
             key,
             header("webhook-id"),
@@ -226,24 +317,16 @@ async fn inbox(
             &body,
             now.unix_timestamp(),
         )
-        .is_ok()
-    });
+    };
+    let mut authentic = state.transfer_keys().iter().any(|key| check(key).is_ok());
+    if !authentic && state.refresh_transfer_keys().await {
+        authentic = state.transfer_keys().iter().any(|key| check(key).is_ok());
+    }
     if !authentic {
         // Say why with the first key (stale, malformed or not signed by the bureau).
-        let why = config.transfer_keys.first().map_or_else(
+        let why = state.transfer_keys().first().map_or_else(
             || "no transfer key".to_owned(),
-            |key| {
-                verify_webhook(
-                    key,
-                    header("webhook-id"),
-                    header("webhook-timestamp"),
-                    header("webhook-signature"),
-                    &body,
-                    now.unix_timestamp(),
-                )
-                .err()
-                .map_or_else(String::new, |e| e.to_string())
-            },
+            |key| check(key).err().map_or_else(String::new, |e| e.to_string()),
         );
         return refuse(StatusCode::UNAUTHORIZED, why);
     }

@@ -31,7 +31,7 @@ use ccr_pki::validity;
 use crate::issuance::engine::{Engine, EngineError, SignedCertificate};
 use crate::rules::request::{CertificateRequest, RequestError, ValidRequest, doc_key};
 use crate::setup::config::{CodedEntry, Config};
-use crate::setup::home::{Home, HomeError};
+use crate::setup::home::{Home, HomeError, TransferKeys};
 use crate::setup::keystore::Role;
 use crate::store::jobs::ClaimedJob;
 use crate::store::{IssuedRecord, StatusChange, Store, StoreError};
@@ -112,13 +112,14 @@ pub struct Bureau {
     /// The engine with the keys active when it was loaded; replaced when the key registry
     /// changes or a loaded key's window ends (see [`Bureau::current_engine`]).
     engine: std::sync::RwLock<LoadedEngine>,
-    transfer_signer: std::sync::Arc<ccr_pki::transfer::TransferSigner>,
 }
 
 /// An engine and the versions of the key registry and the root CRL it was loaded from.
 #[derive(Debug)]
 struct LoadedEngine {
     engine: std::sync::Arc<Engine>,
+    /// The transfer-signing keys, loaded with the engine's.
+    transfer: std::sync::Arc<TransferKeys>,
     pki_modified: [Option<std::time::SystemTime>; 2],
     /// A signing key became unavailable (a token went away): load the keys again.
     stale: bool,
@@ -201,18 +202,18 @@ impl Bureau {
         store
             .seed_departments(&config.departments, OffsetDateTime::now_utc())
             .await?;
+        let now = OffsetDateTime::now_utc();
         let engine = std::sync::RwLock::new(LoadedEngine {
             pki_modified: pki_modified(&home),
             stale: false,
             engine: std::sync::Arc::new(Engine::new(pki, &config.verify_url)?),
+            transfer: std::sync::Arc::new(home.transfer_keys_at(now)?),
         });
-        let transfer_signer = std::sync::Arc::new(home.transfer_signer()?);
         Ok(Self {
             home,
             config,
             store,
             engine,
-            transfer_signer,
         })
     }
 
@@ -254,12 +255,14 @@ impl Bureau {
             self.home.load_pki_at(now)?,
             &self.config.verify_url,
         )?);
+        let transfer = std::sync::Arc::new(self.home.transfer_keys_at(now)?);
         let mut loaded = self
             .engine
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *loaded = LoadedEngine {
             engine: std::sync::Arc::clone(&engine),
+            transfer,
             pki_modified: modified,
             stale: false,
         };
@@ -276,9 +279,26 @@ impl Bureau {
             .stale = true;
     }
 
-    /// The transfer-signing key (SPEC §9).
-    pub fn transfer_signer(&self) -> &ccr_pki::transfer::TransferSigner {
-        &self.transfer_signer
+    /// The transfer-signing key that signs at `now` (SPEC §9).
+    pub fn transfer_signer(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<std::sync::Arc<ccr_pki::transfer::TransferSigner>, BureauError> {
+        Ok(std::sync::Arc::clone(&self.transfer_keys(now)?.active))
+    }
+
+    /// The transfer-signing keys at `now`, loaded again with the engine's when the key
+    /// registry changed or a key's window began or ended (a rotation's hand-over).
+    pub fn transfer_keys(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<std::sync::Arc<TransferKeys>, BureauError> {
+        self.current_engine(now)?;
+        let loaded = self
+            .engine
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(std::sync::Arc::clone(&loaded.transfer))
     }
 
     /// The home folder.
@@ -638,12 +658,13 @@ impl Bureau {
             .iter()
             .filter_map(|(role, der)| Some((bundle_purpose(*role)?, der.as_slice())))
             .collect();
-        Ok(
-            TrustBundle::new(&self.config.public_url, now, &certificates, lists)
-                .with_usages(self.config.published_usages())
-                .with_transfer_key(self.transfer_signer.public_key())
-                .with_keys(pki.registry.sequence, pki.registry.windows(now)),
-        )
+        let mut bundle = TrustBundle::new(&self.config.public_url, now, &certificates, lists)
+            .with_usages(self.config.published_usages())
+            .with_keys(pki.registry.sequence, pki.registry.windows(now));
+        for key in &self.transfer_keys(now)?.published {
+            bundle = bundle.with_transfer_key(key);
+        }
+        Ok(bundle)
     }
 
     /// The trust bundle at `now`, signed by the issuing CA (what `GET /trust` serves).

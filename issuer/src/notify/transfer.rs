@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use ccr_pki::transfer::{ReceiptKey, ReceiptResult, sha256_hex};
 
-use crate::bureau::Bureau;
+use crate::bureau::{Bureau, BureauError};
 use crate::store::deliveries::{ClaimedDelivery, Outcome};
 
 /// How long one send may take, all included.
@@ -164,10 +164,13 @@ pub fn webhook_headers(
     bureau: &Bureau,
     claimed: &ClaimedDelivery,
     unix_now: i64,
-) -> Result<[(&'static str, String); 3], ccr_pki::Error> {
-    let signature = bureau
-        .transfer_signer()
-        .sign_webhook(&claimed.id, unix_now, &claimed.body)?;
+) -> Result<[(&'static str, String); 3], BureauError> {
+    let at = OffsetDateTime::from_unix_timestamp(unix_now)
+        .map_err(|e| BureauError::Usage(format!("webhook timestamp {unix_now}: {e}")))?;
+    let signature =
+        bureau
+            .transfer_signer(at)?
+            .sign_webhook(&claimed.id, unix_now, &claimed.body)?;
     Ok([
         ("webhook-id", claimed.id.clone()),
         ("webhook-timestamp", unix_now.to_string()),

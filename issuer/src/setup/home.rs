@@ -81,6 +81,15 @@ pub(crate) fn io_err(path: &Path, e: impl std::fmt::Display) -> HomeError {
     }
 }
 
+/// The transfer-signing keys at one instant (see [`Home::transfer_keys_at`]).
+#[derive(Debug)]
+pub struct TransferKeys {
+    /// The key that signs envelopes now.
+    pub active: Arc<ccr_pki::transfer::TransferSigner>,
+    /// The raw public keys the trust bundle lists (the active one among them).
+    pub published: Vec<Vec<u8>>,
+}
+
 /// A located home folder.
 #[derive(Clone, Debug)]
 pub struct Home {
@@ -661,11 +670,11 @@ impl Home {
             Role::DocumentSigner => hierarchy::Purpose::DocumentSigning,
             Role::Tsa => hierarchy::Purpose::TimeStamping,
             Role::TokenSigner => hierarchy::Purpose::TokenSigning,
-            Role::IssuingCa | Role::TransferSigner => {
+            Role::TransferSigner => return self.rotate_transfer_signer(now, publication),
+            Role::IssuingCa => {
                 return Err(LifecycleError::Refused(format!(
                     "rotating {role} is not supported yet: the issuing CA is certified by the \
-                     offline root, and the transfer signer's departments pin its key \
-                     (docs/key-compromise.md)"
+                     offline root (docs/key-compromise.md)"
                 ))
                 .into());
             }
@@ -706,6 +715,88 @@ impl Home {
             .get(key.key_id())
             .cloned()
             .ok_or_else(|| io_err(&path, "the published key is missing from the registry"))
+    }
+
+    /// The transfer signer's next key (Ed25519, in the store its configuration names),
+    /// published raw in the bundle and signing from `now + publication`. It has no
+    /// certificate: `pki/transfer-signer-<key id>.ref.json` names it in its store.
+    fn rotate_transfer_signer(
+        &self,
+        now: OffsetDateTime,
+        publication: time::Duration,
+    ) -> Result<KeyEntry, HomeError> {
+        let role = Role::TransferSigner;
+        let mut registry = self.key_registry()?;
+        let (signer, key) = self.key_stores()?.for_role(role)?.generate(role)?;
+        let key_id = ccr_pki::transfer::TransferSigner::from_signer(signer)?.key_id();
+        let path = self.transfer_key_ref(&key_id);
+        let json = serde_json::to_vec_pretty(&key).map_err(|e| io_err(&path, e))?;
+        write_private_file(&path, &json)?;
+        registry.publish(role, &key_id, None, now, now + publication)?;
+        registry.write(&self.dir.join("pki"))?;
+        registry
+            .get(&key_id)
+            .cloned()
+            .ok_or_else(|| io_err(&path, "the published key is missing from the registry"))
+    }
+
+    fn transfer_key_ref(&self, key_id: &str) -> PathBuf {
+        self.dir
+            .join("pki")
+            .join(format!("{}-{key_id}.ref.json", Role::TransferSigner.name()))
+    }
+
+    /// The transfer-signing keys at `now` (SPEC §9, §10): the active one, which signs, and
+    /// every key in the bundle's window (published, active or retired; not compromised), whose
+    /// public keys the trust bundle lists so that receivers accept a hand-over.
+    pub fn transfer_keys_at(&self, now: OffsetDateTime) -> Result<TransferKeys, HomeError> {
+        let registry = self.key_registry()?;
+        let config = self.config()?;
+        let open = |key_id: &str| -> Result<ccr_pki::transfer::TransferSigner, HomeError> {
+            let path = self.transfer_key_ref(key_id);
+            let signer = if path.exists() {
+                let text = ccr_pki::signer::read_private_file(&path)?;
+                let key: KeyRef = serde_json::from_slice(&text).map_err(|e| io_err(&path, e))?;
+                ccr_pki::transfer::TransferSigner::from_signer(
+                    self.key_stores()?
+                        .for_role(Role::TransferSigner)?
+                        .open(Role::TransferSigner, &key)?,
+                )?
+            } else {
+                // The key the home was made with (`issuer init`).
+                self.transfer_signer_with(&config)?
+            };
+            if signer.key_id() != key_id {
+                return Err(io_err(
+                    &path,
+                    format!(
+                        "the transfer key found is {}, not {key_id}",
+                        signer.key_id()
+                    ),
+                ));
+            }
+            Ok(signer)
+        };
+        let active = registry.active(Role::TransferSigner, now).ok_or_else(|| {
+            io_err(
+                &self.dir,
+                format!("transfer-signer has no active key at {now}"),
+            )
+        })?;
+        let active = open(&active.key_id)?;
+        let mut published = Vec::new();
+        for window in registry.windows(now) {
+            let entry = registry.get(&window.key_id);
+            if entry
+                .is_some_and(|e| e.role == Role::TransferSigner && e.compromised_since.is_none())
+            {
+                published.push(open(&window.key_id)?.public_key().to_vec());
+            }
+        }
+        Ok(TransferKeys {
+            active: Arc::new(active),
+            published,
+        })
     }
 
     fn read_cert(&self, file: &str) -> Result<(Certificate, Vec<u8>), HomeError> {

@@ -97,8 +97,9 @@ pub async fn envelopes(
 ) -> Result<Response, ApiError> {
     let department = caller.require(&[Role::Department])?;
     let (after, limit) = query.bounds()?;
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    let signer = state.bureau.transfer_signer();
+    let now = OffsetDateTime::now_utc();
+    let signer = state.bureau.transfer_signer(now)?;
+    let now = now.unix_timestamp();
     let list: Vec<SignedEnvelope> = state
         .store()
         .lane(&department.id, after, limit)
