@@ -9,8 +9,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use ccr_issuer::bureau::{Bureau, BureauError};
-use ccr_issuer::setup::home::Home;
+use ccr_issuer::setup::home::{CaRotation, Home};
 use ccr_issuer::setup::keystore::Role;
+use ccr_issuer::setup::lifecycle::KeyEntry;
 use ccr_pki::status_list::Status;
 
 /// Issues and manages electronic Certificates of Criminal Record.
@@ -66,7 +67,8 @@ enum Command {
         offline_root: bool,
     },
     /// Complete a home made with `init --offline-root` with its issuing CA's certificate,
-    /// signed by the offline root, the root's certificate and its CRL.
+    /// signed by the offline root, the root's certificate and its CRL; or end a rotation of
+    /// the issuing CA (`issuer keys rotate issuing-ca`) with the next CA's certificate.
     InstallCa {
         /// The issuing CA's certificate (PEM or DER) from `issuer root sign-ca`.
         #[arg(long)]
@@ -77,6 +79,10 @@ enum Command {
         /// The root's current CRL (root.crl of the root's folder).
         #[arg(long)]
         crl: PathBuf,
+        /// For a rotation: seconds the new CA and its end entities are published before
+        /// they sign (default: one bundle cache period).
+        #[arg(long, default_value_t = 3600)]
+        publish_for: i64,
         #[command(flatten)]
         home: HomeArg,
     },
@@ -331,8 +337,10 @@ enum KeysCommand {
         #[command(flatten)]
         home: HomeArg,
     },
-    /// Generate the next key of ROLE (document-signer, tsa, token-signer or transfer-signer) in the store the
-    /// configuration names, certify it and publish it; it signs after the publication period.
+    /// Generate the next key of ROLE (issuing-ca, document-signer, tsa, token-signer or
+    /// transfer-signer) in the store the configuration names, certify it and publish it; it
+    /// signs after the publication period. The issuing CA rotates with a new key for every
+    /// end entity; under an offline root it first writes the request for the root.
     Rotate {
         /// The role.
         role: String,
@@ -726,6 +734,7 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
             certificate,
             root,
             crl,
+            publish_for,
             home,
         } => {
             let read = |path: &PathBuf| {
@@ -733,6 +742,20 @@ async fn run(cli: Cli) -> Result<(), BureauError> {
                     .map_err(|e| BureauError::Usage(format!("{}: {e}", path.display())))
             };
             let home = Home::locate(home.home);
+            if !home.awaits_issuing_ca() && home.next_issuing_ca_request().exists() {
+                let bureau = Bureau::open(home, None).await?;
+                let entries = bureau
+                    .install_next_issuing_ca(
+                        &read(&certificate)?,
+                        &read(&crl)?,
+                        time::Duration::seconds(publish_for),
+                        &cli_actor(),
+                        OffsetDateTime::now_utc(),
+                    )
+                    .await?;
+                print_published(&entries);
+                return Ok(());
+            }
             home.install_issuing_ca(
                 &read(&root)?,
                 &read(&certificate)?,
@@ -800,6 +823,23 @@ async fn keys(command: KeysCommand) -> Result<(), BureauError> {
         } => {
             let role = parse_role(&role)?;
             let bureau = Bureau::open(Home::locate(home.home), None).await?;
+            if role == Role::IssuingCa {
+                let publication = time::Duration::seconds(publish_for);
+                match bureau
+                    .rotate_issuing_ca(publication, &cli_actor(), now)
+                    .await?
+                {
+                    CaRotation::Published(entries) => print_published(&entries),
+                    CaRotation::AwaitingRoot { request } => println!(
+                        "issuing-ca: the next CA's key is made; its request is {req}. On the \
+                         root's machine: `issuer root sign-ca --root-home ROOT --request {req} \
+                         --out next-ca.pem`, then here `issuer install-ca --certificate \
+                         next-ca.pem --root ROOT/root.pem --crl ROOT/root.crl --publish-for {publish_for}`",
+                        req = request.display()
+                    ),
+                }
+                return Ok(());
+            }
             let entry = bureau
                 .rotate_key(
                     role,
@@ -808,13 +848,7 @@ async fn keys(command: KeysCommand) -> Result<(), BureauError> {
                     now,
                 )
                 .await?;
-            println!(
-                "{role}: key {} published; it signs from {}",
-                entry.key_id,
-                entry
-                    .active_from
-                    .map_or_else(String::new, |t| t.to_string())
-            );
+            print_published(std::slice::from_ref(&entry));
         }
         KeysCommand::Compromise {
             role,
@@ -854,6 +888,20 @@ async fn keys(command: KeysCommand) -> Result<(), BureauError> {
         }
     }
     Ok(())
+}
+
+/// One line per key a rotation published.
+fn print_published(entries: &[KeyEntry]) {
+    for entry in entries {
+        println!(
+            "{}: key {} published; it signs from {}",
+            entry.role,
+            entry.key_id,
+            entry
+                .active_from
+                .map_or_else(String::new, |t| t.to_string())
+        );
+    }
 }
 
 fn parse_role(name: &str) -> Result<Role, BureauError> {

@@ -553,6 +553,9 @@ pub struct GeneratedHierarchy {
 pub struct HierarchyNames {
     /// Appended to every subject, e.g. `OU=DEVELOPMENT PKI - NOT FOR PRODUCTION,O=…,C=MO`.
     pub suffix: String,
+    /// Which issuing CA an issuing-CA certificate is for: 1 for the first, n for the one
+    /// the (n-1)th rotation made (see [`issuing_ca_common_name`]).
+    pub issuing_generation: u32,
 }
 
 impl HierarchyNames {
@@ -561,7 +564,14 @@ impl HierarchyNames {
         Self {
             suffix: "OU=DEVELOPMENT PKI - NOT FOR PRODUCTION,O=Identification Services Bureau,C=MO"
                 .into(),
+            issuing_generation: 1,
         }
+    }
+
+    /// The same names for the issuing CA of `generation` (1 for the first).
+    pub fn for_issuing_generation(mut self, generation: u32) -> Self {
+        self.issuing_generation = generation.max(1);
+        self
     }
 
     /// The subject (RFC 4514) of the entity with common name `cn`.
@@ -586,11 +596,54 @@ pub fn common_name(purpose: Purpose) -> &'static str {
     }
 }
 
+/// The common name of the bureau's issuing CA of `generation`: the first is
+/// "DSI Criminal Record Issuing CA", the next "… Issuing CA G2" and so on. Two issuing CAs
+/// never share a name, since a CRL is matched to its issuer by name (RFC 5280 §6.3.3) and
+/// the old CA keeps publishing CRLs for what it certified while the new one issues.
+pub fn issuing_ca_common_name(generation: u32) -> String {
+    let base = common_name(Purpose::IssuingCa);
+    match generation {
+        0 | 1 => base.to_owned(),
+        n => format!("{base} G{n}"),
+    }
+}
+
+/// The generation of an issuing CA certificate, read back from its common name
+/// ([`issuing_ca_common_name`]); 1 for any other name.
+pub fn issuing_ca_generation(ca: &Certificate) -> u32 {
+    subject_common_name(ca)
+        .as_deref()
+        .and_then(|cn| cn.strip_prefix(common_name(Purpose::IssuingCa)))
+        .and_then(|rest| rest.strip_prefix(" G"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+}
+
+/// The file name, under `<public url>/crl/`, of the CRL of the issuing CA of `generation`:
+/// `issuing-ca.crl` for the first, `issuing-ca-g<n>.crl` after.
+pub fn issuing_ca_crl_file(generation: u32) -> String {
+    match generation {
+        0 | 1 => "issuing-ca.crl".to_owned(),
+        n => format!("issuing-ca-g{n}.crl"),
+    }
+}
+
+/// The first common name (CN) of a certificate's subject.
+pub fn subject_common_name(cert: &Certificate) -> Option<String> {
+    cert.tbs_certificate()
+        .subject()
+        .to_string()
+        .split(',')
+        .find_map(|part| part.trim().strip_prefix("CN="))
+        .map(str::to_owned)
+}
+
 /// Certifies the public key `subject_spki_der` for `purpose` in the bureau's hierarchy,
 /// valid from `now` minus a small clock allowance, with the profile's lifetime. `issuer` is
 /// the root for the issuing CA and the issuing CA for the end entities; `None` self-signs
 /// the root with `self_key`. `public_url` is where the CRLs are published
-/// (`<url>/crl/root.crl`, `<url>/crl/issuing-ca.crl`). Used for the development hierarchy
+/// (`<url>/crl/root.crl`, and the issuer's [`issuing_ca_crl_file`] for end entities). An
+/// issuing CA is named for `names.issuing_generation`. Used for the development hierarchy
 /// and for keys generated in a token, whatever signer holds them.
 pub fn certify(
     names: &HierarchyNames,
@@ -603,7 +656,13 @@ pub fn certify(
 ) -> Result<Vec<u8>, Error> {
     let years = |n: i64| now + time::Duration::days(365 * n);
     let root_crl = format!("{public_url}/crl/root.crl");
-    let issuing_crl = format!("{public_url}/crl/issuing-ca.crl");
+    let issuer_generation = issuer
+        .as_ref()
+        .map_or(1, |i| issuing_ca_generation(i.certificate));
+    let issuing_crl = format!(
+        "{public_url}/crl/{}",
+        issuing_ca_crl_file(issuer_generation)
+    );
     let (not_after, crl_uri) = match purpose {
         Purpose::RootCa => (years(ROOT_YEARS), None),
         Purpose::IssuingCa => (years(ISSUING_YEARS), Some(root_crl.as_str())),
@@ -612,7 +671,12 @@ pub fn certify(
     issue_certificate(
         &CertificateTemplate {
             purpose,
-            subject: &names.subject(common_name(purpose)),
+            subject: &match purpose {
+                Purpose::IssuingCa => {
+                    names.subject(&issuing_ca_common_name(names.issuing_generation))
+                }
+                _ => names.subject(common_name(purpose)),
+            },
             subject_spki_der,
             not_before: now - time::Duration::minutes(10),
             not_after,

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use ccr_tests::{Report, Trust, Workspace, check, fixture, verifier};
+use ccr_tests::{Report, Trust, Workspace, check, fixture, tools, verifier};
 
 /// The token URL embedded in a signed certificate (what its QR code carries).
 fn token_url(pdf: &Path) -> String {
@@ -65,16 +65,11 @@ fn key_id_of(der: &[u8]) -> String {
 fn signer_key_ids(pdf: &Path) -> (String, String) {
     let bytes = std::fs::read(pdf).expect("pdf");
     let doc = ccr_pki::pades::inspect(&bytes, &ccr_pki::pdf::Limits::default()).expect("inspect");
-    let signed = ccr_pki::cades::verify(
-        &doc.cms_der,
-        ccr_pki::cades::Expect::Pades {
-            content_digest: &doc.content_digest,
-        },
-    )
-    .expect("cms");
-    let signer = ccr_pki::chain::certificate_der(&signed.signer_certificate).expect("der");
     let token = ccr_pki::token::parse(&doc.token).expect("token");
-    (key_id_of(&signer), hex::encode(token.kid()))
+    (
+        key_id_of(&signer_certificate(pdf)),
+        hex::encode(token.kid()),
+    )
 }
 
 #[test]
@@ -201,11 +196,6 @@ fn a_registry_change_reaches_the_served_bundle_and_the_keys_list() {
         !unknown.success() && unknown.all_output().contains("unknown role"),
         "{unknown}"
     );
-    let refused = ws.keys(["rotate", "issuing-ca"]);
-    assert!(
-        !refused.success() && refused.all_output().contains("offline root"),
-        "{refused}"
-    );
     let missing = ws.keys(["retire", "0011223344556677", "--reason", "test"]);
     assert!(
         !missing.success() && missing.all_output().contains("no key"),
@@ -215,4 +205,148 @@ fn a_registry_change_reaches_the_served_bundle_and_the_keys_list() {
     assert!(!negative.success(), "{negative}");
     let audit = ws.issuer("audit-verify", Vec::<&str>::new());
     audit.assert_success();
+}
+
+/// The certificate (DER) that made a PDF's signature.
+fn signer_certificate(pdf: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(pdf).expect("pdf");
+    let doc = ccr_pki::pades::inspect(&bytes, &ccr_pki::pdf::Limits::default()).expect("inspect");
+    let signed = ccr_pki::cades::verify(
+        &doc.cms_der,
+        ccr_pki::cades::Expect::Pades {
+            content_digest: &doc.content_digest,
+        },
+    )
+    .expect("cms");
+    ccr_pki::chain::certificate_der(&signed.signer_certificate).expect("der")
+}
+
+/// Issue 14 must-show 2 for the issuing CA: `issuer keys rotate issuing-ca` makes a CA of the
+/// next generation (its own name and CRL) with a new key for every end entity, published
+/// together. What the old hierarchy signed stays VALID, for us, pyHanko and pdfsig; what is
+/// signed after the hand-over chains to the new CA; a verifier holding the bundle of the
+/// publication period verifies both.
+#[test]
+fn rotating_the_issuing_ca_moves_every_end_entity_and_breaks_nothing() {
+    let ws = Workspace::new();
+    let before = ws.issue(&fixture("chan-tai-man.json"));
+    let first = keys(&ws);
+    let old_ca = key_id(&first, "issuing-ca", "active");
+    let old_ends: Vec<String> = ["document-signer", "tsa", "token-signer"]
+        .iter()
+        .map(|role| key_id(&first, role, "active"))
+        .collect();
+
+    let rotated = ws.keys(["rotate", "issuing-ca", "--publish-for", "3"]);
+    rotated.assert_success();
+    for role in ["issuing-ca", "document-signer", "tsa", "token-signer"] {
+        assert!(
+            rotated.stdout.contains(&format!("{role}: key ")),
+            "{rotated}"
+        );
+    }
+    let published = keys(&ws);
+    let new_ca = key_id(&published, "issuing-ca", "published");
+    assert_eq!(key_id(&published, "issuing-ca", "active"), old_ca);
+    let again = ws.keys(["rotate", "issuing-ca", "--publish-for", "3"]);
+    assert!(
+        !again.success() && again.all_output().contains("already published"),
+        "a second CA rotation during the first's publication:\n{again}"
+    );
+    let meanwhile = ws.keys(["rotate", "tsa", "--publish-for", "0"]);
+    assert!(
+        !meanwhile.success() && meanwhile.all_output().contains("takes over"),
+        "an end entity of the outgoing CA rotated during the hand-over:\n{meanwhile}"
+    );
+    let trust_published = ws.export_trust();
+    // Signed during the publication period: still the old hierarchy.
+    let during = ws.issue(&fixture("chan-tai-man.json"));
+    std::thread::sleep(std::time::Duration::from_secs(4));
+
+    let after = ws.issue(&fixture("chan-tai-man.json"));
+    let now = keys(&ws);
+    assert_eq!(key_id(&now, "issuing-ca", "active"), new_ca);
+    assert_eq!(key_id(&now, "issuing-ca", "retired"), old_ca);
+    for (role, old) in ["document-signer", "tsa", "token-signer"]
+        .iter()
+        .zip(&old_ends)
+    {
+        assert_ne!(&key_id(&now, role, "active"), old, "{role} did not move");
+        assert_eq!(&key_id(&now, role, "retired"), old);
+    }
+    assert_eq!(signer_key_ids(&during.pdf).0, old_ends[0]);
+    assert_eq!(
+        signer_key_ids(&after.pdf),
+        (
+            key_id(&now, "document-signer", "active"),
+            key_id(&now, "token-signer", "active")
+        )
+    );
+    // The new signer chains to "… Issuing CA G2", whose CRL has its own name.
+    let signer =
+        ccr_pki::hierarchy::parse_certificate(&signer_certificate(&after.pdf)).expect("signer");
+    let issuer_name = signer.tbs_certificate().issuer().to_string();
+    assert!(
+        issuer_name.contains("CN=DSI Criminal Record Issuing CA G2,"),
+        "{issuer_name}"
+    );
+    let signer_pem = ccr_pki::hierarchy::der_to_pem("CERTIFICATE", &signer_certificate(&after.pdf))
+        .expect("pem");
+    let signer_file = ws.file("new-signer.pem");
+    std::fs::write(&signer_file, signer_pem).expect("write");
+    if let Some(openssl) = ccr_tests::oracle("openssl") {
+        let text = ccr_tests::run(
+            std::process::Command::new(openssl)
+                .args(["x509", "-noout", "-text", "-in"])
+                .arg(&signer_file),
+        );
+        text.assert_success();
+        assert!(text.stdout.contains("/crl/issuing-ca-g2.crl"), "{text}");
+    }
+
+    let trust_after = ws.export_trust();
+    for (name, pdf) in [
+        ("before", &before.pdf),
+        ("during", &during.pdf),
+        ("after", &after.pdf),
+    ] {
+        check(
+            pdf,
+            &trust_after.root,
+            Some(trust_after.status_list()),
+            None,
+        )
+        .assert_verdict("VALID");
+        if let Some(result) = tools::pyhanko_adesverify(pdf, &trust_after.root) {
+            assert!(
+                result.is_good(),
+                "pyHanko adesverify, {name}: {:?}\n{}",
+                result.fields(),
+                result.out
+            );
+        }
+        if let Some(sig) = tools::pdfsig(pdf, &trust_after.root, ws.dir()) {
+            assert_eq!(
+                sig.certificate_validation().as_deref(),
+                Some("Certificate is Trusted."),
+                "pdfsig, {name}:\n{}",
+                sig.out
+            );
+        }
+    }
+    let cache = ws.file("verifier-cache");
+    let newest = trust_after.dir.join("bundle.json");
+    let cached_cache = ws.file("cached-verifier-cache");
+    let published_bundle = trust_published.dir.join("bundle.json");
+    for issued in [&before, &after] {
+        verify_token(&token_url(&issued.pdf), &trust_after, &newest, &cache)
+            .assert_verdict("VALID");
+        verify_token(
+            &token_url(&issued.pdf),
+            &trust_after,
+            &published_bundle,
+            &cached_cache,
+        )
+        .assert_verdict("VALID");
+    }
 }

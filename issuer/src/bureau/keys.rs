@@ -5,7 +5,7 @@
 use time::{Duration, OffsetDateTime};
 
 use super::{Bureau, BureauError};
-use crate::setup::home::HomeError;
+use crate::setup::home::{CaRotation, HomeError};
 use crate::setup::keystore::Role;
 use crate::setup::lifecycle::KeyEntry;
 
@@ -75,6 +75,83 @@ impl Bureau {
             )
             .await?;
         Ok(entry)
+    }
+
+    /// Rotates the issuing CA and its end entities, signing from `now + publication`, or,
+    /// under an offline root, writes the request the root is to sign (audited either way).
+    pub async fn rotate_issuing_ca(
+        &self,
+        publication: Duration,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<CaRotation, BureauError> {
+        if publication.is_negative() {
+            return Err(BureauError::Usage(
+                "the publication period cannot be negative".into(),
+            ));
+        }
+        let rotation = self.home.rotate_issuing_ca(now, publication)?;
+        match &rotation {
+            CaRotation::Published(entries) => self.audit_ca_rotation(entries, actor, now).await?,
+            CaRotation::AwaitingRoot { request } => {
+                self.store
+                    .audit(
+                        actor,
+                        "key.ca_requested",
+                        &request.display().to_string(),
+                        &serde_json::json!({ "role": Role::IssuingCa.name() }),
+                        now,
+                    )
+                    .await?;
+            }
+        }
+        Ok(rotation)
+    }
+
+    /// Ends an issuing CA's rotation under an offline root with the certificate the root
+    /// signed and its CRL (audited).
+    pub async fn install_next_issuing_ca(
+        &self,
+        certificate: &[u8],
+        crl: &[u8],
+        publication: Duration,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<Vec<KeyEntry>, BureauError> {
+        if publication.is_negative() {
+            return Err(BureauError::Usage(
+                "the publication period cannot be negative".into(),
+            ));
+        }
+        let entries = self
+            .home
+            .install_next_issuing_ca(certificate, crl, now, publication)?;
+        self.audit_ca_rotation(&entries, actor, now).await?;
+        Ok(entries)
+    }
+
+    async fn audit_ca_rotation(
+        &self,
+        entries: &[KeyEntry],
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), BureauError> {
+        for entry in entries {
+            self.store
+                .audit(
+                    actor,
+                    "key.rotated",
+                    &entry.key_id,
+                    &serde_json::json!({
+                        "role": entry.role.name(),
+                        "active_from": entry.active_from.map(|t| t.to_string()),
+                        "with": "issuing-ca",
+                    }),
+                    now,
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     /// Declares `role`'s key compromised as of `since` (SPEC §10), as the playbook

@@ -298,12 +298,20 @@ async fn trust_pem(State(state): State<Arc<PublicState>>) -> Response {
 async fn crl(State(state): State<Arc<PublicState>>, Path(name): Path<String>) -> Response {
     let der = match name.as_str() {
         "root.crl" => Ok(state.bureau.engine().pki().root_crl.clone()),
-        "issuing-ca.crl" => state
+        // Every issuing CA in the bundle publishes its own (`issuing-ca.crl`, `…-g2.crl`).
+        name => match state
             .bureau
-            .engine()
-            .issuing_ca_crl(OffsetDateTime::now_utc())
-            .map_err(|_| ()),
-        _ => return (StatusCode::NOT_FOUND, "no such CRL\n").into_response(),
+            .current_engine(OffsetDateTime::now_utc())
+            .map_err(|_| ())
+            .and_then(|engine| {
+                engine
+                    .issuing_ca_crl_named(name, OffsetDateTime::now_utc())
+                    .map_err(|_| ())
+            }) {
+            Ok(Some(der)) => Ok(der),
+            Ok(None) => return (StatusCode::NOT_FOUND, "no such CRL\n").into_response(),
+            Err(()) => Err(()),
+        },
     };
     match der {
         Ok(der) => (

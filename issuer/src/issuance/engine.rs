@@ -1,6 +1,7 @@
 //! The issuance pipeline without storage: certificate data → token → PDF/A → PAdES B-T →
 //! B-LT. Kept free of the registry so it can be benchmarked and reused by the service.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use time::OffsetDateTime;
@@ -28,6 +29,9 @@ pub enum EngineError {
     /// Signing failed.
     #[error(transparent)]
     Pki(#[from] ccr_pki::Error),
+    /// The active issuing CA's key was not loaded with it (a home edited by hand).
+    #[error("the active issuing CA is missing from the loaded keys")]
+    NoSuchCrl,
 }
 
 /// A signed certificate document.
@@ -48,7 +52,8 @@ pub struct Engine {
     renderer: Renderer,
     verify_url: String,
     token_kid: [u8; 8],
-    crl: Mutex<Option<(OffsetDateTime, Vec<u8>)>>,
+    /// Each issuing CA's latest CRL (by generation) and when it was signed.
+    crls: Mutex<HashMap<u32, (OffsetDateTime, Vec<u8>)>>,
 }
 
 impl Engine {
@@ -62,7 +67,7 @@ impl Engine {
             renderer: Renderer::new()?,
             verify_url: verify_url.to_owned(),
             token_kid,
-            crl: Mutex::new(None),
+            crls: Mutex::new(HashMap::new()),
         })
     }
 
@@ -116,31 +121,52 @@ impl Engine {
         Ok((token, token_url))
     }
 
-    /// The issuing CA's current CRL (re-signed at most hourly).
+    /// The active issuing CA's current CRL (re-signed at most hourly).
     pub fn issuing_ca_crl(&self, now: OffsetDateTime) -> Result<Vec<u8>, EngineError> {
+        let generation = hierarchy::issuing_ca_generation(&self.pki.issuing_ca);
+        self.issuing_ca_crl_named(&hierarchy::issuing_ca_crl_file(generation), now)?
+            .ok_or(EngineError::NoSuchCrl)
+    }
+
+    /// The current CRL published as `file` (`issuing-ca.crl`, `issuing-ca-g2.crl`, …) by
+    /// the issuing CA in the bundle it belongs to, re-signed at most hourly; `None` if no
+    /// such CA is in the bundle.
+    pub fn issuing_ca_crl_named(
+        &self,
+        file: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Vec<u8>>, EngineError> {
+        let Some(ca) = self
+            .pki
+            .issuing_cas
+            .iter()
+            .find(|ca| hierarchy::issuing_ca_crl_file(ca.generation) == file)
+        else {
+            return Ok(None);
+        };
         let mut cached = self
-            .crl
+            .crls
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((_, der)) = cached
-            .as_ref()
+            .get(&ca.generation)
             .filter(|(at, _)| now >= *at && now - *at < CRL_REFRESH)
         {
-            return Ok(der.clone());
+            return Ok(Some(der.clone()));
         }
         let number = u64::try_from(now.unix_timestamp()).unwrap_or_default();
         let der = hierarchy::issue_crl(
             Issuer {
-                certificate: &self.pki.issuing_ca,
-                key: &*self.pki.issuing_ca_key,
+                certificate: &ca.certificate,
+                key: &*ca.key,
             },
             now,
             now + CRL_VALIDITY,
             number,
-            &self.pki.key_revocations(),
+            &self.pki.key_revocations(&ca.certificate),
         )?;
-        *cached = Some((now, der.clone()));
-        Ok(der)
+        cached.insert(ca.generation, (now, der.clone()));
+        Ok(Some(der))
     }
 
     /// Extends a signed certificate to B-LTA with a document time-stamp from the bureau's TSA
@@ -219,11 +245,5 @@ impl Engine {
 
 /// The subject common name of a certificate, for the printed signature line.
 pub fn common_name(cert: &x509_cert::Certificate) -> String {
-    cert.tbs_certificate()
-        .subject()
-        .to_string()
-        .split(',')
-        .find_map(|part| part.trim().strip_prefix("CN="))
-        .unwrap_or("Identification Services Bureau")
-        .to_owned()
+    hierarchy::subject_common_name(cert).unwrap_or_else(|| "Identification Services Bureau".into())
 }

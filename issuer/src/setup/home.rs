@@ -35,7 +35,7 @@ use crate::setup::config::{Config, default_toml};
 use crate::setup::keystore::{
     BackendConfig, KeyRef, KeyStoreError, KeyStores, KeysConfig, Pkcs11Config, Role,
 };
-use crate::setup::lifecycle::{KeyEntry, KeyRegistry, LifecycleError};
+use crate::setup::lifecycle::{KeyEntry, KeyRegistry, KeyState, LifecycleError};
 
 /// Present in `pki/` while the home waits for its issuing CA's certificate.
 const AWAITING_ISSUING_CA: &str = "AWAITING-ISSUING-CA.txt";
@@ -90,6 +90,17 @@ pub struct TransferKeys {
     pub published: Vec<Vec<u8>>,
 }
 
+/// One issuing CA with its key, for its CRL.
+#[derive(Debug)]
+pub struct IssuingCaKey {
+    /// Its generation ([`hierarchy::issuing_ca_generation`]), which names its CRL.
+    pub generation: u32,
+    /// Its certificate.
+    pub certificate: Certificate,
+    /// Its key.
+    pub key: Arc<dyn Signer>,
+}
+
 /// A located home folder.
 #[derive(Clone, Debug)]
 pub struct Home {
@@ -129,6 +140,9 @@ pub struct LoadedPki {
     pub token_signer_der: Vec<u8>,
     /// Token signer key.
     pub token_signer_key: Arc<dyn Signer>,
+    /// Every issuing CA in the bundle (the active one, one published to take over, retired
+    /// ones): each signs the CRL of what it certified.
+    pub issuing_cas: Vec<IssuingCaKey>,
     /// The key registry as read when these keys were loaded.
     pub registry: KeyRegistry,
     /// Every certificate in the trust bundle when loaded (the active keys' and the
@@ -434,47 +448,16 @@ impl Home {
             ));
         }
         let config = self.config()?;
-        let single = |what: &str, bytes: &[u8]| -> Result<Vec<u8>, HomeError> {
-            if !bytes.starts_with(b"-----BEGIN") {
-                return Ok(bytes.to_vec());
-            }
-            let mut ders = hierarchy::pem_chain_to_der(bytes)?;
-            match (ders.pop(), ders.is_empty()) {
-                (Some(der), true) => Ok(der),
-                _ => Err(refused(format!("{what}: expected exactly one certificate"))),
-            }
-        };
-        let root_der = single("the root", root)?;
-        let ca_der = single("the issuing CA", certificate)?;
+        let root_der = single_certificate(root).map_err(|e| refused(format!("the root: {e}")))?;
+        let ca_der =
+            single_certificate(certificate).map_err(|e| refused(format!("the issuing CA: {e}")))?;
         let crl_der = hierarchy::der_from_pem_or_der(crl, "X509 CRL")?;
         ccr_pki::chain::TrustRoot::from_der(root_der.clone())?;
         let root_cert = parse_certificate(&root_der)?;
         let ca = parse_certificate(&ca_der)?;
         let request = std::fs::read(self.issuing_ca_request())
             .map_err(|e| io_err(&self.issuing_ca_request(), e))?;
-        let requested = ccr_pki::csr::verified_public_key(&hierarchy::der_from_pem_or_der(
-            &request,
-            "CERTIFICATE REQUEST",
-        )?)?;
-        let certified =
-            x509_cert::der::Encode::to_der(ca.tbs_certificate().subject_public_key_info())
-                .map_err(ccr_pki::Error::from)?;
-        if certified != requested {
-            return Err(refused(
-                "the certificate is for another key than this home's issuing CA request".into(),
-            ));
-        }
-        hierarchy::verify_issued_by(&ca, &root_cert)?;
-        let listed = hierarchy::verify_crl(&crl_der, &root_cert)?;
-        if listed
-            .revoked_serials
-            .iter()
-            .any(|serial| serial.as_slice() == ca.tbs_certificate().serial_number().as_bytes())
-        {
-            return Err(refused(
-                "the root's CRL lists this issuing CA as revoked".into(),
-            ));
-        }
+        let certified = self.check_ca_certificate(&ca, &root_cert, &request, &crl_der)?;
         let ca_key = self
             .key_stores()?
             .open_certified(Role::IssuingCa, &certified)?;
@@ -659,47 +642,90 @@ impl Home {
     }
 
     /// Generates the next key of `role` in the store its configuration names, certifies it
-    /// with the active issuing CA and publishes it, signing from `now + publication`.
+    /// with the active issuing CA and publishes it, signing from `now + publication`. The
+    /// issuing CA's rotation is [`Home::rotate_issuing_ca`].
     pub fn rotate(
         &self,
         role: Role,
         now: OffsetDateTime,
         publication: time::Duration,
     ) -> Result<KeyEntry, HomeError> {
-        let purpose = match role {
-            Role::DocumentSigner => hierarchy::Purpose::DocumentSigning,
-            Role::Tsa => hierarchy::Purpose::TimeStamping,
-            Role::TokenSigner => hierarchy::Purpose::TokenSigning,
-            Role::TransferSigner => return self.rotate_transfer_signer(now, publication),
-            Role::IssuingCa => {
+        let purpose = match end_entity_purpose(role) {
+            Some(purpose) => purpose,
+            None if role == Role::TransferSigner => {
+                return self.rotate_transfer_signer(now, publication);
+            }
+            None => {
                 return Err(LifecycleError::Refused(format!(
-                    "rotating {role} is not supported yet: the issuing CA is certified by the \
-                     offline root (docs/key-compromise.md)"
+                    "{role} rotates with its end entities: `issuer keys rotate issuing-ca`"
                 ))
                 .into());
             }
         };
         let mut registry = self.key_registry()?;
+        // An end entity of the CA now signing would be retired by the published CA's hand-over
+        // yet could outlive it by its own window: one hierarchy at a time.
+        if let Some(next) = registry
+            .keys
+            .iter()
+            .find(|k| k.role == Role::IssuingCa && k.state(now) == KeyState::Published)
+        {
+            return Err(LifecycleError::Refused(format!(
+                "issuing CA {} takes over at {}, with a new {role}: rotate {role} after that",
+                next.key_id,
+                next.active_from.map_or_else(String::new, |t| t.to_string())
+            ))
+            .into());
+        }
         // Only the issuing CA is needed: the role rotated may have no active key (a compromise).
+        let (issuing_ca, issuing_ca_key) = self.active_issuing_ca(&registry, now)?;
+        let (key_id, file) =
+            self.certify_next_key(role, purpose, &issuing_ca, issuing_ca_key.as_ref(), now)?;
+        registry.publish(role, &key_id, Some(&file), now, now + publication)?;
+        registry.write(&self.dir.join("pki"))?;
+        registry
+            .get(&key_id)
+            .cloned()
+            .ok_or_else(|| io_err(&self.dir, "the published key is missing from the registry"))
+    }
+
+    /// The issuing CA signing at `now`, with its key.
+    fn active_issuing_ca(
+        &self,
+        registry: &KeyRegistry,
+        now: OffsetDateTime,
+    ) -> Result<(Certificate, Arc<dyn Signer>), HomeError> {
         let ca_file = registry
             .active(Role::IssuingCa, now)
             .and_then(|key| key.certificate.clone())
             .ok_or_else(|| io_err(&self.dir, format!("no active issuing CA at {now}")))?;
         let (issuing_ca, _) = self.read_cert(&ca_file)?;
-        let keys = self.key_stores()?;
-        let issuing_ca_key = keys.open_certified(
+        let key = self.key_stores()?.open_certified(
             Role::IssuingCa,
             &x509_cert::der::Encode::to_der(issuing_ca.tbs_certificate().subject_public_key_info())
                 .map_err(ccr_pki::Error::from)?,
         )?;
-        let (signer, key) = keys.for_role(role)?.generate(role)?;
+        Ok((issuing_ca, key))
+    }
+
+    /// Generates `role`'s next key in its store and certifies it under `issuing_ca`; returns
+    /// its key id and certificate file (`pki/<role>-<key id>.pem`), not yet in the registry.
+    fn certify_next_key(
+        &self,
+        role: Role,
+        purpose: hierarchy::Purpose,
+        issuing_ca: &Certificate,
+        issuing_ca_key: &dyn Signer,
+        now: OffsetDateTime,
+    ) -> Result<(String, String), HomeError> {
+        let (signer, key) = self.key_stores()?.for_role(role)?.generate(role)?;
         let der = hierarchy::certify(
             &HierarchyNames::development(),
             purpose,
             signer.public_key_spki_der(),
             Some(Issuer {
-                certificate: &issuing_ca,
-                key: issuing_ca_key.as_ref(),
+                certificate: issuing_ca,
+                key: issuing_ca_key,
             }),
             None,
             &self.config()?.public_url,
@@ -709,12 +735,186 @@ impl Home {
         let path = self.dir.join("pki").join(&file);
         std::fs::write(&path, hierarchy::der_to_pem("CERTIFICATE", &der)?)
             .map_err(|e| io_err(&path, e))?;
-        registry.publish(role, key.key_id(), Some(&file), now, now + publication)?;
+        Ok((key.key_id().to_owned(), file))
+    }
+
+    /// Where a rotation of the issuing CA under an offline root keeps its request until
+    /// `issuer install-ca` brings the certificate.
+    pub fn next_issuing_ca_request(&self) -> PathBuf {
+        self.dir.join("pki").join("issuing-ca-next.csr.pem")
+    }
+
+    /// Rotates the issuing CA (SPEC §10): a new CA key in its store, named for the next
+    /// generation ("… Issuing CA G2"), and under it a new key for every end-entity role, all
+    /// published together and signing from `now + publication`. The old CA and its end
+    /// entities retire at that instant and stay in the bundle, so that what they signed
+    /// stays valid. A development home signs the new CA with its own root at once; under an
+    /// offline root the home writes a request ([`Home::next_issuing_ca_request`]) and the
+    /// rotation ends with [`Home::install_next_issuing_ca`].
+    pub fn rotate_issuing_ca(
+        &self,
+        now: OffsetDateTime,
+        publication: time::Duration,
+    ) -> Result<CaRotation, HomeError> {
+        let registry = self.key_registry()?;
+        if let Some(next) = registry
+            .keys
+            .iter()
+            .find(|k| k.role == Role::IssuingCa && k.state(now) == KeyState::Published)
+        {
+            return Err(LifecycleError::Refused(format!(
+                "issuing CA {} is already published and takes over at {}",
+                next.key_id,
+                next.active_from.map_or_else(String::new, |t| t.to_string())
+            ))
+            .into());
+        }
+        let generation = issuing_generations(&registry) + 1;
+        let names = HierarchyNames::development().for_issuing_generation(generation);
+        let (ca_key, _) = self
+            .key_stores()?
+            .for_role(Role::IssuingCa)?
+            .generate(Role::IssuingCa)?;
+        let root_key = self.dir.join("pki").join("root.key.p8");
+        if !root_key.exists() {
+            let subject = names.subject(&hierarchy::issuing_ca_common_name(generation));
+            let request = ccr_pki::csr::certification_request(&subject, ca_key.as_ref())?;
+            let path = self.next_issuing_ca_request();
+            std::fs::write(
+                &path,
+                hierarchy::der_to_pem("CERTIFICATE REQUEST", &request)?,
+            )
+            .map_err(|e| io_err(&path, e))?;
+            return Ok(CaRotation::AwaitingRoot { request: path });
+        }
+        let (root, _) = self.read_cert("root.pem")?;
+        let root_signer = FileKey::from_pkcs8(&ccr_pki::signer::read_private_file(&root_key)?)?;
+        let ca_der = hierarchy::certify(
+            &names,
+            hierarchy::Purpose::IssuingCa,
+            ca_key.public_key_spki_der(),
+            Some(Issuer {
+                certificate: &root,
+                key: &root_signer,
+            }),
+            None,
+            &self.config()?.public_url,
+            now,
+        )?;
+        self.publish_issuing_ca(&ca_der, ca_key.as_ref(), now, publication)
+            .map(CaRotation::Published)
+    }
+
+    /// Ends a rotation of the issuing CA under an offline root: `certificate` must certify
+    /// the key of [`Home::next_issuing_ca_request`], signed by this home's root, and the
+    /// root's `crl` (installed if newer) must not list it. Then publishes it as
+    /// [`Home::rotate_issuing_ca`] does.
+    pub fn install_next_issuing_ca(
+        &self,
+        certificate: &[u8],
+        crl: &[u8],
+        now: OffsetDateTime,
+        publication: time::Duration,
+    ) -> Result<Vec<KeyEntry>, HomeError> {
+        let request_path = self.next_issuing_ca_request();
+        let request = std::fs::read(&request_path).map_err(|e| {
+            io_err(
+                &request_path,
+                format!("{e} (no rotation of the issuing CA is waiting: `issuer keys rotate issuing-ca`)"),
+            )
+        })?;
+        let ca_der = single_certificate(certificate).map_err(|e| io_err(&request_path, e))?;
+        let ca = parse_certificate(&ca_der)?;
+        let (root, _) = self.read_cert("root.pem")?;
+        let certified = self.check_ca_certificate(&ca, &root, &request, crl)?;
+        // The root's CRL given with the certificate may be the one installed already.
+        let installed = self.dir.join("pki").join("root.crl");
+        let installed = std::fs::read(&installed).map_err(|e| io_err(&installed, e))?;
+        let crl_der = hierarchy::der_from_pem_or_der(crl, "X509 CRL")?;
+        if crl_der != installed {
+            self.install_root_crl(&crl_der)?;
+        }
+        let ca_key = self
+            .key_stores()?
+            .open_certified(Role::IssuingCa, &certified)?;
+        let entries = self.publish_issuing_ca(&ca_der, ca_key.as_ref(), now, publication)?;
+        std::fs::remove_file(&request_path).map_err(|e| io_err(&request_path, e))?;
+        Ok(entries)
+    }
+
+    /// Checks that `ca` certifies the key of `request` (PEM or DER), is signed by `root`, and
+    /// is not listed by the root's `crl`; returns the certified public key (SPKI DER).
+    fn check_ca_certificate(
+        &self,
+        ca: &Certificate,
+        root: &Certificate,
+        request: &[u8],
+        crl: &[u8],
+    ) -> Result<Vec<u8>, HomeError> {
+        let refused = |why: &str| HomeError::Invalid {
+            path: self.dir.clone(),
+            message: why.to_owned(),
+        };
+        let requested = ccr_pki::csr::verified_public_key(&hierarchy::der_from_pem_or_der(
+            request,
+            "CERTIFICATE REQUEST",
+        )?)?;
+        let certified =
+            x509_cert::der::Encode::to_der(ca.tbs_certificate().subject_public_key_info())
+                .map_err(ccr_pki::Error::from)?;
+        if certified != requested {
+            return Err(refused(
+                "the certificate is for another key than this home's issuing CA request",
+            ));
+        }
+        hierarchy::verify_issued_by(ca, root)?;
+        let crl_der = hierarchy::der_from_pem_or_der(crl, "X509 CRL")?;
+        let listed = hierarchy::verify_crl(&crl_der, root)?;
+        if listed
+            .revoked_serials
+            .iter()
+            .any(|serial| serial.as_slice() == ca.tbs_certificate().serial_number().as_bytes())
+        {
+            return Err(refused("the root's CRL lists this issuing CA as revoked"));
+        }
+        Ok(certified)
+    }
+
+    /// Writes the new issuing CA's certificate, certifies a new key for every end-entity
+    /// role under it, and publishes the five together, signing from `now + publication`.
+    fn publish_issuing_ca(
+        &self,
+        ca_der: &[u8],
+        ca_key: &dyn Signer,
+        now: OffsetDateTime,
+        publication: time::Duration,
+    ) -> Result<Vec<KeyEntry>, HomeError> {
+        let ca = parse_certificate(ca_der)?;
+        let ca_id = key_id_of_certificate(&ca)?;
+        let ca_file = format!("{}-{ca_id}.pem", Role::IssuingCa.name());
+        let path = self.dir.join("pki").join(&ca_file);
+        std::fs::write(&path, hierarchy::der_to_pem("CERTIFICATE", ca_der)?)
+            .map_err(|e| io_err(&path, e))?;
+        let mut published = vec![(Role::IssuingCa, ca_id, ca_file)];
+        for role in [Role::DocumentSigner, Role::Tsa, Role::TokenSigner] {
+            let purpose = end_entity_purpose(role)
+                .ok_or_else(|| io_err(&self.dir, format!("{role} is no end entity")))?;
+            let (key_id, file) = self.certify_next_key(role, purpose, &ca, ca_key, now)?;
+            published.push((role, key_id, file));
+        }
+        let mut registry = self.key_registry()?;
+        for (role, key_id, file) in &published {
+            registry.publish(*role, key_id, Some(file), now, now + publication)?;
+        }
         registry.write(&self.dir.join("pki"))?;
-        registry
-            .get(key.key_id())
-            .cloned()
-            .ok_or_else(|| io_err(&path, "the published key is missing from the registry"))
+        published
+            .iter()
+            .map(|(_, key_id, _)| {
+                registry.get(key_id).cloned().ok_or_else(|| {
+                    io_err(&self.dir, "a published key is missing from the registry")
+                })
+            })
+            .collect()
     }
 
     /// The transfer signer's next key (Ed25519, in the store its configuration names),
@@ -861,6 +1061,18 @@ impl Home {
         let document_signer_key = key(Role::DocumentSigner, &document_signer)?;
         let tsa_key = key(Role::Tsa, &tsa)?;
         let token_signer_key = key(Role::TokenSigner, &token_signer)?;
+        let issuing_cas = published
+            .iter()
+            .filter(|(role, _)| *role == Role::IssuingCa)
+            .map(|(_, der)| {
+                let certificate = parse_certificate(der)?;
+                Ok(IssuingCaKey {
+                    generation: hierarchy::issuing_ca_generation(&certificate),
+                    key: key(Role::IssuingCa, &certificate)?,
+                    certificate,
+                })
+            })
+            .collect::<Result<Vec<_>, HomeError>>()?;
         let reload_at = registry.next_change(now);
         Ok(LoadedPki {
             root,
@@ -878,6 +1090,7 @@ impl Home {
             token_signer,
             token_signer_der,
             token_signer_key,
+            issuing_cas,
             registry,
             published,
             reload_at,
@@ -886,13 +1099,17 @@ impl Home {
 }
 
 impl LoadedPki {
-    /// The issuing CA's revocations of the bureau's own keys: each key declared compromised,
-    /// revoked as of its `compromised_since` with reason keyCompromise (SPEC §10).
-    pub fn key_revocations(&self) -> Vec<hierarchy::Revocation> {
+    /// `ca`'s revocations of the bureau's own keys it certified: each key declared
+    /// compromised, revoked as of its `compromised_since` with reason keyCompromise (SPEC §10).
+    pub fn key_revocations(&self, ca: &Certificate) -> Vec<hierarchy::Revocation> {
+        let ca_name = ca.tbs_certificate().subject();
         self.published
             .iter()
             .filter_map(|(_, der)| {
                 let cert = parse_certificate(der).ok()?;
+                if cert.tbs_certificate().issuer() != ca_name {
+                    return None;
+                }
                 let key = self.registry.get(&key_id_of_certificate(&cert).ok()?)?;
                 Some(hierarchy::Revocation {
                     serial: cert.tbs_certificate().serial_number().as_bytes().to_vec(),
@@ -909,4 +1126,49 @@ pub(crate) fn key_id_of_certificate(cert: &Certificate) -> Result<String, HomeEr
     let spki = x509_cert::der::Encode::to_der(cert.tbs_certificate().subject_public_key_info())
         .map_err(ccr_pki::Error::from)?;
     Ok(hex::encode(ccr_pki::signer::key_id_of_spki(&spki)?))
+}
+
+/// The outcome of [`Home::rotate_issuing_ca`].
+#[derive(Debug)]
+pub enum CaRotation {
+    /// The new CA and its end entities, published (the CA first).
+    Published(Vec<KeyEntry>),
+    /// Under an offline root: the request the root is to sign.
+    AwaitingRoot {
+        /// `pki/issuing-ca-next.csr.pem`.
+        request: PathBuf,
+    },
+}
+
+/// The certificate profile of an end-entity role; `None` for the issuing CA and the
+/// transfer signer (which has no certificate).
+fn end_entity_purpose(role: Role) -> Option<hierarchy::Purpose> {
+    match role {
+        Role::DocumentSigner => Some(hierarchy::Purpose::DocumentSigning),
+        Role::Tsa => Some(hierarchy::Purpose::TimeStamping),
+        Role::TokenSigner => Some(hierarchy::Purpose::TokenSigning),
+        Role::IssuingCa | Role::TransferSigner => None,
+    }
+}
+
+/// How many issuing CAs the registry has known: the next one is of the generation after.
+fn issuing_generations(registry: &KeyRegistry) -> u32 {
+    let count = registry
+        .keys
+        .iter()
+        .filter(|k| k.role == Role::IssuingCa)
+        .count();
+    u32::try_from(count).unwrap_or(u32::MAX)
+}
+
+/// The one certificate of a PEM file, or DER as given.
+fn single_certificate(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    if !bytes.starts_with(b"-----BEGIN") {
+        return Ok(bytes.to_vec());
+    }
+    let mut ders = hierarchy::pem_chain_to_der(bytes).map_err(|e| e.to_string())?;
+    match (ders.pop(), ders.is_empty()) {
+        (Some(der), true) => Ok(der),
+        _ => Err("expected exactly one certificate".into()),
+    }
 }

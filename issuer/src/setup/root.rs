@@ -182,7 +182,8 @@ impl RootHome {
 
     /// Certifies the issuing CA key of a certification request (PEM or DER), after checking
     /// that the key signed it. Only the key is taken from the request: names, lifetime and
-    /// extensions are the bureau's issuing-CA profile. Returns the certificate (DER) and
+    /// extensions are the bureau's issuing-CA profile, named for the CA's generation (the
+    /// number of CAs this root has certified, this one included). Returns the certificate (DER) and
     /// records it under `issued/`.
     pub fn sign_issuing_ca(
         &self,
@@ -193,8 +194,11 @@ impl RootHome {
         let spki = ccr_pki::csr::verified_public_key(&request_der)?;
         let mut state = self.state()?;
         let (root, key) = self.root()?;
+        // Each issuing CA gets its own name ("… Issuing CA G2" for the second): CRLs are
+        // matched to their issuer by name.
+        let generation = u32::try_from(state.issued.len() + 1).unwrap_or(u32::MAX);
         let der = hierarchy::certify(
-            &HierarchyNames::development(),
+            &HierarchyNames::development().for_issuing_generation(generation),
             Purpose::IssuingCa,
             &spki,
             Some(Issuer {
