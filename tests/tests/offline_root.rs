@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ccr_tests::{Out, Workspace, bin_command, check, fixture, oracle, run};
+use ccr_tests::{Out, Workspace, bin_command, check, fixture, oracle, run, tools};
 use serde_json::Value;
 
 /// `issuer root <subcommand> --root-home <root> <args>`.
@@ -258,6 +258,114 @@ fn an_online_home_issues_under_an_offline_root_whose_key_never_reaches_it() {
         report.verdict()
     );
     assert_ne!(report.verdict(), "VALID", "{report}");
+}
+
+/// Issue 14 must-show 2 under an offline root: `issuer keys rotate issuing-ca` leaves the
+/// home signing with its CA and writes the next CA's request; the root certifies it as
+/// generation 2; `issuer install-ca` refuses a certificate for another key and then publishes
+/// the new CA with new end entities. Both hierarchies' certificates stay VALID.
+#[test]
+fn the_issuing_ca_rotates_under_the_offline_root() {
+    let ws = Workspace::uninitialised();
+    let root = ws.file("root");
+    root_command(&root, "init", &[]).assert_success();
+    let root_pem = root.join("root.pem");
+    let crl = root.join("root.crl");
+    let init = ws.init(&["--offline-root"]);
+    init.assert_success();
+    let request = PathBuf::from(init.last_stdout_line().expect("request path"));
+    let ca = ws.file("issuing-ca.pem");
+    root_command(
+        &root,
+        "sign-ca",
+        &["--request", path(&request), "--out", path(&ca)],
+    )
+    .assert_success();
+    let install = |certificate: &Path| {
+        ws.issuer(
+            "install-ca",
+            [
+                "--certificate",
+                path(certificate),
+                "--root",
+                path(&root_pem),
+                "--crl",
+                path(&crl),
+                "--publish-for",
+                "0",
+            ],
+        )
+    };
+    install(&ca).assert_success();
+    let before = ws.issue(&fixture("chan-tai-man.json"));
+
+    let rotate = ws.keys(["rotate", "issuing-ca", "--publish-for", "0"]);
+    rotate.assert_success();
+    assert!(rotate.stdout.contains("sign-ca"), "{rotate}");
+    let next_request = ws.home.join("pki/issuing-ca-next.csr.pem");
+    assert!(next_request.is_file(), "{rotate}");
+    // Until the root answers, the home signs with its CA as before.
+    let waiting = ws.issue(&fixture("chan-tai-man.json"));
+    check(
+        &waiting.pdf,
+        &root_pem,
+        Some(ws.export_trust().status_list()),
+        None,
+    )
+    .assert_verdict("VALID");
+
+    let next = ws.file("next-ca.pem");
+    root_command(
+        &root,
+        "sign-ca",
+        &["--request", path(&next_request), "--out", path(&next)],
+    )
+    .assert_success();
+    if let Some(out) = openssl(&["x509", "-in", path(&next), "-noout", "-subject"]) {
+        assert!(out.stdout.contains("Issuing CA G2"), "{out}");
+    }
+    openssl(&["verify", "-CAfile", path(&root_pem), path(&next)]);
+    let wrong = install(&ca);
+    assert!(
+        !wrong.success() && wrong.all_output().contains("another key"),
+        "the current CA's certificate ended the rotation:\n{wrong}"
+    );
+    install(&next).assert_success();
+    assert!(!next_request.exists(), "the request outlived its rotation");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+
+    let after = ws.issue(&fixture("chan-tai-man.json"));
+    let trust = ws.export_trust();
+    for (name, pdf) in [("before", &before.pdf), ("after", &after.pdf)] {
+        check(pdf, &root_pem, Some(trust.status_list()), None).assert_verdict("VALID");
+        if let Some(result) = tools::pyhanko_adesverify(pdf, &root_pem) {
+            assert!(
+                result.is_good(),
+                "pyHanko adesverify, {name}: {:?}\n{}",
+                result.fields(),
+                result.out
+            );
+        }
+    }
+    let keys = ws.keys(["list", "--json"]);
+    keys.assert_success();
+    let listed: Value = serde_json::from_str(&keys.stdout).expect("keys JSON");
+    let active_signer = listed["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["role"] == "document-signer" && k["state"] == "active")
+        .and_then(|k| k["certificate"].as_str())
+        .expect("active document signer")
+        .to_owned();
+    openssl(&[
+        "verify",
+        "-CAfile",
+        path(&root_pem),
+        "-untrusted",
+        path(&next),
+        path(&ws.home.join("pki").join(active_signer)),
+    ]);
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {
