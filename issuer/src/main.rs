@@ -355,7 +355,7 @@ enum KeysCommand {
     /// fresh key at once, re-issue every current certificate that depended on it (the old
     /// ones SUPERSEDED) and publish. The security officer's playbook: docs/key-compromise.md.
     Compromise {
-        /// The role (document-signer, tsa or token-signer).
+        /// The role (document-signer, tsa, token-signer or transfer-signer).
         role: String,
         /// From when the key is no longer trusted (RFC 3339).
         #[arg(long)]

@@ -60,7 +60,24 @@ function usage(message) {
   process.exit(2);
 }
 
+// A click's navigation may still be replacing the document when a check starts (seen in CI
+// under load: addScriptTag found no document to append to): wait for the load and try again,
+// a few times, on those errors only.
+const REPLACED_DOCUMENT = /Execution context was destroyed|reading 'appendChild'|navigat/i;
+
 async function check(page, tags, javascript) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await page.waitForLoadState('load');
+      return await checkLoaded(page, tags, javascript);
+    } catch (e) {
+      if (attempt >= 5 || !REPLACED_DOCUMENT.test(String(e))) throw e;
+      await page.waitForTimeout(250 * attempt);
+    }
+  }
+}
+
+async function checkLoaded(page, tags, javascript) {
   // axe is injected by the test, not served by the portal: the page's CSP is bypassed for
   // this script only in the test's browser context. With JavaScript off, axe cannot run:
   // the same pages are checked by axe in the runs with JavaScript on.

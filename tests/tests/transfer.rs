@@ -61,16 +61,18 @@ struct Receiver {
 
 fn start_receiver(svc: &IssuerService, code: &str, key: &DepartmentKey) -> Receiver {
     let (_, bundle) = save_trust(svc);
-    start_receiver_with(svc, code, key, bundle.as_os_str())
+    start_receiver_with(svc, code, key, bundle.as_os_str(), &[])
 }
 
 /// Like [`start_receiver`], with the bundle given as `bundle` (a file, or the issuer's
-/// `/trust` URL, fetched again when a delivery is signed by a key it does not list).
+/// `/trust` URL, fetched again when a delivery is signed by a key it does not list) and
+/// `extra` arguments.
 fn start_receiver_with(
     svc: &IssuerService,
     code: &str,
     key: &DepartmentKey,
     bundle: &std::ffi::OsStr,
+    extra: &[&str],
 ) -> Receiver {
     let root = svc.home().join("pki/root.pem");
     let key_path = svc.ws.file(format!("{code}-receipt.key.pem"));
@@ -91,7 +93,8 @@ fn start_receiver_with(
         .arg("--out")
         .arg(&out)
         .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"));
+        .arg(format!("127.0.0.1:{port}"))
+        .args(extra);
     let server = spawn_until_healthy(cmd, port, "verifier receive");
     Receiver {
         port,
@@ -1150,7 +1153,7 @@ fn rotating_the_transfer_key_keeps_deliveries_flowing() {
     let svc = IssuerService::start(None, "", &[]);
     let key = department_key();
     let trust_url = format!("{}/trust", svc.api.base);
-    let receiver = start_receiver_with(&svc, "DSAL", &key, trust_url.as_ref());
+    let receiver = start_receiver_with(&svc, "DSAL", &key, trust_url.as_ref(), &[]);
     register(&svc, "DSAL", &receiver.endpoint(), &key.public_pem);
     let keys = |svc: &IssuerService| -> Vec<Value> {
         let out = svc.ws.keys(["list", "--json"]);
@@ -1214,5 +1217,94 @@ fn rotating_the_transfer_key_keeps_deliveries_flowing() {
     wait_for(Duration::from_secs(60), "the second PDF", || {
         receiver.files(".receipt").len() == 2
     });
+    assert_eq!(receiver.files(".pdf").len(), 2);
+}
+
+/// The transfer signer's compromise (SPEC §10): `issuer keys compromise transfer-signer`
+/// withdraws the key from the bundle and signs on with a fresh one. A receiver whose bundle
+/// is past its maximum age fetches it again before trusting a delivery, so an envelope signed
+/// with the stolen key is refused (nothing written) even before any delivery under the new
+/// key; the bureau's own deliveries go on under the new key.
+#[test]
+fn a_compromised_transfer_key_is_refused_and_deliveries_go_on() {
+    let svc = IssuerService::start(None, "", &[]);
+    let key = department_key();
+    let trust_url = format!("{}/trust", svc.api.base);
+    let receiver = start_receiver_with(
+        &svc,
+        "DSAL",
+        &key,
+        trust_url.as_ref(),
+        &["--bundle-max-age", "1"],
+    );
+    register(&svc, "DSAL", &receiver.endpoint(), &key.public_pem);
+    let stolen = TransferSigner::from_pkcs8(
+        &std::fs::read(svc.home().join("pki/transfer-signer.key.p8")).expect("transfer key"),
+    )
+    .expect("the key a thief copied");
+    issue_transfer(&svc, "compromise-1", "DSAL");
+    wait_for(Duration::from_secs(60), "the first PDF", || {
+        receiver.files(".receipt").len() == 1
+    });
+    let now = time::OffsetDateTime::now_utc();
+    let body = status_change_body("T-BEFORE", "DSAL");
+    let (status, answer) = post_signed(
+        receiver.port,
+        &stolen,
+        "T-BEFORE",
+        now.unix_timestamp(),
+        &body,
+    );
+    assert_eq!(
+        status, 200,
+        "the key was the bureau's until declared: {answer}"
+    );
+
+    let since = (now - time::Duration::seconds(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("RFC 3339");
+    let declared = svc.ws.keys([
+        "compromise",
+        "transfer-signer",
+        "--since",
+        &since,
+        "--reason",
+        "drill: the transfer key was copied",
+    ]);
+    declared.assert_success();
+    let bundle = svc.api.get("/trust", None);
+    bundle.expect(200);
+    let payload = ccr_pki::bundle::signed::payload_unverified(&bundle.body).expect("payload");
+    let listed: Value = serde_json::from_slice(&payload).expect("bundle JSON");
+    let transfer_ids: Vec<&str> = listed["transfer_keys"]
+        .as_array()
+        .expect("transfer_keys")
+        .iter()
+        .filter_map(|k| k["key_id"].as_str())
+        .collect();
+    assert!(
+        !transfer_ids.contains(&stolen.key_id().as_str()) && !transfer_ids.is_empty(),
+        "the bundle still lists the stolen key or none: {transfer_ids:?}"
+    );
+
+    std::thread::sleep(Duration::from_millis(1500));
+    let stored = folder_listing(&receiver.out);
+    let forged = status_change_body("T-FORGED", "DSAL");
+    let (status, answer) = post_signed(
+        receiver.port,
+        &stolen,
+        "T-FORGED",
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+        &forged,
+    );
+    assert_eq!(status, 401, "an envelope under the stolen key: {answer}");
+    assert_eq!(folder_listing(&receiver.out), stored, "nothing written");
+
+    issue_transfer(&svc, "compromise-2", "DSAL");
+    wait_for(
+        Duration::from_secs(60),
+        "the PDF sent under the fresh key",
+        || receiver.files(".receipt").len() == 3,
+    );
     assert_eq!(receiver.files(".pdf").len(), 2);
 }

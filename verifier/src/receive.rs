@@ -63,6 +63,11 @@ pub struct ReceiveArgs {
     /// Most deliveries in flight (429 beyond).
     #[arg(long, default_value_t = 16)]
     pub max_concurrent: usize,
+    /// With a bundle URL: seconds a fetched bundle is trusted before the next delivery
+    /// fetches it again, so that a transfer key the bureau declares compromised stops being
+    /// accepted within this time even if no delivery under the new key comes first.
+    #[arg(long, default_value_t = 300)]
+    pub bundle_max_age: u64,
 }
 
 /// Runs `verifier receive`: exit 2 on a usage error.
@@ -108,6 +113,9 @@ fn start(args: &ReceiveArgs) -> Result<(), String> {
     if !(1..=1024).contains(&args.max_concurrent) {
         return Err("--max-concurrent: 1 to 1024".into());
     }
+    if !(1..=86_400).contains(&args.bundle_max_age) {
+        return Err("--bundle-max-age: 1 to 86400 seconds".into());
+    }
     let config = ReceiveConfig {
         root,
         transfer_keys,
@@ -117,6 +125,7 @@ fn start(args: &ReceiveArgs) -> Result<(), String> {
         department: args.department.clone(),
         out: args.out.clone(),
         max_concurrent: args.max_concurrent,
+        bundle_max_age: std::time::Duration::from_secs(args.bundle_max_age),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -147,6 +156,9 @@ pub struct ReceiveConfig {
     pub out: PathBuf,
     /// Most deliveries in flight (429 beyond).
     pub max_concurrent: usize,
+    /// How long a bundle fetched from `bundle_url` is trusted before a delivery fetches it
+    /// again.
+    pub bundle_max_age: std::time::Duration,
 }
 
 /// Reads the transfer keys of the bureau's signed trust bundle, opened with `root`: the
@@ -175,12 +187,24 @@ pub fn transfer_keys_from_bundle(
 /// Fetches the bundle again at most this often, however many unknown signatures arrive.
 const BUNDLE_REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// The transfer keys in use, and when the bundle was last fetched again.
+/// The transfer keys in use, when the bundle was last fetched, and when last because of an
+/// unknown signature.
 #[derive(Debug)]
 struct TransferTrust {
     keys: Vec<Vec<u8>>,
     sequence: u64,
-    refreshed: Option<std::time::Instant>,
+    fetched: std::time::Instant,
+    fetched_for_unknown: Option<std::time::Instant>,
+}
+
+/// Why the receiver fetches the bundle again.
+#[derive(Clone, Copy, Debug)]
+enum Refetch {
+    /// The bundle in use is older than the configured maximum age.
+    Stale,
+    /// A delivery is signed by a key the bundle does not list (at most every
+    /// [`BUNDLE_REFRESH_EVERY`], however many such deliveries arrive).
+    UnknownSignature,
 }
 
 struct ReceiveState {
@@ -200,10 +224,11 @@ impl ReceiveState {
             .clone()
     }
 
-    /// Fetches the bundle from its URL again (at most every [`BUNDLE_REFRESH_EVERY`]) and
-    /// takes its transfer keys if it opens with the root and is not older than the one in
-    /// use. Whether the keys changed.
-    async fn refresh_transfer_keys(&self) -> bool {
+    /// Fetches the bundle from its URL again when `why` calls for it, and takes its transfer
+    /// keys if it opens with the root and is not older than the one in use. Whether the keys
+    /// changed. A failed fetch keeps the keys in use (and is logged): deliveries go on while
+    /// the bundle's host is unreachable.
+    async fn refresh_transfer_keys(&self, why: Refetch) -> bool {
         let Some(url) = self.config.bundle_url.clone() else {
             return false;
         };
@@ -212,13 +237,22 @@ impl ReceiveState {
                 .transfer
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if trust
-                .refreshed
-                .is_some_and(|at| at.elapsed() < BUNDLE_REFRESH_EVERY)
-            {
-                return false;
+            let now = std::time::Instant::now();
+            match why {
+                Refetch::Stale if trust.fetched.elapsed() < self.config.bundle_max_age => {
+                    return false;
+                }
+                Refetch::UnknownSignature
+                    if trust.fetched_for_unknown.is_some_and(|at| {
+                        at.elapsed() < BUNDLE_REFRESH_EVERY.min(self.config.bundle_max_age)
+                    }) =>
+                {
+                    return false;
+                }
+                Refetch::UnknownSignature => trust.fetched_for_unknown = Some(now),
+                Refetch::Stale => {}
             }
-            trust.refreshed = Some(std::time::Instant::now());
+            trust.fetched = now;
         }
         let fetched = tokio::task::spawn_blocking(move || crate::fetch::get(&url)).await;
         let opened = match fetched {
@@ -257,7 +291,9 @@ pub fn router(config: ReceiveConfig) -> Router {
     let transfer = std::sync::RwLock::new(TransferTrust {
         keys: config.transfer_keys.clone(),
         sequence: config.bundle_sequence,
-        refreshed: None,
+        // The bundle was fetched (or read) just before the receiver starts.
+        fetched: std::time::Instant::now(),
+        fetched_for_unknown: None,
     });
     let state = Arc::new(ReceiveState {
         config,
@@ -318,8 +354,11 @@ async fn inbox(
             now.unix_timestamp(),
         )
     };
+    // A bundle older than its maximum age is fetched first: a key withdrawn since then (a
+    // compromise) is refused from now on.
+    state.refresh_transfer_keys(Refetch::Stale).await;
     let mut authentic = state.transfer_keys().iter().any(|key| check(key).is_ok());
-    if !authentic && state.refresh_transfer_keys().await {
+    if !authentic && state.refresh_transfer_keys(Refetch::UnknownSignature).await {
         authentic = state.transfer_keys().iter().any(|key| check(key).is_ok());
     }
     if !authentic {

@@ -176,7 +176,7 @@ impl Bureau {
                 "--since {since} is in the future: a compromise is declared for what already happened"
             )));
         }
-        if !matches!(role, Role::DocumentSigner | Role::Tsa | Role::TokenSigner) {
+        if role == Role::IssuingCa {
             return Err(BureauError::Usage(format!(
                 "a compromise of {role} is handled from the offline root (docs/key-compromise.md)"
             )));
@@ -189,9 +189,13 @@ impl Bureau {
         registry.write(&pki).map_err(HomeError::from)?;
         // What the stolen key may have signed: under the token signer, every token it made
         // (a bare token has no trusted time); under the document signer or the TSA, what was
-        // signed from `since` on (earlier time stamps from an intact TSA still hold).
+        // signed from `since` on (earlier time stamps from an intact TSA still hold). Under
+        // the transfer signer, nothing to re-issue: envelopes are signed when sent, so those
+        // still queued go out under the fresh key, and receivers refuse the stolen one once
+        // the bundle no longer lists it.
         let windows: Vec<(OffsetDateTime, OffsetDateTime)> = marked
             .iter()
+            .filter(|_| role != Role::TransferSigner)
             .filter_map(|id| registry.get(id))
             .filter_map(|key| {
                 let until = key.retired_at.unwrap_or(now);

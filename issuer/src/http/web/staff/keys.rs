@@ -21,9 +21,14 @@ use crate::http::web::{Frame, PageError, Problem, see_other};
 use crate::identity::auth::Role;
 use crate::setup::keystore::Role as KeyRole;
 
-/// The roles whose compromise the back office can declare (the issuing CA and the transfer
-/// signer are handled from the offline root).
-const COMPROMISABLE: [KeyRole; 3] = [KeyRole::TokenSigner, KeyRole::DocumentSigner, KeyRole::Tsa];
+/// The roles whose compromise the back office can declare (the issuing CA's is handled from
+/// the offline root).
+const COMPROMISABLE: [KeyRole; 4] = [
+    KeyRole::TokenSigner,
+    KeyRole::DocumentSigner,
+    KeyRole::Tsa,
+    KeyRole::TransferSigner,
+];
 
 /// One key as listed.
 #[derive(Debug)]
