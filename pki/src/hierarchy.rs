@@ -801,6 +801,71 @@ mod tests {
     }
 
     #[test]
+    fn a_second_issuing_ca_has_its_own_name_and_crl_and_its_end_entities_point_there() {
+        let now = OffsetDateTime::now_utc();
+        let names = HierarchyNames::development();
+        let h = generate_hierarchy(&names, "http://127.0.0.1:8080", now).expect("hierarchy");
+        let root = parse_certificate(&h.root.certificate_der).expect("root");
+        let root_key = FileKey::from_pkcs8(&h.root.pkcs8).expect("root key");
+        let first = parse_certificate(&h.issuing_ca.certificate_der).expect("ca");
+        assert_eq!(issuing_ca_generation(&first), 1);
+        let (key, key_pkcs8) = FileKey::generate().expect("key");
+        let second_der = certify(
+            &names.clone().for_issuing_generation(2),
+            Purpose::IssuingCa,
+            key.public_key_spki_der(),
+            Some(Issuer {
+                certificate: &root,
+                key: &root_key,
+            }),
+            None,
+            "http://127.0.0.1:8080",
+            now,
+        )
+        .expect("second CA");
+        let second = parse_certificate(&second_der).expect("second");
+        assert_eq!(issuing_ca_generation(&second), 2);
+        assert_ne!(
+            first.tbs_certificate().subject(),
+            second.tbs_certificate().subject()
+        );
+        assert_eq!(issuing_ca_crl_file(1), "issuing-ca.crl");
+        assert_eq!(issuing_ca_crl_file(2), "issuing-ca-g2.crl");
+        let (signer, _) = FileKey::generate().expect("key");
+        let signer_der = certify(
+            &names,
+            Purpose::DocumentSigning,
+            signer.public_key_spki_der(),
+            Some(Issuer {
+                certificate: &second,
+                key: &key,
+            }),
+            None,
+            "http://127.0.0.1:8080",
+            now,
+        )
+        .expect("signer");
+        let crl_uri = b"http://127.0.0.1:8080/crl/issuing-ca-g2.crl";
+        assert!(signer_der.windows(crl_uri.len()).any(|w| w == crl_uri));
+        // Both CAs' paths hold, each with its own CRL only.
+        let anchor = TrustRoot::from_der(h.root.certificate_der.clone()).expect("root");
+        let crl = crl_of(&second_der, &key_pkcs8, now, &[]);
+        let root_crl = crl_of(&h.root.certificate_der, &h.root.pkcs8, now, &[]);
+        anchor
+            .verify(
+                &signer_der,
+                &[
+                    h.issuing_ca.certificate_der.as_slice(),
+                    second_der.as_slice(),
+                ],
+                CertPurpose::DocumentSigning,
+                now,
+                Some(&[root_crl.as_slice(), crl.as_slice()]),
+            )
+            .expect("the G2 path");
+    }
+
+    #[test]
     fn generated_hierarchy_validates_for_each_purpose_and_nothing_else() {
         let now = OffsetDateTime::now_utc();
         let h = generate_hierarchy(&HierarchyNames::development(), "http://127.0.0.1:8080", now)

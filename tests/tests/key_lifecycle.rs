@@ -350,3 +350,50 @@ fn rotating_the_issuing_ca_moves_every_end_entity_and_breaks_nothing() {
         .assert_verdict("VALID");
     }
 }
+
+/// After an issuing-CA rotation the service publishes each CA's CRL under its own name, each
+/// signed by its CA (openssl checks the signatures), and nothing under a name no CA has.
+#[test]
+fn each_issuing_ca_serves_its_own_crl_after_a_rotation() {
+    let svc = ccr_tests::api::IssuerService::start(None, "", &[]);
+    svc.ws
+        .keys(["rotate", "issuing-ca", "--publish-for", "0"])
+        .assert_success();
+    // The hand-over is at the next whole second.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let listed = keys(&svc.ws);
+    let pki = svc.home().join("pki");
+    let certificate_of = |state: &str| {
+        let entry = listed["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .find(|k| k["role"] == "issuing-ca" && k["state"] == state)
+            .unwrap_or_else(|| panic!("no {state} issuing CA: {listed:#}"));
+        pki.join(entry["certificate"].as_str().expect("certificate file"))
+    };
+    for (name, ca) in [
+        ("issuing-ca.crl", certificate_of("retired")),
+        ("issuing-ca-g2.crl", certificate_of("active")),
+    ] {
+        let crl = svc.api.get(&format!("/crl/{name}"), None);
+        crl.expect(200);
+        let path = svc.ws.file(name);
+        std::fs::write(&path, &crl.body).expect("write");
+        if let Some(openssl) = ccr_tests::oracle("openssl") {
+            let out = ccr_tests::run(
+                std::process::Command::new(openssl)
+                    .args(["crl", "-inform", "DER", "-noout", "-in"])
+                    .arg(&path)
+                    .arg("-CAfile")
+                    .arg(&ca),
+            );
+            assert!(
+                out.success() && out.all_output().contains("verify OK"),
+                "{name} against {}:\n{out}",
+                ca.display()
+            );
+        }
+    }
+    svc.api.get("/crl/issuing-ca-g3.crl", None).expect(404);
+}
