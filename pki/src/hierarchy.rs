@@ -424,8 +424,16 @@ pub struct VerifiedCrl {
     pub this_update: OffsetDateTime,
     /// `nextUpdate`.
     pub next_update: Option<OffsetDateTime>,
-    /// The serial numbers it lists (big-endian, as in the certificates).
-    pub revoked_serials: Vec<Vec<u8>>,
+    /// What it lists: each serial (big-endian, as in the certificates) with its revocation
+    /// date and reason code.
+    pub revoked: Vec<Revocation>,
+}
+
+impl VerifiedCrl {
+    /// Whether it lists the certificate with serial number `serial` (big-endian).
+    pub fn lists(&self, serial: &[u8]) -> bool {
+        self.revoked.iter().any(|r| r.serial == serial)
+    }
 }
 
 /// Checks that `crl_der` is a v2 CRL issued by `issuer` (its name, and its ecdsa-with-SHA256
@@ -469,12 +477,28 @@ pub fn verify_crl(crl_der: &[u8], issuer: &Certificate) -> Result<VerifiedCrl, E
         number,
         this_update: from_x509_time(&tbs.this_update)?,
         next_update: tbs.next_update.as_ref().map(from_x509_time).transpose()?,
-        revoked_serials: tbs
+        revoked: tbs
             .revoked_certificates
             .iter()
             .flatten()
-            .map(|r| r.serial_number.as_bytes().to_vec())
-            .collect(),
+            .map(|r| {
+                let reason = r
+                    .crl_entry_extensions
+                    .iter()
+                    .flatten()
+                    .find(|e| {
+                        e.extn_id
+                            == <x509_cert::ext::pkix::CrlReason as const_oid::AssociatedOid>::OID
+                    })
+                    .map(|e| x509_cert::ext::pkix::CrlReason::from_der(e.extn_value.as_bytes()))
+                    .transpose()?;
+                Ok(Revocation {
+                    serial: r.serial_number.as_bytes().to_vec(),
+                    revoked_at: from_x509_time(&r.revocation_date)?,
+                    reason,
+                })
+            })
+            .collect::<Result<_, Error>>()?,
     })
 }
 

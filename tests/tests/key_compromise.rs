@@ -369,3 +369,176 @@ fn document_signer_compromise_keeps_what_was_time_stamped_before() {
     assert!(text.success(), "{text}");
     assert!(text.stdout.contains("Key Compromise"), "{text}");
 }
+
+/// Copies the home's files (not its registry) as a thief holding a backup would have them.
+fn copy_home(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_home(&entry.path(), &target);
+        } else if !entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("registry.sqlite")
+        {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// What the thief makes with a stolen issuing CA key: a document signer and a TSA of its own,
+/// certified by that CA, and with them a certificate for another holder, time-stamped at
+/// `at` (the thief's TSA says whatever time it likes).
+fn forge_under_stolen_ca(thief: &Path, genuine: &[u8], at: OffsetDateTime) -> Vec<u8> {
+    use ccr_issuer::setup::keystore::Role;
+    let home = Home::locate(Some(thief.to_owned()));
+    for role in [Role::DocumentSigner, Role::Tsa] {
+        home.rotate(role, at, time::Duration::ZERO)
+            .expect("the thief certifies a key");
+    }
+    let signing = ccr_issuer::setup::lifecycle::second_up(at);
+    let engine = ccr_issuer::issuance::engine::Engine::new(
+        home.load_pki_at(signing).expect("the thief's PKI"),
+        "https://ccr.invalid/verify",
+    )
+    .expect("engine");
+    let doc = ccr_pki::pades::inspect(genuine, &ccr_pki::pdf::Limits::default()).expect("inspect");
+    let mut data = ccr_pki::document::CertificateData::from_embedded_json(&doc.certificate_json)
+        .expect("data");
+    data.holder.name_latin = "MALLORY FORGED".into();
+    engine.produce(&data, signing).expect("forge").pdf
+}
+
+#[test]
+fn issuing_ca_compromise_revokes_it_at_the_root_and_refuses_what_its_thief_certifies() {
+    let svc = IssuerService::start(None, "", &[]);
+    let home = svc.ws.home.clone();
+    let root = home.join("pki/root.pem");
+    let base = svc.api.base.clone();
+    // The thief's copy: every key of the home, the issuing CA's included.
+    let thief = svc.ws.file("thief-home");
+    copy_home(&home, &thief);
+    let (before, _) = issue_many(&home, 1);
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    // A forgery under the stolen CA, dated before the compromise will be declared from.
+    let forged_at = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    let forged = forge_under_stolen_ca(&thief, &before[0].1, forged_at);
+    let forged_pdf = write(&svc.ws.file("."), "forged.pdf", &forged);
+    let cache = svc.ws.file("cache-before");
+    check_online(&forged_pdf, &root, &base, &cache).assert_verdict("VALID");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let since = OffsetDateTime::now_utc();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (after, _) = issue_many(&home, 1);
+
+    let out = keys_command(
+        &home,
+        &[
+            "compromise",
+            "issuing-ca",
+            "--since",
+            &rfc3339(since),
+            "--reason",
+            "drill: CA key copied",
+            "--json",
+        ],
+    );
+    out.assert_success();
+    let done: Value = serde_json::from_str(out.stdout.trim()).expect("json");
+    // The CA and its document signer, TSA and token signer; every certificate the token
+    // signer signed is re-issued under the next CA.
+    assert_eq!(
+        done["compromised"].as_array().map(Vec::len),
+        Some(4),
+        "{done:#}"
+    );
+    assert_eq!(
+        done["superseded"],
+        serde_json::json!([before[0].0, after[0].0]),
+        "{done:#}"
+    );
+
+    // The root's CRL revokes the CA as of T with reason keyCompromise (openssl).
+    let crl = svc.api.get("/crl/root.crl", None);
+    crl.expect(200);
+    let crl_path = write(&svc.ws.file("."), "root.crl", &crl.body);
+    let text = ccr_tests::run(
+        std::process::Command::new("openssl")
+            .args(["crl", "-inform", "DER", "-noout", "-text", "-CAfile"])
+            .arg(&root)
+            .arg("-in")
+            .arg(&crl_path),
+    );
+    assert!(text.success(), "{text}");
+    assert!(text.all_output().contains("verify OK"), "{text}");
+    assert!(text.stdout.contains("Key Compromise"), "{text}");
+
+    // What was time-stamped before T is authentic still (now superseded); what the stolen
+    // CA's end entities signed after T, and anything its thief certified, is refused.
+    let cache = svc.ws.file("cache-after");
+    let before_pdf = write(&svc.ws.file("."), "before.pdf", &before[0].1);
+    let after_pdf = write(&svc.ws.file("."), "after.pdf", &after[0].1);
+    let mut verdict = String::new();
+    for attempt in 0..60 {
+        let fresh = svc.ws.file(format!("cache-superseded-{attempt}"));
+        let report = check_online(&before_pdf, &root, &base, &fresh);
+        assert!(
+            report.not_passed().iter().all(|c| c.starts_with("status=")),
+            "{}",
+            report.json
+        );
+        verdict = report.verdict().to_owned();
+        if verdict == "SUPERSEDED" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    assert_eq!(
+        verdict, "SUPERSEDED",
+        "the certificate time-stamped before T"
+    );
+    let refused = check_online(&after_pdf, &root, &base, &cache);
+    refused.assert_verdict("UNTRUSTED");
+    let forgery = check_online(&forged_pdf, &root, &base, &cache);
+    forgery.assert_verdict("UNTRUSTED");
+    assert!(
+        forgery
+            .json
+            .to_string()
+            .contains("not one the bureau lists"),
+        "{}",
+        forgery.json
+    );
+
+    // The replacement chains to the next CA and verifies, PDF and bare token.
+    let number = done["reissued"][0].as_str().expect("number").to_owned();
+    let replacement = runtime().block_on(async {
+        let bureau = Bureau::open(Home::locate(Some(home.clone())), None)
+            .await
+            .expect("open the bureau");
+        bureau
+            .store()
+            .certificate_pdf(&number, "drill", OffsetDateTime::now_utc())
+            .await
+            .expect("the replacement")
+    });
+    let doc =
+        ccr_pki::pades::inspect(&replacement, &ccr_pki::pdf::Limits::default()).expect("inspect");
+    assert!(
+        doc.dss_certificates.iter().any(|der| {
+            ccr_pki::hierarchy::parse_certificate(der).is_ok_and(|c| {
+                c.tbs_certificate()
+                    .subject()
+                    .to_string()
+                    .contains("Issuing CA G2")
+            })
+        }),
+        "the replacement does not carry the next CA"
+    );
+    let replacement_pdf = write(&svc.ws.file("."), "replacement.pdf", &replacement);
+    check_online(&replacement_pdf, &root, &base, &cache).assert_verdict("VALID");
+    verify_token_online(&token_of(&replacement), &root, &base, &cache).assert_verdict("VALID");
+    verify_token_online(&token_of(&before[0].1), &root, &base, &cache).assert_verdict("UNTRUSTED");
+}

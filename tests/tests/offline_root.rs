@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use ccr_tests::{Out, Workspace, bin_command, check, fixture, oracle, run, tools};
 use serde_json::Value;
+use time::OffsetDateTime;
 
 /// `issuer root <subcommand> --root-home <root> <args>`.
 fn root_command(root: &Path, subcommand: &str, args: &[&str]) -> Out {
@@ -313,6 +314,10 @@ fn the_issuing_ca_rotates_under_the_offline_root() {
         None,
     )
     .assert_verdict("VALID");
+    // The moment the first CA's key may have left the building (checked at the end).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let since = OffsetDateTime::now_utc();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
 
     let next = ws.file("next-ca.pem");
     root_command(
@@ -366,6 +371,91 @@ fn the_issuing_ca_rotates_under_the_offline_root() {
         path(&next),
         path(&ws.home.join("pki").join(active_signer)),
     ]);
+
+    // The first CA's key turns out to have been stolen at `since`. The home cannot revoke
+    // it: until the root's CRL does, the declaration is refused and changes nothing.
+    let first_ca = |listed: &Value| {
+        listed["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .find(|k| k["role"] == "issuing-ca" && k["state"] == "retired")
+            .and_then(|k| k["key_id"].as_str())
+            .expect("the first issuing CA")
+            .to_owned()
+    };
+    let first_ca_id = first_ca(&listed);
+    let since_text = since
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format");
+    let declare = || {
+        ws.keys([
+            "compromise",
+            "issuing-ca",
+            "--since",
+            &since_text,
+            "--reason",
+            "drill: CA key copied",
+            "--json",
+        ])
+    };
+    let refused = declare();
+    assert!(
+        !refused.success() && refused.all_output().contains("root revoke"),
+        "a compromise the root has not revoked was declared:\n{refused}"
+    );
+    let unchanged = ws.keys(["list", "--json"]);
+    let unchanged: Value = serde_json::from_str(&unchanged.stdout).expect("keys JSON");
+    assert_eq!(
+        unchanged["sequence"], listed["sequence"],
+        "the refusal wrote"
+    );
+
+    let issued: Value =
+        serde_json::from_str(&root_command(&root, "list", &[]).stdout).expect("root list");
+    let first_serial = issued[0]["serial"].as_str().expect("serial").to_owned();
+    assert_eq!(issued[0]["key_id"], first_ca_id.as_str());
+    root_command(
+        &root,
+        "revoke",
+        &[
+            &first_serial,
+            "--since",
+            &since_text,
+            "--reason",
+            "keyCompromise",
+        ],
+    )
+    .assert_success();
+    ws.issuer("install-root-crl", [path(&crl)]).assert_success();
+    let declared = declare();
+    declared.assert_success();
+    let done: Value = serde_json::from_str(declared.stdout.trim()).expect("json");
+    let compromised: Vec<&str> = done["compromised"]
+        .as_array()
+        .expect("compromised")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    // The CA and its three end entities; the second CA signs on.
+    assert!(compromised.contains(&first_ca_id.as_str()), "{done:#}");
+    assert_eq!(compromised.len(), 4, "{done:#}");
+    assert_ne!(done["replacement"], first_ca_id.as_str(), "{done:#}");
+    // Both certificates the first CA's token signer signed are re-issued under the second.
+    let superseded: Vec<&str> = done["superseded"]
+        .as_array()
+        .expect("superseded")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        superseded,
+        [before.number.as_str(), waiting.number.as_str()],
+        "{done:#}"
+    );
+    let trust = ws.export_trust();
+    check(&before.pdf, &root_pem, Some(trust.status_list()), None).assert_verdict("SUPERSEDED");
+    check(&after.pdf, &root_pem, Some(trust.status_list()), None).assert_verdict("VALID");
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {

@@ -218,7 +218,7 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
                     Some(&crls),
                 ) {
                     Ok(()) => {
-                        match judge_key_window(ctx.windows, &tsa_der, ts.time) {
+                        match judge_key_window(ctx.windows, &intermediates, &tsa_der, ts.time) {
                             Ok(()) => checks.pass(
                                 "timestamp",
                                 format!("time-stamped at {} by a TSA of the bureau's PKI", ts.time),
@@ -262,7 +262,7 @@ fn run(bytes: &[u8], ctx: &CheckContext<'_>, checks: &mut Checks, report: &mut R
         );
     } else {
         match ctx.root.verify(&signer_der, &intermediates, CertPurpose::DocumentSigning, signed_at, Some(&crls)) {
-            Ok(()) => match judge_key_window(ctx.windows, &signer_der, signed_at) {
+            Ok(()) => match judge_key_window(ctx.windows, &intermediates, &signer_der, signed_at) {
                 Ok(()) => checks.pass(
                     "signer_chain",
                     "the document signer chains to the configured root, has documentSigning and nonRepudiation, and was not revoked when time-stamped",
@@ -570,31 +570,90 @@ fn verify_token(
     // A bare token's only time is its own `iat`, which whoever holds a stolen key chooses:
     // nothing under a compromised key is trusted. Inside a PDF, the time stamp (another key)
     // dates it.
-    let compromised = key_window(windows, signer).and_then(|w| w.compromised_since);
-    match (auth, compromised) {
+    let judged = Windows::of(windows, pool, signer);
+    match (auth, judged.as_ref().and_then(Windows::compromised_since)) {
         (TokenAuth::OwnSignature, Some(since)) => Err((
             Verdict::Untrusted,
             format!(
-                "the token's signing key was declared compromised as of {since}: a bare token \
-                 under it cannot be dated, so none is trusted (the bureau has re-issued the \
-                 certificates it signed)"
+                "the token's signing key (or the issuing CA that certified it) was declared \
+                 compromised as of {since}: a bare token under it cannot be dated, so none is \
+                 trusted (the bureau has re-issued the certificates it signed)"
             ),
         )),
-        _ => judge_key_window(windows, signer, at.unwrap_or(claims.issued_at))
+        _ => judged
+            .map_or(Ok(()), |w| w.judge(at.unwrap_or(claims.issued_at)))
             .map_err(|why| (Verdict::Untrusted, format!("the token signer: {why}"))),
     }?;
     Ok(claims)
 }
 
-/// The trust bundle's window for the key of the certificate `cert_der`.
-fn key_window<'w>(windows: &'w [KeyWindow], cert_der: &[u8]) -> Option<&'w KeyWindow> {
-    if windows.is_empty() {
-        return None;
+/// The trust bundle's windows for the key of the certificate `cert_der` and for the issuing
+/// CA that certified it (found in `pool` by name: the chain check has already tied the two).
+struct Windows<'w> {
+    key_id: String,
+    own: Option<&'w KeyWindow>,
+    issuing_ca: Option<&'w KeyWindow>,
+}
+
+impl<'w> Windows<'w> {
+    fn of(windows: &'w [KeyWindow], pool: &[&[u8]], cert_der: &[u8]) -> Option<Self> {
+        if windows.is_empty() {
+            return None;
+        }
+        let key_id_of = |cert: &x509_cert::Certificate| {
+            let spki =
+                der::Encode::to_der(cert.tbs_certificate().subject_public_key_info()).ok()?;
+            Some(hex::encode(ccr_pki::signer::key_id_of_spki(&spki).ok()?))
+        };
+        let listed = |key_id: &str| windows.iter().find(|w| w.key_id == key_id);
+        let cert = ccr_pki::hierarchy::parse_certificate(cert_der).ok()?;
+        let key_id = key_id_of(&cert)?;
+        let issuer = cert.tbs_certificate().issuer();
+        let issuing_ca = pool
+            .iter()
+            .filter_map(|der| ccr_pki::hierarchy::parse_certificate(der).ok())
+            .filter(|ca| ca.tbs_certificate().subject() == issuer)
+            .find_map(|ca| listed(&key_id_of(&ca)?));
+        Some(Self {
+            own: listed(&key_id),
+            key_id,
+            issuing_ca,
+        })
     }
-    let cert = ccr_pki::hierarchy::parse_certificate(cert_der).ok()?;
-    let spki = der::Encode::to_der(cert.tbs_certificate().subject_public_key_info()).ok()?;
-    let key_id = hex::encode(ccr_pki::signer::key_id_of_spki(&spki).ok()?);
-    windows.iter().find(|w| w.key_id == key_id)
+
+    /// From when nothing the key signed is trusted: its own compromise, or its issuing CA's.
+    fn compromised_since(&self) -> Option<OffsetDateTime> {
+        let own = self.own.and_then(|w| w.compromised_since);
+        let ca = self.issuing_ca.and_then(|w| w.compromised_since);
+        own.into_iter().chain(ca).min()
+    }
+
+    /// Whether a signature made at `at` by the key is admitted. A key the windows do not list
+    /// is judged by its certificate alone, unless its issuing CA was declared compromised: a
+    /// stolen CA key certifies whatever key its thief likes, so under it only the bureau's
+    /// listed keys are trusted, and only for what they signed before.
+    fn judge(&self, at: OffsetDateTime) -> Result<(), String> {
+        if let Some(ca) = self.issuing_ca
+            && let Some(since) = ca.compromised_since
+        {
+            if at >= since {
+                return Err(format!(
+                    "its issuing CA (key {}) was declared compromised as of {since}; a \
+                     signature made at {at} under it is not trusted",
+                    ca.key_id
+                ));
+            }
+            if self.own.is_none() {
+                return Err(format!(
+                    "key {} is not one the bureau lists, and its issuing CA (key {}) was \
+                     declared compromised as of {since}: under it only the bureau's own keys \
+                     are trusted",
+                    self.key_id, ca.key_id
+                ));
+            }
+        }
+        self.own.map_or(Ok(()), |w| w.judge(at))
+    }
 }
 
 /// Why the bureau's windows refuse the key that signed `list`, if they do. A list's `iat` is
@@ -610,17 +669,15 @@ fn status_signer_refused(windows: &[KeyWindow], list: &SignedStatusList) -> Opti
     window.judge(list.issued_at).err()
 }
 
-/// Whether the bureau's windows admit a signature made at `at` by the key of `cert_der`; a
-/// key the windows do not list is judged by its certificate alone.
+/// Whether the bureau's windows admit a signature made at `at` by the key of `cert_der`
+/// ([`Windows::judge`]); without windows, the certificate alone decides.
 fn judge_key_window(
     windows: &[KeyWindow],
+    pool: &[&[u8]],
     cert_der: &[u8],
     at: OffsetDateTime,
 ) -> Result<(), String> {
-    match key_window(windows, cert_der) {
-        Some(window) => window.judge(at),
-        None => Ok(()),
-    }
+    Windows::of(windows, pool, cert_der).map_or(Ok(()), |w| w.judge(at))
 }
 
 /// The report's disclosed fields from authenticated claims.

@@ -7,7 +7,7 @@ use time::{Duration, OffsetDateTime};
 use super::{Bureau, BureauError};
 use crate::setup::home::{CaRotation, HomeError};
 use crate::setup::keystore::Role;
-use crate::setup::lifecycle::KeyEntry;
+use crate::setup::lifecycle::{KeyEntry, KeyRegistry};
 
 /// One line of `issuer keys list`.
 #[derive(Debug, serde::Serialize)]
@@ -176,38 +176,18 @@ impl Bureau {
                 "--since {since} is in the future: a compromise is declared for what already happened"
             )));
         }
-        if role == Role::IssuingCa {
-            return Err(BureauError::Usage(format!(
-                "a compromise of {role} is handled from the offline root (docs/key-compromise.md)"
-            )));
-        }
-        let pki = self.home.dir().join("pki");
-        let mut registry = self.home.key_registry()?;
-        let marked = registry
-            .compromise(role, since, now, reason)
-            .map_err(HomeError::from)?;
-        registry.write(&pki).map_err(HomeError::from)?;
-        // What the stolen key may have signed: under the token signer, every token it made
-        // (a bare token has no trusted time); under the document signer or the TSA, what was
-        // signed from `since` on (earlier time stamps from an intact TSA still hold). Under
-        // the transfer signer, nothing to re-issue: envelopes are signed when sent, so those
-        // still queued go out under the fresh key, and receivers refuse the stolen one once
-        // the bundle no longer lists it.
-        let windows: Vec<(OffsetDateTime, OffsetDateTime)> = marked
-            .iter()
-            .filter(|_| role != Role::TransferSigner)
-            .filter_map(|id| registry.get(id))
-            .filter_map(|key| {
-                let until = key.retired_at.unwrap_or(now);
-                let from = if role == Role::TokenSigner {
-                    key.active_from?
-                } else {
-                    key.compromised_since?
-                };
-                Some((from, until))
-            })
-            .collect();
-        let replacement = self.home.rotate(role, now, Duration::ZERO)?;
+        let (marked, replacement) = if role == Role::IssuingCa {
+            self.home.compromise_issuing_ca(since, now, reason)?
+        } else {
+            let pki = self.home.dir().join("pki");
+            let mut registry = self.home.key_registry()?;
+            let marked = registry
+                .compromise(role, since, now, reason)
+                .map_err(HomeError::from)?;
+            registry.write(&pki).map_err(HomeError::from)?;
+            (marked, self.home.rotate(role, now, Duration::ZERO)?.key_id)
+        };
+        let windows = reissue_windows(&self.home.key_registry()?, &marked, now);
         // The hand-over is at the next whole second (the registry's instants are whole, as
         // tokens' are): re-issue only once the fresh key signs.
         let handover = crate::setup::lifecycle::second_up(now);
@@ -224,12 +204,14 @@ impl Bureau {
                     "role": role.name(),
                     "since": since.to_string(),
                     "reason": reason,
-                    "replacement": replacement.key_id,
+                    "replacement": replacement,
                 }),
                 now,
             )
             .await?;
-        let mut affected = Vec::new();
+        // Windows overlap (an issuing CA's end entities): each certificate once, oldest
+        // first (numbers are issued in order and zero-padded).
+        let mut affected = std::collections::BTreeSet::new();
         for (from, until) in windows {
             affected.extend(
                 self.store
@@ -237,6 +219,7 @@ impl Bureau {
                     .await?,
             );
         }
+        let affected: Vec<String> = affected.into_iter().collect();
         let why = format!("re-issued: the bureau's {role} key was compromised ({reason})");
         let mut reissued = Vec::with_capacity(affected.len());
         for number in &affected {
@@ -244,7 +227,7 @@ impl Bureau {
         }
         Ok(Compromise {
             compromised: marked,
-            replacement: replacement.key_id,
+            replacement,
             superseded: affected,
             reissued,
         })
@@ -275,4 +258,31 @@ impl Bureau {
             .await?;
         Ok(role)
     }
+}
+
+/// When the keys `marked` compromised may have signed a certificate that must be re-issued:
+/// under a token signer, every token it made (a bare token has no trusted time); under a
+/// document signer or a TSA, what was signed from its `compromised_since` on (earlier time
+/// stamps from an intact TSA still hold). An issuing CA's compromise marks the end entities
+/// it certified, which bring their own windows. Under the transfer signer, nothing: envelopes
+/// are signed when sent, so those still queued go out under the fresh key, and receivers
+/// refuse the stolen one once the bundle no longer lists it.
+fn reissue_windows(
+    registry: &KeyRegistry,
+    marked: &[String],
+    now: OffsetDateTime,
+) -> Vec<(OffsetDateTime, OffsetDateTime)> {
+    marked
+        .iter()
+        .filter_map(|id| registry.get(id))
+        .filter_map(|key| {
+            let until = key.retired_at.unwrap_or(now);
+            let from = match key.role {
+                Role::TokenSigner => key.active_from?,
+                Role::DocumentSigner | Role::Tsa => key.compromised_since?,
+                Role::IssuingCa | Role::TransferSigner => return None,
+            };
+            Some((from, until))
+        })
+        .collect()
 }

@@ -296,21 +296,17 @@ async fn trust_pem(State(state): State<Arc<PublicState>>) -> Response {
 }
 
 async fn crl(State(state): State<Arc<PublicState>>, Path(name): Path<String>) -> Response {
-    let der = match name.as_str() {
-        "root.crl" => Ok(state.bureau.engine().pki().root_crl.clone()),
+    let now = OffsetDateTime::now_utc();
+    // The current engine: a root CRL installed (`issuer install-root-crl`, or a compromise
+    // of the issuing CA) or a CA rotated is served from the next request.
+    let der = match state.bureau.current_engine(now) {
+        Err(_) => Err(()),
+        Ok(engine) if name == "root.crl" => Ok(engine.pki().root_crl.clone()),
         // Every issuing CA in the bundle publishes its own (`issuing-ca.crl`, `…-g2.crl`).
-        name => match state
-            .bureau
-            .current_engine(OffsetDateTime::now_utc())
-            .map_err(|_| ())
-            .and_then(|engine| {
-                engine
-                    .issuing_ca_crl_named(name, OffsetDateTime::now_utc())
-                    .map_err(|_| ())
-            }) {
+        Ok(engine) => match engine.issuing_ca_crl_named(&name, now) {
             Ok(Some(der)) => Ok(der),
             Ok(None) => return (StatusCode::NOT_FOUND, "no such CRL\n").into_response(),
-            Err(()) => Err(()),
+            Err(_) => Err(()),
         },
     };
     match der {

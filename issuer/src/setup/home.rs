@@ -527,6 +527,59 @@ impl Home {
         Ok(new.number)
     }
 
+    /// Whether the home holds its root's key: the development default, marked by
+    /// `pki/DEVELOPMENT-PKI.txt`. A bureau's root is offline ([`crate::setup::root`]).
+    pub fn holds_root_key(&self) -> bool {
+        self.dir.join("pki").join("root.key.p8").exists()
+    }
+
+    /// The installed root CRL, checked against the home's root.
+    pub fn root_crl(&self) -> Result<hierarchy::VerifiedCrl, HomeError> {
+        let (root, _) = self.read_cert("root.pem")?;
+        let path = self.dir.join("pki").join("root.crl");
+        let der = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
+        Ok(hierarchy::verify_crl(&der, &root)?)
+    }
+
+    /// In a home that holds its root's key: signs and installs the root's next CRL, which
+    /// adds the issuing CA certificates `cas` revoked as of `since` with reason
+    /// keyCompromise to what the installed one lists. Under an offline root, `issuer root
+    /// revoke` does this on the root's machine.
+    fn revoke_issuing_cas_at_root(
+        &self,
+        cas: &[Certificate],
+        since: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<(), HomeError> {
+        let (root, _) = self.read_cert("root.pem")?;
+        let root_key = FileKey::from_pkcs8(&ccr_pki::signer::read_private_file(
+            &self.dir.join("pki").join("root.key.p8"),
+        )?)?;
+        let installed = self.root_crl()?;
+        let mut revoked = installed.revoked.clone();
+        for ca in cas {
+            let serial = ca.tbs_certificate().serial_number().as_bytes();
+            if !installed.lists(serial) {
+                revoked.push(hierarchy::Revocation {
+                    serial: serial.to_vec(),
+                    revoked_at: since,
+                    reason: Some(x509_cert::ext::pkix::CrlReason::KeyCompromise),
+                });
+            }
+        }
+        let crl = hierarchy::issue_crl(
+            Issuer {
+                certificate: &root,
+                key: &root_key,
+            },
+            now,
+            now + time::Duration::days(crate::setup::root::ROOT_CRL_DAYS),
+            installed.number + 1,
+            &revoked,
+        )?;
+        self.install_root_crl(&crl).map(|_| ())
+    }
+
     /// The payment sandbox's callback secret (`secrets/payment-sandbox.key`, mode 0600),
     /// created on first use.
     pub fn gateway_secret(&self) -> Result<Vec<u8>, HomeError> {
@@ -870,11 +923,7 @@ impl Home {
         hierarchy::verify_issued_by(ca, root)?;
         let crl_der = hierarchy::der_from_pem_or_der(crl, "X509 CRL")?;
         let listed = hierarchy::verify_crl(&crl_der, root)?;
-        if listed
-            .revoked_serials
-            .iter()
-            .any(|serial| serial.as_slice() == ca.tbs_certificate().serial_number().as_bytes())
-        {
+        if listed.lists(ca.tbs_certificate().serial_number().as_bytes()) {
             return Err(refused("the root's CRL lists this issuing CA as revoked"));
         }
         Ok(certified)
@@ -915,6 +964,102 @@ impl Home {
                 })
             })
             .collect()
+    }
+
+    /// Declares the issuing CA compromised as of `since` as far as the home's part goes
+    /// (SPEC §10): the CA certificates in use from `since` on that the root's CRL revokes, and
+    /// the end entities they certified, are marked compromised in the key registry, and
+    /// another issuing CA must be signing. A home that holds its root's key does the root's
+    /// part first: it revokes them on a new root CRL (keyCompromise, as of `since`) and
+    /// rotates the issuing CA at once. Under an offline root the security officer does that
+    /// beforehand (`issuer root revoke`, `install-root-crl`, then the rotation ending with
+    /// `install-ca --publish-for 0`); until then this refuses and writes nothing. Returns the
+    /// key ids marked and the issuing CA's that signs on; the caller re-issues and audits.
+    pub fn compromise_issuing_ca(
+        &self,
+        since: OffsetDateTime,
+        now: OffsetDateTime,
+        reason: &str,
+    ) -> Result<(Vec<String>, String), HomeError> {
+        let refused = |why: String| -> HomeError { LifecycleError::Refused(why).into() };
+        let registry = self.key_registry()?;
+        let mut in_use = Vec::new();
+        for key in registry.keys.iter().filter(|k| {
+            k.role == Role::IssuingCa
+                && k.compromised_since.is_none()
+                && k.in_use_between(since, now)
+        }) {
+            let file = key.certificate.as_deref().unwrap_or_default();
+            in_use.push((key.key_id.clone(), self.read_cert(file)?.0));
+        }
+        if in_use.is_empty() {
+            return Err(refused(format!(
+                "no issuing CA was in use at or after {since}"
+            )));
+        }
+        if self.holds_root_key() {
+            let cas: Vec<Certificate> = in_use.iter().map(|(_, ca)| ca.clone()).collect();
+            self.revoke_issuing_cas_at_root(&cas, since, now)?;
+            self.rotate_issuing_ca(now, time::Duration::ZERO)?;
+        }
+        let root_crl = self.root_crl()?;
+        let (revoked, kept): (Vec<_>, Vec<_>) = in_use
+            .into_iter()
+            .partition(|(_, ca)| root_crl.lists(ca.tbs_certificate().serial_number().as_bytes()));
+        if revoked.is_empty() {
+            let serials: Vec<String> = kept
+                .iter()
+                .map(|(_, ca)| hex::encode(ca.tbs_certificate().serial_number().as_bytes()))
+                .collect();
+            return Err(refused(format!(
+                "the root's CRL revokes none of the issuing CAs in use since {since} (serials \
+                 {}): on the root's machine `issuer root revoke SERIAL --since {since} --reason \
+                 keyCompromise`, then here `issuer install-root-crl root.crl` \
+                 (docs/key-compromise.md)",
+                serials.join(", ")
+            )));
+        }
+        let mut registry = self.key_registry()?;
+        let handover = crate::setup::lifecycle::second_up(now);
+        let replacement = registry
+            .keys
+            .iter()
+            .find(|k| {
+                k.role == Role::IssuingCa
+                    && k.compromised_since.is_none()
+                    && k.state(handover) == KeyState::Active
+                    && !revoked.iter().any(|(id, _)| *id == k.key_id)
+            })
+            .map(|k| k.key_id.clone())
+            .ok_or_else(|| {
+                refused(
+                    "no other issuing CA signs: rotate it first (`issuer keys rotate \
+                     issuing-ca`, the root signs pki/issuing-ca-next.csr.pem, then `issuer \
+                     install-ca --certificate CA.pem --crl root.crl --publish-for 0`)"
+                        .into(),
+                )
+            })?;
+        // A stolen CA key certifies whatever its thief likes; what the bureau's own end
+        // entities under it signed from `since` on can no longer be told from that.
+        let mut suspect: Vec<String> = revoked.iter().map(|(id, _)| id.clone()).collect();
+        for key in &registry.keys {
+            let Some(file) = key.certificate.as_deref() else {
+                continue;
+            };
+            if key.role == Role::IssuingCa {
+                continue;
+            }
+            let (cert, _) = self.read_cert(file)?;
+            if revoked
+                .iter()
+                .any(|(_, ca)| cert.tbs_certificate().issuer() == ca.tbs_certificate().subject())
+            {
+                suspect.push(key.key_id.clone());
+            }
+        }
+        let marked = registry.compromise_keys(&suspect, since, now, reason);
+        registry.write(&self.dir.join("pki"))?;
+        Ok((marked, replacement))
     }
 
     /// The transfer signer's next key (Ed25519, in the store its configuration names),

@@ -130,6 +130,13 @@ impl KeyEntry {
         }
     }
 
+    /// Whether it signed at some instant from `since` to `until`: what a thief holding it
+    /// from `since` may have signed in its name.
+    pub fn in_use_between(&self, since: OffsetDateTime, until: OffsetDateTime) -> bool {
+        self.active_from.is_some_and(|from| from <= until)
+            && self.retired_at.is_none_or(|retired| retired > since)
+    }
+
     /// The window the trust bundle publishes for it.
     pub fn window(&self, now: OffsetDateTime) -> KeyWindow {
         KeyWindow {
@@ -374,25 +381,45 @@ impl KeyRegistry {
         now: OffsetDateTime,
         reason: &str,
     ) -> Result<Vec<String>, LifecycleError> {
+        let of_role: Vec<String> = self
+            .keys
+            .iter()
+            .filter(|k| k.role == role)
+            .map(|k| k.key_id.clone())
+            .collect();
+        let marked = self.compromise_keys(&of_role, since, now, reason);
+        if marked.is_empty() {
+            return Err(LifecycleError::Refused(format!(
+                "no key of {role} was in use at or after {}",
+                second_down(since)
+            )));
+        }
+        Ok(marked)
+    }
+
+    /// Declares those of `key_ids` in use at or after `since` compromised as of `since` (or
+    /// their activation, if later), retired by `now` at the latest; returns the ones marked.
+    pub fn compromise_keys(
+        &mut self,
+        key_ids: &[String],
+        since: OffsetDateTime,
+        now: OffsetDateTime,
+        reason: &str,
+    ) -> Vec<String> {
         let (since, now) = (second_down(since), second_up(now));
         let mut marked = Vec::new();
-        for key in self.keys.iter_mut().filter(|k| k.role == role) {
-            let used_after = key.active_from.is_some_and(|from| from <= now)
-                && key.retired_at.is_none_or(|retired| retired > since);
-            if used_after && key.compromised_since.is_none() {
+        for key in self.keys.iter_mut().filter(|k| key_ids.contains(&k.key_id)) {
+            if key.in_use_between(since, now) && key.compromised_since.is_none() {
                 key.compromised_since = Some(since.max(key.active_from.unwrap_or(since)));
                 key.retired_at = Some(key.retired_at.map_or(now, |r| r.min(now)));
                 key.reason = Some(reason.to_owned());
                 marked.push(key.key_id.clone());
             }
         }
-        if marked.is_empty() {
-            return Err(LifecycleError::Refused(format!(
-                "no key of {role} was in use at or after {since}"
-            )));
+        if !marked.is_empty() {
+            self.sequence += 1;
         }
-        self.sequence += 1;
-        Ok(marked)
+        marked
     }
 }
 

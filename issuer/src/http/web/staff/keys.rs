@@ -21,9 +21,11 @@ use crate::http::web::{Frame, PageError, Problem, see_other};
 use crate::identity::auth::Role;
 use crate::setup::keystore::Role as KeyRole;
 
-/// The roles whose compromise the back office can declare (the issuing CA's is handled from
-/// the offline root).
-const COMPROMISABLE: [KeyRole; 4] = [
+/// The roles whose compromise the security officer can declare: every online role (SPEC §10).
+/// The issuing CA's needs its root's part done first under an offline root; the declaration
+/// says so and changes nothing until it is.
+const COMPROMISABLE: [KeyRole; 5] = [
+    KeyRole::IssuingCa,
     KeyRole::TokenSigner,
     KeyRole::DocumentSigner,
     KeyRole::Tsa,
