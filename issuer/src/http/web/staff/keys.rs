@@ -19,7 +19,9 @@ use crate::http::web::progress::macao_minute;
 use crate::http::web::session::CheckedForm;
 use crate::http::web::{Frame, PageError, Problem, see_other};
 use crate::identity::auth::Role;
+use crate::setup::home::HomeError;
 use crate::setup::keystore::Role as KeyRole;
+use crate::setup::lifecycle::LifecycleError;
 
 /// The roles whose compromise the security officer can declare: every online role (SPEC §10).
 /// The issuing CA's needs its root's part done first under an offline root; the declaration
@@ -240,7 +242,10 @@ pub async fn compromise(
             staff.lang.code(),
             done.reissued.len()
         ))),
-        Err(BureauError::Usage(message)) => {
+        // Refused as given, or for a step still to be done (an issuing CA the root has not
+        // revoked yet): said beside the form, nothing changed.
+        Err(BureauError::Usage(message))
+        | Err(BureauError::Home(HomeError::Lifecycle(LifecycleError::Refused(message)))) => {
             let errors = vec![problem("since", &message)];
             render(
                 &state,
