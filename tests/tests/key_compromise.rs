@@ -420,6 +420,10 @@ fn issuing_ca_compromise_revokes_it_at_the_root_and_refuses_what_its_thief_certi
     // The thief's copy: every key of the home, the issuing CA's included.
     let thief = svc.ws.file("thief-home");
     copy_home(&home, &thief);
+    let bundle_before = svc.api.get("/trust", None);
+    bundle_before.expect(200);
+    let root_crl_before = svc.api.get("/crl/root.crl", None);
+    root_crl_before.expect(200);
     let (before, _) = issue_many(&home, 1);
     std::thread::sleep(std::time::Duration::from_millis(2200));
     // A forgery under the stolen CA, dated before the compromise will be declared from.
@@ -541,4 +545,126 @@ fn issuing_ca_compromise_revokes_it_at_the_root_and_refuses_what_its_thief_certi
     check_online(&replacement_pdf, &root, &base, &cache).assert_verdict("VALID");
     verify_token_online(&token_of(&replacement), &root, &base, &cache).assert_verdict("VALID");
     verify_token_online(&token_of(&before[0].1), &root, &base, &cache).assert_verdict("UNTRUSTED");
+
+    // The thief also signs a trust bundle with the stolen CA key, numbered far ahead and
+    // forgiving everything, and serves it where a verifier looks (a hijacked host). The
+    // root's CRL, which only the offline root signs, refuses it; a host that then serves the
+    // older CRL cannot take the revocation back from a verifier that saw the newer one.
+    let stolen_ca = ccr_pki::signer::FileKey::load(&thief.join("pki/issuing-ca.key.p8"))
+        .expect("the stolen CA key");
+    let stolen_ca_der = ccr_pki::hierarchy::pem_chain_to_der(
+        &std::fs::read(thief.join("pki/issuing-ca.pem")).expect("CA"),
+    )
+    .expect("pem")
+    .remove(0);
+    let payload =
+        ccr_pki::bundle::signed::payload_unverified(&bundle_before.body).expect("payload");
+    let genuine_bundle = ccr_pki::bundle::TrustBundle::from_json(&payload).expect("bundle");
+    let keys = genuine_bundle.keys.clone();
+    let forged_bundle = ccr_pki::bundle::signed::sign(
+        &genuine_bundle.with_keys(1 << 40, keys),
+        &stolen_ca,
+        &stolen_ca_der,
+    )
+    .expect("sign");
+    let hijacked = StaticHost::start(&[
+        ("/trust", forged_bundle),
+        ("/crl/root.crl", crl.body.clone()),
+    ]);
+    let token_url = ccr_pki::token::to_url(&format!("{base}/verify"), &token_of(&replacement));
+    let with_hijacked = |cache: &Path| {
+        verifier([
+            OsString::from("token"),
+            token_url.clone().into(),
+            "--trust".into(),
+            root.clone().into(),
+            "--bundle".into(),
+            format!("{}/trust", hijacked.base).into(),
+            "--cache-dir".into(),
+            cache.into(),
+            "--json".into(),
+        ])
+    };
+    let seen_newer = svc.ws.file("cache-hijacked");
+    let refused = with_hijacked(&seen_newer);
+    assert_eq!(
+        refused.code,
+        Some(2),
+        "a bundle signed by the revoked CA was accepted:\n{refused}"
+    );
+    assert!(refused.stderr.contains("revoked"), "{refused}");
+    hijacked.serve("/crl/root.crl", root_crl_before.body.clone());
+    let rolled_back = with_hijacked(&seen_newer);
+    assert_eq!(
+        rolled_back.code,
+        Some(2),
+        "an older root CRL took the revocation back:\n{rolled_back}"
+    );
+    // What remains (docs/key-compromise.md): a verifier that never saw the newer CRL, fed
+    // the older one by the hijacked host, opens the thief's bundle.
+    let never_saw = with_hijacked(&svc.ws.file("cache-never-saw"));
+    assert_ne!(never_saw.code, Some(2), "{never_saw}");
+}
+
+type Bodies = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>>;
+
+/// A host answering GETs with fixed bodies (what a thief who hijacked the issuer's address
+/// would serve); bodies can be changed while it runs.
+struct StaticHost {
+    base: String,
+    bodies: Bodies,
+}
+
+impl StaticHost {
+    fn start(bodies: &[(&str, Vec<u8>)]) -> Self {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let bodies: Bodies = std::sync::Arc::new(std::sync::Mutex::new(
+            bodies
+                .iter()
+                .map(|(path, body)| ((*path).to_owned(), body.clone()))
+                .collect(),
+        ));
+        let served = std::sync::Arc::clone(&bodies);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(&stream);
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                let path = request_line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .to_owned();
+                let body = served.lock().expect("lock").get(&path).cloned();
+                let mut stream = &stream;
+                let _ = match body {
+                    Some(body) => write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .and_then(|()| stream.write_all(&body)),
+                    None => stream.write_all(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    ),
+                };
+            }
+        });
+        Self { base, bodies }
+    }
+
+    fn serve(&self, path: &str, body: Vec<u8>) {
+        self.bodies
+            .lock()
+            .expect("lock")
+            .insert(path.to_owned(), body);
+    }
 }

@@ -97,9 +97,12 @@ fn start(args: &ReceiveArgs) -> Result<(), String> {
     } else {
         read_small(Path::new(&args.bundle), "bundle")?
     };
-    let (transfer_keys, bundle_sequence) = transfer_keys_from_bundle(&bundle, &root)?;
     let bundle_url = (args.bundle.starts_with("http://") || args.bundle.starts_with("https://"))
         .then(|| args.bundle.clone());
+    let revoked = bundle_url.as_deref().map_or_else(Vec::new, |url| {
+        crate::fetch::Fetcher::in_memory().root_revocations(url, &root)
+    });
+    let (transfer_keys, bundle_sequence) = transfer_keys_from_bundle(&bundle, &root, &revoked)?;
     let signer = ReceiptSigner::from_pem(&read_small(&args.key, "key")?)
         .map_err(|e| format!("{}: {e}", args.key.display()))?;
     let code_ok = (1..=128).contains(&args.department.len())
@@ -167,6 +170,7 @@ pub struct ReceiveConfig {
 pub fn transfer_keys_from_bundle(
     bytes: &[u8],
     root: &TrustRoot,
+    revoked_cas: &[ccr_pki::hierarchy::Revocation],
 ) -> Result<(Vec<Vec<u8>>, u64), String> {
     if !ccr_pki::bundle::signed::is_signed(bytes) {
         return Err(
@@ -175,8 +179,13 @@ pub fn transfer_keys_from_bundle(
                 .into(),
         );
     }
-    let bundle = ccr_pki::bundle::signed::open(bytes, root, OffsetDateTime::now_utc())
-        .map_err(|e| e.to_string())?;
+    let bundle = ccr_pki::bundle::signed::open_unrevoked(
+        bytes,
+        root,
+        revoked_cas,
+        OffsetDateTime::now_utc(),
+    )
+    .map_err(|e| e.to_string())?;
     let keys = bundle.transfer_public_keys().map_err(|e| e.to_string())?;
     if keys.is_empty() {
         return Err("the bundle publishes no transfer-signing key".into());
@@ -210,6 +219,8 @@ enum Refetch {
 struct ReceiveState {
     config: ReceiveConfig,
     transfer: std::sync::RwLock<TransferTrust>,
+    /// Keeps the newest root CRL seen: a bundle signed by a revoked issuing CA is refused.
+    root_crls: crate::fetch::Fetcher,
     slots: tokio::sync::Semaphore,
     /// One delivery is stored at a time, so a repeated id never races its first copy.
     store_lock: tokio::sync::Mutex<()>,
@@ -254,9 +265,15 @@ impl ReceiveState {
             }
             trust.fetched = now;
         }
-        let fetched = tokio::task::spawn_blocking(move || crate::fetch::get(&url)).await;
+        let (crls, root) = (self.root_crls.clone(), self.config.root.clone());
+        let fetched = tokio::task::spawn_blocking(move || {
+            crate::fetch::get(&url).map(|bytes| (bytes, crls.root_revocations(&url, &root)))
+        })
+        .await;
         let opened = match fetched {
-            Ok(Ok(bytes)) => transfer_keys_from_bundle(&bytes, &self.config.root),
+            Ok(Ok((bytes, revoked))) => {
+                transfer_keys_from_bundle(&bytes, &self.config.root, &revoked)
+            }
             Ok(Err(e)) => Err(e),
             Err(e) => Err(format!("fetch task failed: {e}")),
         };
@@ -298,6 +315,7 @@ pub fn router(config: ReceiveConfig) -> Router {
     let state = Arc::new(ReceiveState {
         config,
         transfer,
+        root_crls: crate::fetch::Fetcher::in_memory(),
         slots,
         store_lock: tokio::sync::Mutex::new(()),
     });

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use ccr_pki::bundle::{KeyWindow, TrustBundle, Usage, signed};
 use ccr_pki::chain::TrustRoot;
+use ccr_pki::hierarchy::Revocation;
 
 use crate::fetch::CacheStore;
 
@@ -30,15 +31,18 @@ pub struct Trusted {
 }
 
 /// Accepts `bytes` as a trust bundle at `now` (see the module's rules), raising the floor
-/// of its issuer's sequence in `store`.
+/// of its issuer's sequence in `store`. A signed bundle is refused if its issuing CA is among
+/// `revoked_cas` (the root's CRL).
 pub fn accept(
     bytes: &[u8],
     root: &TrustRoot,
+    revoked_cas: &[Revocation],
     now: OffsetDateTime,
     store: &dyn CacheStore,
 ) -> Result<Trusted, String> {
     if signed::is_signed(bytes) {
-        let bundle = signed::open(bytes, root, now).map_err(|e| e.to_string())?;
+        let bundle =
+            signed::open_unrevoked(bytes, root, revoked_cas, now).map_err(|e| e.to_string())?;
         let lane = floor_key(root, &bundle.issuer);
         signed::check_not_older(&bundle, store.bundle_floor(&lane)).map_err(|e| e.to_string())?;
         store.raise_bundle_floor(&lane, bundle.sequence);
@@ -117,18 +121,21 @@ pub(crate) mod tests {
         let now = OffsetDateTime::now_utc();
         let (five, six) = (sign(&h, 5), sign(&h, 6));
         assert_eq!(
-            accept(&five, &root, now, &store).expect("5").sequence,
+            accept(&five, &root, &[], now, &store).expect("5").sequence,
             Some(5)
         );
         assert_eq!(
-            accept(&six, &root, now, &store)
+            accept(&six, &root, &[], now, &store)
                 .expect("6")
                 .certificates
                 .len(),
             1
         );
-        assert!(accept(&six, &root, now, &store).is_ok(), "the same again");
-        let err = accept(&five, &root, now, &store).expect_err("rollback");
+        assert!(
+            accept(&six, &root, &[], now, &store).is_ok(),
+            "the same again"
+        );
+        let err = accept(&five, &root, &[], now, &store).expect_err("rollback");
         assert!(err.contains("older"), "{err}");
         // An unsigned bundle is refused; a PEM chain gives certificates only.
         let unsigned = TrustBundle::new("http://127.0.0.1:8080", now, &[], vec![]).to_json();

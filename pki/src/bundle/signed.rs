@@ -23,7 +23,7 @@ use x509_cert::Certificate;
 use super::{MAX_BUNDLE_BYTES, TrustBundle};
 use crate::Error;
 use crate::chain::TrustRoot;
-use crate::hierarchy::{from_x509_time, parse_certificate};
+use crate::hierarchy::{Revocation, from_x509_time, parse_certificate};
 use crate::signer::{KeyAlgorithm, SignatureEncoding, Signer};
 
 /// The JWS `typ` of a signed bundle.
@@ -160,6 +160,19 @@ fn check_issued_by_root(
 /// `now`, and its signature over the payload must verify. Says nothing of rollback: the
 /// caller compares [`TrustBundle::sequence`] with the highest it has seen.
 pub fn open(bytes: &[u8], root: &TrustRoot, now: OffsetDateTime) -> Result<TrustBundle, Error> {
+    open_unrevoked(bytes, root, &[], now)
+}
+
+/// Opens a signed bundle as [`open`] does, and refuses it if the issuing CA that signed it is
+/// among `revoked_cas` (the root's CRL, checked by the caller), whatever the date of the
+/// revocation: a bundle carries no time a verifier can trust, and a thief holding a revoked
+/// CA's key can sign any sequence and windows it likes.
+pub fn open_unrevoked(
+    bytes: &[u8],
+    root: &TrustRoot,
+    revoked_cas: &[Revocation],
+    now: OffsetDateTime,
+) -> Result<TrustBundle, Error> {
     if bytes.len() > MAX_SIGNED_BUNDLE_BYTES {
         return Err(refused(format!(
             "the signed trust bundle exceeds {MAX_SIGNED_BUNDLE_BYTES} bytes"
@@ -191,6 +204,15 @@ pub fn open(bytes: &[u8], root: &TrustRoot, now: OffsetDateTime) -> Result<Trust
     let ca = parse_certificate(&ca_der)?;
     let root_cert = Certificate::from_der(root.der())?;
     check_issued_by_root(&ca, &root_cert, now)?;
+    let serial = ca.tbs_certificate().serial_number().as_bytes();
+    if let Some(revocation) = revoked_cas.iter().find(|r| r.serial == serial) {
+        return Err(refused(format!(
+            "the bundle is signed by {}, which the root revoked as of {}: no bundle it signs is \
+             trusted",
+            ca.tbs_certificate().subject(),
+            revocation.revoked_at
+        )));
+    }
     let signature = decode("signature", &envelope.signature)?;
     let signing_input = format!("{}.{}", envelope.protected, envelope.payload);
     ring::signature::UnparsedPublicKey::new(

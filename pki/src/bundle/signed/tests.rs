@@ -92,3 +92,23 @@ fn an_older_sequence_is_a_rollback() {
     let err = check_not_older(&bundle(4), Some(5)).expect_err("older");
     assert!(err.to_string().contains("older"), "{err}");
 }
+
+#[test]
+fn a_bundle_signed_by_an_issuing_ca_the_root_revoked_is_refused() {
+    let h = hierarchy();
+    let bytes = signed(&h, 1 << 40);
+    let ca = parse_certificate(&h.issuing_ca.certificate_der).expect("ca");
+    let now = OffsetDateTime::now_utc();
+    let revocation = |serial: &[u8]| Revocation {
+        serial: serial.to_vec(),
+        // Revoked from a later time than any the bundle could claim: still refused.
+        revoked_at: now + time::Duration::days(30),
+        reason: Some(x509_cert::ext::pkix::CrlReason::KeyCompromise),
+    };
+    let another = revocation(&[0x7f, 0x01]);
+    assert!(open_unrevoked(&bytes, &root(&h), std::slice::from_ref(&another), now).is_ok());
+    let ours = revocation(ca.tbs_certificate().serial_number().as_bytes());
+    let refused = open_unrevoked(&bytes, &root(&h), &[another, ours], now)
+        .expect_err("a revoked CA's bundle opened");
+    assert!(refused.to_string().contains("revoked"), "{refused}");
+}
