@@ -140,13 +140,13 @@ pub(crate) mod tests {
         // An unsigned bundle is refused; a PEM chain gives certificates only.
         let unsigned = TrustBundle::new("http://127.0.0.1:8080", now, &[], vec![]).to_json();
         assert!(
-            accept(&unsigned, &root, now, &store)
+            accept(&unsigned, &root, &[], now, &store)
                 .expect_err("unsigned")
                 .contains("not signed")
         );
         let pem = ccr_pki::hierarchy::der_to_pem("CERTIFICATE", &h.token_signer.certificate_der)
             .expect("pem");
-        let from_pem = accept(pem.as_bytes(), &root, now, &store).expect("pem");
+        let from_pem = accept(pem.as_bytes(), &root, &[], now, &store).expect("pem");
         assert_eq!((from_pem.certificates.len(), from_pem.sequence), (1, None));
     }
 }
