@@ -17,6 +17,10 @@ use crate::store::applications::{
 };
 use crate::store::stored_instant;
 
+/// How an application's note marks the applicant's answer to a request for information
+/// (the note is otherwise the bureau's message); pages show it under its own label.
+pub const APPLICANT_ANSWER_PREFIX: &str = "applicant: ";
+
 /// One-time password rules: 6 digits, 5 minutes, one send per 30 s, 5 per hour, 5 tries.
 pub const OTP_POLICY: OtpPolicy = OtpPolicy {
     ttl: time::Duration::minutes(5),
@@ -805,7 +809,10 @@ impl Services {
                         Value::Text(Some(stored_instant(now))),
                     ),
                     ("due_date", Value::Text(Some(due))),
-                    ("note", Value::Text(Some(format!("applicant: {message}")))),
+                    (
+                        "note",
+                        Value::Text(Some(format!("{APPLICANT_ANSWER_PREFIX}{message}"))),
+                    ),
                 ],
                 actor: &actor,
                 action: "application.information_provided",

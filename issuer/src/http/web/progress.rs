@@ -186,7 +186,7 @@ async fn application_page(
         progress,
         details,
         resume: unfinished.then(|| next_step(app)),
-        // The bureau's request (the answer is stored after "applicant:").
+        // The bureau's request (an answer is stored after `APPLICANT_ANSWER_PREFIX`).
         note: app
             .note
             .clone()

@@ -134,6 +134,7 @@ office_catalog! {
     transfer: "轉交部門" | "Envio ao serviço" | "Transfer to",
     /// Note.
     note: "最近訊息" | "Última mensagem" | "Last message",
+    applicant_answer: "申請人的回覆" | "Resposta do requerente" | "The applicant's answer",
     /// Identity mismatch warning.
     identity_mismatch: "持有人的證件與登入時核實的證件不同" | "O documento do titular não é o verificado no início de sessão" | "The holder's document is not the one verified at sign-in",
     /// Same-day collection.

@@ -239,7 +239,10 @@ fn details(state: &AppState, app: &ApplicationRow, staff: &Staff) -> Vec<Summary
         rows.push(row(o.transfer, department));
     }
     if let Some(note) = &app.note {
-        rows.push(row(o.note, note));
+        match note.strip_prefix(crate::bureau::applying::APPLICANT_ANSWER_PREFIX) {
+            Some(answer) => rows.push(row(o.applicant_answer, answer)),
+            None => rows.push(row(o.note, note)),
+        }
     }
     rows
 }
