@@ -189,6 +189,8 @@ fn review_approval_download_revocation_and_the_departments_notice_in_chromium() 
         json!({ "tab_to": case }),
         json!({ "press": "Enter" }),
         json!({ "expect_text": "The contract is attached." }),
+        // Under its own label, not an English "applicant:" prefix.
+        json!({ "expect_text": "The applicant's answer" }),
         json!({ "tab_to": "#forward" }),
         json!({ "press": "Enter" }),
         json!({ "expect_text": "Done: Checked: forward to an officer" }),
