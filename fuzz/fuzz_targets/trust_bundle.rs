@@ -8,9 +8,9 @@ use ccr_verifier::fetch::MemoryCache;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let store = MemoryCache::default();
-    let _ = ccr_verifier::trust::accept(data, ccr_fuzz::root(), ccr_fuzz::AT, &store);
+    let _ = ccr_verifier::trust::accept(data, ccr_fuzz::root(), &[], ccr_fuzz::AT, &store);
     // The same bytes again: the floor they raised must not make them fail differently.
-    let _ = ccr_verifier::trust::accept(data, ccr_fuzz::root(), ccr_fuzz::AT, &store);
+    let _ = ccr_verifier::trust::accept(data, ccr_fuzz::root(), &[], ccr_fuzz::AT, &store);
     if let Some(payload) = signed::payload_unverified(data) {
         let _ = TrustBundle::from_json(&payload);
     }
