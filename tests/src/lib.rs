@@ -368,6 +368,15 @@ pub fn browser_driver(script: &str) -> Option<BrowserDriver> {
     })
 }
 
+/// The sqlite3 client (`sqlite3`, from [`oracle`]) on the registry `db`, waiting up to 10 s
+/// for a lock the running service holds: without a busy timeout it fails at once with
+/// "database is locked" when a write is under way.
+pub fn sqlite3_on(sqlite3: &Path, db: &Path) -> Command {
+    let mut cmd = Command::new(sqlite3);
+    cmd.args(["-cmd", ".timeout 10000"]).arg(db);
+    cmd
+}
+
 /// An external tool from `<workspace>/.venv/bin` or `PATH`, or `None` (see [`missing_oracle`]).
 #[track_caller]
 pub fn oracle(tool: &str) -> Option<PathBuf> {

@@ -146,9 +146,10 @@ fn private_key_files(dir: &Path) -> Vec<PathBuf> {
 /// How many certificates the registry holds.
 fn certificates_in_registry(ws: &Workspace) -> Option<i64> {
     let sqlite3 = oracle("sqlite3")?;
-    let out = run(Command::new(sqlite3)
-        .arg(ws.home.join("registry.sqlite"))
-        .arg("SELECT count(*) FROM certificates"));
+    let out = run(
+        ccr_tests::sqlite3_on(&sqlite3, &ws.home.join("registry.sqlite"))
+            .arg("SELECT count(*) FROM certificates"),
+    );
     out.assert_success();
     Some(out.stdout.trim().parse().expect("a count"))
 }
@@ -350,9 +351,7 @@ fn token_faults_are_clear_errors_that_issue_nothing() {
 /// Runs `sql` on the home's SQLite registry with the sqlite3 command.
 fn registry(home: &Path, sql: &str) -> Option<String> {
     let sqlite3 = oracle("sqlite3")?;
-    let out = run(Command::new(sqlite3)
-        .arg(home.join("registry.sqlite"))
-        .arg(sql));
+    let out = run(ccr_tests::sqlite3_on(&sqlite3, &home.join("registry.sqlite")).arg(sql));
     out.assert_success();
     Some(out.stdout.trim().to_owned())
 }

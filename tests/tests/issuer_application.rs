@@ -369,8 +369,7 @@ fn registry(svc: &IssuerService, sql: &str) -> String {
             let Some(sqlite3) = oracle("sqlite3") else {
                 panic!("sqlite3 is needed to inspect the registry (apt-get install sqlite3)");
             };
-            std::process::Command::new(sqlite3)
-                .arg(svc.home().join("registry.sqlite"))
+            ccr_tests::sqlite3_on(&sqlite3, &svc.home().join("registry.sqlite"))
                 .arg(sql)
                 .output()
         }
