@@ -99,9 +99,10 @@ fn start(args: &ReceiveArgs) -> Result<(), String> {
     };
     let bundle_url = (args.bundle.starts_with("http://") || args.bundle.starts_with("https://"))
         .then(|| args.bundle.clone());
-    let revoked = bundle_url.as_deref().map_or_else(Vec::new, |url| {
-        crate::fetch::Fetcher::in_memory().root_revocations(url, &root)
-    });
+    let root_crls = crate::fetch::Fetcher::in_memory();
+    let revoked = bundle_url
+        .as_deref()
+        .map_or_else(Vec::new, |url| root_crls.root_revocations(url, &root));
     let (transfer_keys, bundle_sequence) = transfer_keys_from_bundle(&bundle, &root, &revoked)?;
     let signer = ReceiptSigner::from_pem(&read_small(&args.key, "key")?)
         .map_err(|e| format!("{}: {e}", args.key.display()))?;
@@ -124,6 +125,7 @@ fn start(args: &ReceiveArgs) -> Result<(), String> {
         transfer_keys,
         bundle_sequence,
         bundle_url,
+        root_crls,
         signer,
         department: args.department.clone(),
         out: args.out.clone(),
@@ -151,6 +153,9 @@ pub struct ReceiveConfig {
     /// Where the bundle is fetched again when a delivery is signed by a key it does not
     /// list (a rotation of the bureau's transfer key); `None` for a bundle file.
     pub bundle_url: Option<String>,
+    /// Keeps the newest root CRL seen (from start-up on): a bundle signed by a revoked
+    /// issuing CA is refused, and an older CRL cannot take a revocation back.
+    pub root_crls: crate::fetch::Fetcher,
     /// This department's receipt-signing key.
     pub signer: ReceiptSigner,
     /// This department's code.
@@ -219,8 +224,6 @@ enum Refetch {
 struct ReceiveState {
     config: ReceiveConfig,
     transfer: std::sync::RwLock<TransferTrust>,
-    /// Keeps the newest root CRL seen: a bundle signed by a revoked issuing CA is refused.
-    root_crls: crate::fetch::Fetcher,
     slots: tokio::sync::Semaphore,
     /// One delivery is stored at a time, so a repeated id never races its first copy.
     store_lock: tokio::sync::Mutex<()>,
@@ -265,7 +268,7 @@ impl ReceiveState {
             }
             trust.fetched = now;
         }
-        let (crls, root) = (self.root_crls.clone(), self.config.root.clone());
+        let (crls, root) = (self.config.root_crls.clone(), self.config.root.clone());
         let fetched = tokio::task::spawn_blocking(move || {
             crate::fetch::get(&url).map(|bytes| (bytes, crls.root_revocations(&url, &root)))
         })
@@ -315,7 +318,6 @@ pub fn router(config: ReceiveConfig) -> Router {
     let state = Arc::new(ReceiveState {
         config,
         transfer,
-        root_crls: crate::fetch::Fetcher::in_memory(),
         slots,
         store_lock: tokio::sync::Mutex::new(()),
     });

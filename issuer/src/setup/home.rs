@@ -1042,13 +1042,15 @@ impl Home {
         // A stolen CA key certifies whatever its thief likes; what the bureau's own end
         // entities under it signed from `since` on can no longer be told from that.
         let mut suspect: Vec<String> = revoked.iter().map(|(id, _)| id.clone()).collect();
-        for key in &registry.keys {
+        let end_entities = registry.keys.iter().filter(|k| {
+            k.role != Role::IssuingCa
+                && k.compromised_since.is_none()
+                && k.in_use_between(since, now)
+        });
+        for key in end_entities {
             let Some(file) = key.certificate.as_deref() else {
                 continue;
             };
-            if key.role == Role::IssuingCa {
-                continue;
-            }
             let (cert, _) = self.read_cert(file)?;
             if revoked
                 .iter()

@@ -130,9 +130,11 @@ impl KeyEntry {
         }
     }
 
-    /// Whether it signed at some instant from `since` to `until`: what a thief holding it
-    /// from `since` may have signed in its name.
+    /// Whether it signed at some instant from `since` to `until` (widened to whole seconds,
+    /// as the registry records instants): what a thief holding it from `since` may have
+    /// signed in its name.
     pub fn in_use_between(&self, since: OffsetDateTime, until: OffsetDateTime) -> bool {
+        let (since, until) = (second_down(since), second_up(until));
         self.active_from.is_some_and(|from| from <= until)
             && self.retired_at.is_none_or(|retired| retired > since)
     }
